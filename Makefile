@@ -1,0 +1,50 @@
+# Thin wrapper: scripts/deps installs what is missing, CMake/CTest do the rest.
+#   make build   release build in build/
+#   make test    every test: release + ASan/UBSan builds, conformance, fuzzing
+#   make bench   side-by-side benchmarks against the named peers
+#   make demo    start a bus, watch it, publish through the CLI, stop
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+
+.PHONY: all build build-asan build-fuzz deps test test-release test-asan fuzz bench demo clean format
+
+all: build
+
+deps:
+	@scripts/deps
+
+build: deps
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEEL_SANITIZE=ON -DKEEL_BENCH=OFF >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+build-fuzz: deps
+	@CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+
+test: test-release test-asan fuzz
+
+test-release: build
+	@ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: build-asan
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600
+
+fuzz: build-fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz build-fuzz
+
+bench: build
+	@bench/bus/run build/keel
+
+demo: build
+	@scripts/demo build/keel
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,212 @@
+#include "base/sys.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace keel::sys {
+
+Result<size_t> read(int fd, void* buf, size_t len) {
+    for (;;) {
+        ssize_t n = ::read(fd, buf, len);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) return errno_error("read");
+    }
+}
+
+Result<size_t> write(int fd, const void* buf, size_t len) {
+    for (;;) {
+        ssize_t n = ::send(fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno == ENOTSOCK) n = ::write(fd, buf, len);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) return errno_error("write");
+    }
+}
+
+Result<size_t> writev(int fd, const iovec* iov, int count) {
+    for (;;) {
+        ssize_t n = ::writev(fd, iov, count);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) return errno_error("writev");
+    }
+}
+
+Result<Fd> epoll_create() {
+    int fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) return errno_error("epoll_create1");
+    return Fd(fd);
+}
+
+Status epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+    if (::epoll_ctl(epfd, op, fd, ev) < 0) return errno_error("epoll_ctl");
+    return {};
+}
+
+Result<int> epoll_wait(int epfd, std::span<epoll_event> events, int timeout_ms) {
+    for (;;) {
+        int n = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()), timeout_ms);
+        if (n >= 0) return n;
+        if (errno != EINTR) return errno_error("epoll_wait");
+    }
+}
+
+Result<Fd> timerfd_create() {
+    int fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0) return errno_error("timerfd_create");
+    return Fd(fd);
+}
+
+Status timerfd_set(int fd, std::chrono::nanoseconds deadline) {
+    itimerspec spec{};
+    auto ns = deadline.count();
+    // An absolute deadline already in the past must still fire: 1 ns is the earliest.
+    if (ns < 0) ns = 1;
+    spec.it_value.tv_sec = ns / 1000000000;
+    spec.it_value.tv_nsec = ns % 1000000000;
+    if (::timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr) < 0)
+        return errno_error("timerfd_settime");
+    return {};
+}
+
+Result<Fd> signalfd(const sigset_t& mask) {
+    int fd = ::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) return errno_error("signalfd");
+    return Fd(fd);
+}
+
+Status block_signals(const sigset_t& mask, sigset_t* old) {
+    if (::sigprocmask(SIG_BLOCK, &mask, old) < 0) return errno_error("sigprocmask");
+    return {};
+}
+
+Status set_signal_mask(const sigset_t& mask) {
+    if (::sigprocmask(SIG_SETMASK, &mask, nullptr) < 0) return errno_error("sigprocmask");
+    return {};
+}
+
+Result<Fd> socket(int domain, int type, int protocol) {
+    int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) return errno_error("socket");
+    return Fd(fd);
+}
+
+Status bind(int fd, const sockaddr* addr, socklen_t len) {
+    if (::bind(fd, addr, len) < 0) return errno_error("bind");
+    return {};
+}
+
+Status listen(int fd, int backlog) {
+    if (::listen(fd, backlog) < 0) return errno_error("listen");
+    return {};
+}
+
+Result<Fd> accept(int fd, sockaddr* addr, socklen_t* len) {
+    for (;;) {
+        int c = ::accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0) return Fd(c);
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Fd();
+        // The peer went away between SYN and accept: try the next one.
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return errno_error("accept");
+    }
+}
+
+Status connect(int fd, const sockaddr* addr, socklen_t len, bool* in_progress) {
+    *in_progress = false;
+    for (;;) {
+        if (::connect(fd, addr, len) == 0) return {};
+        if (errno == EINTR) continue;
+        if (errno == EINPROGRESS || errno == EAGAIN) {
+            *in_progress = true;
+            return {};
+        }
+        return errno_error("connect");
+    }
+}
+
+Status setsockopt(int fd, int level, int name, int value) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) < 0) return errno_error("setsockopt");
+    return {};
+}
+
+Result<int> socket_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno_error("getsockopt");
+    return err;
+}
+
+Status shutdown(int fd, int how) {
+    if (::shutdown(fd, how) < 0) return errno_error("shutdown");
+    return {};
+}
+
+Result<Fd> eventfd() {
+    int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return errno_error("eventfd");
+    return Fd(fd);
+}
+
+Status set_nonblocking(int fd, bool on) {
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0) return errno_error("fcntl");
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    if (::fcntl(fd, F_SETFL, flags) < 0) return errno_error("fcntl");
+    return {};
+}
+
+Status make_dirs(const std::string& path, unsigned mode) {
+    if (path.empty()) return {};
+    std::string partial;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        partial = path.substr(0, pos);
+        if (::mkdir(partial.c_str(), mode) < 0 && errno != EEXIST)
+            return errno_error("cannot create directory " + partial);
+    }
+    return {};
+}
+
+Status unlink_if_exists(const std::string& path) {
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+        return errno_error("cannot remove " + path);
+    return {};
+}
+
+Status chmod(const std::string& path, unsigned mode) {
+    if (::chmod(path.c_str(), mode) < 0) return errno_error("cannot chmod " + path);
+    return {};
+}
+
+Result<std::string> read_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("cannot open " + path);
+    Fd owned(fd);
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n == 0) return out;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("cannot read " + path);
+        }
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
+std::chrono::nanoseconds monotonic_now() {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+}  // namespace keel::sys

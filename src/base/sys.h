@@ -1,0 +1,59 @@
+// Thin wrappers over the system calls Keel uses. Each returns a Result whose
+// Error carries errno, and these are the only functions that read errno.
+#pragma once
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "base/fd.h"
+#include "base/result.h"
+
+namespace keel::sys {
+
+// Reads at most `len` bytes; 0 means end of file. EAGAIN comes back as an Error with that code.
+Result<size_t> read(int fd, void* buf, size_t len);
+Result<size_t> write(int fd, const void* buf, size_t len);
+Result<size_t> writev(int fd, const iovec* iov, int count);
+
+Result<Fd> epoll_create();
+Status epoll_ctl(int epfd, int op, int fd, epoll_event* ev);
+Result<int> epoll_wait(int epfd, std::span<epoll_event> events, int timeout_ms);
+
+Result<Fd> timerfd_create();
+// Arms a CLOCK_MONOTONIC timerfd at an absolute deadline; zero disarms.
+Status timerfd_set(int fd, std::chrono::nanoseconds deadline);
+
+Result<Fd> signalfd(const sigset_t& mask);
+Status block_signals(const sigset_t& mask, sigset_t* old);
+Status set_signal_mask(const sigset_t& mask);
+
+Result<Fd> socket(int domain, int type, int protocol);
+Status bind(int fd, const sockaddr* addr, socklen_t len);
+Status listen(int fd, int backlog);
+// Returns an invalid Fd (not an Error) when no connection is pending.
+Result<Fd> accept(int fd, sockaddr* addr, socklen_t* len);
+// Non-blocking connect: EINPROGRESS is reported as success with `in_progress` set.
+Status connect(int fd, const sockaddr* addr, socklen_t len, bool* in_progress);
+Status setsockopt(int fd, int level, int name, int value);
+Result<int> socket_error(int fd);
+Status shutdown(int fd, int how);
+
+Result<Fd> eventfd();
+Status set_nonblocking(int fd, bool on);
+
+// Creates a directory and its missing parents (mode applies to the ones created).
+Status make_dirs(const std::string& path, unsigned mode);
+Status unlink_if_exists(const std::string& path);
+Status chmod(const std::string& path, unsigned mode);
+Result<std::string> read_file(const std::string& path);
+
+std::chrono::nanoseconds monotonic_now();
+
+}  // namespace keel::sys

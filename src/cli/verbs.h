@@ -1,0 +1,13 @@
+// One function per verb; main() dispatches on argv[1] (or on the program name).
+#pragma once
+
+namespace keel::cli {
+
+int bus_main(int argc, char** argv);
+int pub_main(int argc, char** argv);
+int sub_main(int argc, char** argv);
+int req_main(int argc, char** argv);
+int reply_main(int argc, char** argv);
+int bench_main(int argc, char** argv);
+
+}  // namespace keel::cli

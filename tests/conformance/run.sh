@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the NATS protocol conformance suite.
+#   NATS_SERVER_KIND=nats-server (default): Debian's /usr/sbin/nats-server
+#   NATS_SERVER_KIND=keel KEEL_BIN=/path/to/keel: `keel bus`
+# Extra arguments go to `node --test` (e.g. --test-name-pattern=wildcard).
+# CONFORMANCE_CONCURRENCY sets how many test files run at once (default 1).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "conformance: node is not installed (apt-get install nodejs npm)" >&2
+  exit 2
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+kind="${NATS_SERVER_KIND:-nats-server}"
+case "$kind" in
+  nats-server)
+    bin="${NATS_SERVER_BIN:-/usr/sbin/nats-server}"
+    if [ ! -x "$bin" ]; then
+      echo "conformance: $bin not found (apt-get install nats-server)" >&2
+      exit 2
+    fi
+    echo "conformance: against $("$bin" --version)"
+    ;;
+  keel)
+    if [ -z "${KEEL_BIN:-}" ] || [ ! -x "${KEEL_BIN}" ]; then
+      echo "conformance: NATS_SERVER_KIND=keel needs KEEL_BIN pointing at the keel binary" >&2
+      exit 2
+    fi
+    echo "conformance: against $KEEL_BIN bus"
+    ;;
+  *)
+    echo "conformance: NATS_SERVER_KIND must be nats-server or keel, not '$kind'" >&2
+    exit 2
+    ;;
+esac
+
+exec node --test --test-reporter=spec --test-concurrency="${CONFORMANCE_CONCURRENCY:-1}" "$@" test/*.test.mjs
