@@ -4,7 +4,7 @@
 #   make bench   side-by-side benchmarks against the named peers
 #   make demo    start a bus, watch it, publish through the CLI, stop
 JOBS ?= $(shell nproc)
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 40
 
 .PHONY: all build build-asan build-fuzz deps test test-release test-asan fuzz bench demo clean format
 

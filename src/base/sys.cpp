@@ -186,21 +186,24 @@ Status chmod(const std::string& path, unsigned mode) {
     return {};
 }
 
+Result<std::string> read_all(int fd) {
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        auto n = read(fd, buf, sizeof buf);
+        if (!n) return n.error();
+        if (*n == 0) return out;
+        out.append(buf, *n);
+    }
+}
+
 Result<std::string> read_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno_error("cannot open " + path);
     Fd owned(fd);
-    std::string out;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n == 0) return out;
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error("cannot read " + path);
-        }
-        out.append(buf, static_cast<size_t>(n));
-    }
+    auto text = read_all(fd);
+    if (!text) return Error("cannot read " + path, text.error().code());
+    return text;
 }
 
 std::chrono::nanoseconds monotonic_now() {

@@ -53,6 +53,8 @@ Status make_dirs(const std::string& path, unsigned mode);
 Status unlink_if_exists(const std::string& path);
 Status chmod(const std::string& path, unsigned mode);
 Result<std::string> read_file(const std::string& path);
+// Reads until end of file (e.g. standard input).
+Result<std::string> read_all(int fd);
 
 std::chrono::nanoseconds monotonic_now();
 

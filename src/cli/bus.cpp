@@ -34,6 +34,7 @@ int bus_main(int argc, char** argv) {
     int64_t max_control_line = static_cast<int64_t>(o.max_control_line);
     int64_t max_pings_out = o.max_pings_out, max_subs = 0;
     std::string socket_arg;
+    int64_t ready_fd = -1;
 
     Args args("bus", "", "Runs the message bus: a NATS client-protocol server that official NATS\n"
                          "clients talk to unchanged. `keel bus stats` prints a running bus's statistics.");
@@ -50,6 +51,7 @@ int bus_main(int argc, char** argv) {
     args.duration_option("ping-interval", "idle time before the bus PINGs a client [2m]", &o.ping_interval);
     args.option("max-pings-out", 0, "N", "unanswered PINGs before 'Stale Connection' [2]", &max_pings_out);
     args.duration_option("write-deadline", "a client that takes no bytes this long is dropped [10s]", &o.write_deadline);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once listening, then close it (s6-style readiness)", &ready_fd);
     args.flag("verbose", 'v', "log every connection", &verbose);
     args.epilog("Signals: SIGTERM/SIGINT drain clients and exit; SIGHUP reloads --auth.\n"
                 "Exit codes: 0 clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
@@ -100,6 +102,10 @@ int bus_main(int argc, char** argv) {
     }
     for (const auto& l : (*server)->listeners())
         log::info("listening on %s", l->endpoint().to_string().c_str());
+    if (ready_fd >= 0) {
+        Fd ready(static_cast<int>(ready_fd));
+        if (::write(ready.get(), "\n", 1) != 1) log::warning("cannot signal readiness on fd %lld", static_cast<long long>(ready_fd));
+    }
 
     loop::SignalWatch signals;
     bool stopping = false;

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/sys.h"
+
 namespace keel::cli {
 
 void add_connect_options(Args& args, ConnectArgs* out) {
@@ -12,6 +14,12 @@ void add_connect_options(Args& args, ConnectArgs* out) {
     args.option("password", 0, "PASS", "password", &out->password);
     args.option("token", 0, "TOKEN", "authentication token", &out->token);
     args.option("name", 0, "NAME", "connection name shown in bus stats", &out->name);
+}
+
+void signal_ready(int64_t fd) {
+    if (fd < 0) return;
+    Fd owned(static_cast<int>(fd));
+    (void)sys::write(owned.get(), "\n", 1);
 }
 
 int fail(const char* verb, const std::string& message, int code) {

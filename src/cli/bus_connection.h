@@ -44,6 +44,9 @@ private:
     std::string error_;
 };
 
+// s6-style readiness: writes a newline to `fd` and closes it (no-op when fd < 0).
+void signal_ready(int64_t fd);
+
 // Prints "keel VERB: MESSAGE" to stderr and returns `code`.
 int fail(const char* verb, const std::string& message, int code);
 

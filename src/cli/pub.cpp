@@ -2,9 +2,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <iostream>
-#include <iterator>
 
+#include "base/sys.h"
 #include "cli/bus_connection.h"
 #include "cli/message_format.h"
 #include "cli/verbs.h"
@@ -31,7 +30,11 @@ int pub_main(int argc, char** argv) {
     bus::Headers headers;
     for (const auto& h : header_args)
         if (!add_header_arg(headers, h)) return args.usage_error("bad header '" + h + "' (want KEY:VALUE)");
-    if (!have_data) data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (!have_data) {
+        auto in = sys::read_all(0);
+        if (!in) return args.usage_error("cannot read standard input: " + in.error().message());
+        data = std::move(in).value();
+    }
 
     auto bus = BusConnection::open(conn);
     if (!bus) return fail("pub", bus.error().message(), kExitTemporary);

@@ -15,12 +15,14 @@ int reply_main(int argc, char** argv) {
     std::string subject, response, queue;
     int64_t count = 0;
     bool quiet = false;
+    int64_t ready_fd = -1;
     Args args("reply", "SUBJECT RESPONSE", "Answers every request on SUBJECT with RESPONSE, printing each request.");
     args.positional("SUBJECT", "subject to serve (wildcards allowed)", &subject, true);
     args.positional("RESPONSE", "body of every reply", &response, true);
     args.option("queue", 'q', "GROUP", "queue group, so several responders share the load [keel-reply]", &queue);
     args.option("count", 'c', "N", "exit after N requests [unlimited]", &count);
     args.flag("quiet", 0, "do not print the requests", &quiet);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once serving (s6-style readiness)", &ready_fd);
     add_connect_options(args, &conn);
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (queue.empty()) queue = "keel-reply";
@@ -42,6 +44,9 @@ int reply_main(int argc, char** argv) {
     }, queue);
     loop::SignalWatch signals;
     (void)signals.start((*bus)->loop(), {SIGINT, SIGTERM}, [&](int) { stop = true; });
+    c.flush(std::chrono::seconds(5), [&](Status st) {
+        if (st) signal_ready(ready_fd);
+    });
     auto st = (*bus)->run_until([&] { return stop; });
     if (!st) return fail("reply", st.error().message(), kExitTemporary);
     if (auto f = (*bus)->flush_and_close(); !f) return fail("reply", f.error().message(), kExitTemporary);

@@ -15,12 +15,14 @@ int sub_main(int argc, char** argv) {
     std::string subject, queue;
     int64_t count = 0;
     bool json = false, raw = false;
+    int64_t ready_fd = -1;
     Args args("sub", "SUBJECT", "Prints every message on SUBJECT (wildcards * and > allowed).");
     args.positional("SUBJECT", "subject or wildcard pattern", &subject, true);
     args.option("queue", 'q', "GROUP", "join a queue group: each message goes to one member", &queue);
     args.option("count", 'c', "N", "exit after N messages [unlimited]", &count);
     args.flag("json", 'j', "one JSON object per message: {subject, reply, data, headers}", &json);
     args.flag("raw", 'r', "print only the message data", &raw);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once subscribed (s6-style readiness)", &ready_fd);
     add_connect_options(args, &conn);
     args.epilog("Exit codes: 0 after --count messages or on SIGINT/SIGTERM, 111 bus lost.");
     if (auto rc = args.parse(argc, argv)) return *rc;
@@ -41,15 +43,12 @@ int sub_main(int argc, char** argv) {
     }, queue, static_cast<uint64_t>(count));
     loop::SignalWatch signals;
     (void)signals.start((*bus)->loop(), {SIGINT, SIGTERM}, [&](int) { stop = true; });
-    // Make sure the subscription is in place before saying we are ready.
-    bool ready = false;
+    // The subscription is in place once the bus answers a PING sent after it.
     c.flush(std::chrono::seconds(5), [&](Status st) {
-        if (!st) stop = true;
-        ready = true;
+        if (st) signal_ready(ready_fd);
     });
     auto st = (*bus)->run_until([&] { return stop; });
     if (!st) return fail("sub", st.error().message(), kExitTemporary);
-    (void)ready;
     c.close();
     return kExitOk;
 }

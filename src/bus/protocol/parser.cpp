@@ -233,10 +233,12 @@ ParseError Parser::feed(const char* data, size_t len) {
             case State::kArgs: {
                 const void* nl = std::memchr(data + i, '\n', len - i);
                 if (!nl) {
+                    // Checked before buffering, so a line never holds more than the limit.
+                    // A trailing '\r' does not count: its '\n' may be in the next feed.
+                    size_t n = line_.size() + (len - i) - (data[len - 1] == '\r' ? 1 : 0);
+                    if (n > limits_.max_control_line) return fail(ParseError::kMaxControlLine);
                     line_.append(data + i, len - i);
                     i = len;
-                    size_t n = line_.size() - (line_.back() == '\r' ? 1 : 0);
-                    if (n > limits_.max_control_line) return fail(ParseError::kMaxControlLine);
                     break;
                 }
                 size_t end = static_cast<size_t>(static_cast<const char*>(nl) - data);

@@ -52,8 +52,21 @@ bool has_wildcard(std::string_view subject) {
     return wc;
 }
 
+// On every PUB, so one pass over the bytes: non-empty tokens, no whitespace, and no
+// token that is exactly '*' or '>'.
 bool is_valid_publish_subject(std::string_view subject) {
-    return is_valid_subject(subject) && !has_wildcard(subject);
+    size_t token_len = 0;
+    char first = 0;
+    for (char c : subject) {
+        if (c == '.') {
+            if (token_len == 0 || (token_len == 1 && (first == '*' || first == '>'))) return false;
+            token_len = 0;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f') return false;
+        if (token_len++ == 0) first = c;
+    }
+    return token_len > 0 && !(token_len == 1 && (first == '*' || first == '>'));
 }
 
 bool subject_matches(std::string_view pattern, std::string_view subject) {

@@ -65,7 +65,7 @@ Result<std::unique_ptr<Server>> Server::create(loop::EventLoop& loop, ServerOpti
     Server* self = s.get();
     for (const Endpoint& ep : s->options_.listen) {
         auto l = std::make_unique<Listener>(loop, ep, [self](Fd fd, std::string peer, std::optional<uid_t> uid) {
-            self->accept(std::move(fd), std::move(peer), uid);
+            self->serve(std::move(fd), std::move(peer), uid);
         });
         KEEL_TRY_STATUS(l->open());
         if (ep.kind == Endpoint::Kind::kTcp && s->info_.host.empty()) {
@@ -80,7 +80,7 @@ Result<std::unique_ptr<Server>> Server::create(loop::EventLoop& loop, ServerOpti
     return s;
 }
 
-void Server::accept(Fd fd, std::string peer, std::optional<uid_t> peer_uid) {
+void Server::serve(Fd fd, std::string peer, std::optional<uid_t> peer_uid) {
     if (draining_) return;  // fd closes here
     ++counters_.total_connections;
     const uint64_t cid = next_cid_++;

@@ -38,6 +38,10 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
+    // Serves an already connected socket as a client (listeners call this; so can
+    // tests, fuzzers and socket activation). `peer_uid` is for unix peers.
+    void serve(Fd fd, std::string peer, std::optional<uid_t> peer_uid);
+
     // SIGHUP: re-reads the auth file; clients whose credentials still hold stay connected.
     Status reload_auth();
     // SIGTERM: stops accepting, lets clients drain their queues (bounded by
@@ -83,7 +87,6 @@ private:
     };
 
     Server(loop::EventLoop& loop, ServerOptions options);
-    void accept(Fd fd, std::string peer, std::optional<uid_t> peer_uid);
     bool deliver_one(Session* from, Subscription& sub, std::string_view subject,
                      std::string_view reply, int64_t header_len, std::string_view payload);
     void send_no_responders(Session* from, std::string_view reply);

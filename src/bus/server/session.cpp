@@ -73,7 +73,13 @@ Status Session::start(const std::string& info_json, bool auth_required) {
 }
 
 void Session::on_events(uint32_t events) {
-    if (events & EPOLLOUT) flush();
+    if (events & EPOLLOUT) {
+        const bool had_backlog = !out_.empty();
+        flush();
+        // A shutdown learns that every queue has drained in the batch-end pass
+        // (Server::flush_dirty); a backlog emptied here must reach that pass too.
+        if (had_backlog && out_.empty()) mark_dirty();
+    }
     if (!closing_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) on_readable();
 }
 

@@ -43,7 +43,12 @@ void SubjectTrie::insert(Subscription* sub) {
     split_tokens(sub->subject, tokens);
     Level* level = root_.get();
     Node* node = nullptr;
-    for (std::string_view t : tokens) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const std::string_view t = tokens[i];
+        if (!level) {
+            node->next = std::make_unique<Level>();
+            level = node->next.get();
+        }
         std::unique_ptr<Node>* slot;
         if (t == "*") {
             slot = &level->pwc;
@@ -56,7 +61,6 @@ void SubjectTrie::insert(Subscription* sub) {
         }
         if (!*slot) *slot = std::make_unique<Node>();
         node = slot->get();
-        if (!node->next) node->next = std::make_unique<Level>();
         level = node->next.get();
     }
     if (sub->queue.empty()) {
@@ -82,7 +86,9 @@ bool SubjectTrie::remove(Subscription* sub) {
     std::vector<Step> path;
     Level* level = root_.get();
     Node* node = nullptr;
-    for (std::string_view t : tokens) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+        const std::string_view t = tokens[i];
+        if (!level) return false;
         Node* n = nullptr;
         if (t == "*") n = level->pwc.get();
         else if (t == ">") n = level->fwc.get();
@@ -90,8 +96,7 @@ bool SubjectTrie::remove(Subscription* sub) {
         if (!n) return false;
         path.push_back({level, t});
         node = n;
-        level = n->next.get();
-        if (!level) return false;
+        level = n->next.get();  // may be pruned away on the last token's node
     }
     bool found = false;
     if (sub->queue.empty()) {
@@ -101,12 +106,13 @@ bool SubjectTrie::remove(Subscription* sub) {
             found = true;
         }
     } else {
-        for (auto g = node->queues.begin(); g != node->queues.end() && !found; ++g) {
+        for (auto g = node->queues.begin(); g != node->queues.end(); ++g) {
             auto it = std::find(g->begin(), g->end(), sub);
             if (it == g->end()) continue;
             g->erase(it);
             if (g->empty()) node->queues.erase(g);
             found = true;
+            break;
         }
     }
     if (!found) return false;
