@@ -13,7 +13,7 @@ Level g_level = Level::kInfo;
 
 void emit(Level level, const char* fmt, va_list ap) {
     if (!enabled(level)) return;
-    static const char* const kTags[] = {"debug: ", "", "warning: ", "error: "};
+    static const char* const kTags[] = {"debug: ", "", "warning: ", "error: ", "fatal: "};
     // One write per line so lines from several processes sharing stderr do not interleave.
     char line[2048];
     int n = std::snprintf(line, sizeof line, "%s: %s", g_program, kTags[static_cast<int>(level)]);
@@ -44,6 +44,7 @@ KEEL_LOG_FN(debug, Level::kDebug)
 KEEL_LOG_FN(info, Level::kInfo)
 KEEL_LOG_FN(warning, Level::kWarning)
 KEEL_LOG_FN(error, Level::kError)
+KEEL_LOG_FN(fatal, Level::kFatal)
 #undef KEEL_LOG_FN
 
 }  // namespace keel::log

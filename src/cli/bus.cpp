@@ -89,23 +89,27 @@ int bus_main(int argc, char** argv) {
     }
     if (o.listen.empty()) return args.usage_error("nothing to listen on");
 
+    // A missing or broken users file is a configuration error (100), not a
+    // temporary one, whatever errno says.
+    if (!o.auth_file.empty()) {
+        if (auto auth = bus::AuthConfig::load(o.auth_file); !auth) {
+            log::fatal("%s", auth.error().message().c_str());
+            return kExitUsage;
+        }
+    }
     ::signal(SIGPIPE, SIG_IGN);
     auto loop = loop::EventLoop::create();
     if (!loop) {
-        log::error("fatal: %s", loop.error().message().c_str());
+        log::fatal("%s", loop.error().message().c_str());
         return kExitTemporary;
     }
     auto server = bus::Server::create(**loop, o);
     if (!server) {
-        log::error("fatal: %s", server.error().message().c_str());
+        log::fatal("%s", server.error().message().c_str());
         return server.error().code() ? kExitTemporary : kExitUsage;
     }
     for (const auto& l : (*server)->listeners())
         log::info("listening on %s", l->endpoint().to_string().c_str());
-    if (ready_fd >= 0) {
-        Fd ready(static_cast<int>(ready_fd));
-        if (::write(ready.get(), "\n", 1) != 1) log::warning("cannot signal readiness on fd %lld", static_cast<long long>(ready_fd));
-    }
 
     loop::SignalWatch signals;
     bool stopping = false;
@@ -120,11 +124,17 @@ int bus_main(int argc, char** argv) {
         (*server)->shutdown([&] { (*loop)->stop(); });
     });
     if (!st) {
-        log::error("fatal: %s", st.error().message().c_str());
+        log::fatal("%s", st.error().message().c_str());
         return kExitTemporary;
     }
+    // Ready only once the signals are ours: a SIGHUP or SIGTERM sent on readiness
+    // must reload or drain, not kill with the default action.
+    if (ready_fd >= 0) {
+        Fd ready(static_cast<int>(ready_fd));
+        if (::write(ready.get(), "\n", 1) != 1) log::warning("cannot signal readiness on fd %lld", static_cast<long long>(ready_fd));
+    }
     if (auto r = (*loop)->run(); !r) {
-        log::error("fatal: %s", r.error().message().c_str());
+        log::fatal("%s", r.error().message().c_str());
         return kExitTemporary;
     }
     return kExitOk;

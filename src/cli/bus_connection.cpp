@@ -37,6 +37,9 @@ Result<std::unique_ptr<BusConnection>> BusConnection::open(const ConnectArgs& a,
     o.token = a.token;
     if (!a.name.empty()) o.name = a.name;
     o.reconnect = reconnect;
+    // Reconnecting is for a bus lost later; a bus that cannot be reached at all
+    // (or refuses the credentials) is reported at once, not retried forever.
+    o.retry_on_failed_connect = false;
     o.connect_timeout = a.connect_timeout;
     c->client_ = std::make_unique<bus::Client>(*c->loop_, o);
     BusConnection* self = c.get();

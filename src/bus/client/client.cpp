@@ -223,7 +223,7 @@ void Client::lost(const std::string& why) {
     last_error_ = why;
     if (state_ == State::kClosed) return;  // an event handler closed us
     const int servers = static_cast<int>(opts_.servers.size());
-    if (!opts_.reconnect) {
+    if (!opts_.reconnect || (!ever_connected_ && !opts_.retry_on_failed_connect)) {
         // Still walk the list once on the first connect (unix socket, then TCP).
         if (!ever_connected_ && attempts_ < servers) {
             ++server_index_;

@@ -47,6 +47,9 @@ struct ClientOptions {
     std::string user, pass, token;  // URL credentials fill these when empty
     bool echo = true;
     bool reconnect = true;
+    // When the very first connection fails: true keeps retrying (a daemon waiting
+    // for the bus); false walks the server list once, then closes (a CLI tool).
+    bool retry_on_failed_connect = true;
     int max_reconnect_attempts = -1;  // -1: forever
     std::chrono::nanoseconds reconnect_wait_min = std::chrono::milliseconds(100);
     std::chrono::nanoseconds reconnect_wait_max = std::chrono::seconds(5);

@@ -32,7 +32,9 @@ Server::Server(loop::EventLoop& loop, ServerOptions options)
       read_buffer_(new char[kReadBufferSize]),
       started_(loop.now()),
       grace_timer_(loop, [this] {
-          log::warning("shutdown: %zu clients did not drain in time", sessions_.size());
+          size_t stuck = 0;
+          for (auto& [cid, s] : sessions_) stuck += s->pending_bytes() > 0 ? 1 : 0;
+          log::warning("shutdown: %zu clients did not take their messages in time", stuck);
           draining_ = false;
           for (auto& [cid, s] : sessions_) s->close(CloseReason::kServerShutdown);
           reap_closed();
