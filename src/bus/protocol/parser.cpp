@@ -23,8 +23,12 @@ constexpr Verb kVerbs[] = {
     {"+OK", Op::kOk, true, true},           {"-ERR", Op::kErr, true, true},
 };
 
+// Argument separators: PUB/HPUB/MSG/HMSG split on blanks; SUB and UNSUB also on
+// CR and LF, as nats-server's splitArg does.
+inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
+inline bool is_blank_or_eol(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
-bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 bool has_payload(Op op) {
     return op == Op::kPub || op == Op::kHpub || op == Op::kMsg || op == Op::kHmsg;
@@ -33,15 +37,17 @@ bool no_args(Op op) { return op == Op::kPing || op == Op::kPong || op == Op::kOk
 // CONNECT and INFO may be followed directly by their JSON.
 bool needs_space(Op op) { return op != Op::kConnect && op != Op::kInfo; }
 
-// Splits on any of `seps`; returns N+1 when there are more than N fields.
-template <size_t N>
-size_t split(std::string_view s, std::array<std::string_view, N>& out, std::string_view seps) {
+// Splits on separators; returns N+1 when there are more than N fields. Runs on
+// every PUB, so the separator test is inline rather than a search.
+template <size_t N, typename Sep>
+size_t split(std::string_view s, std::array<std::string_view, N>& out, Sep sep) {
     size_t n = 0, i = 0;
+    const size_t len = s.size();
     for (;;) {
-        while (i < s.size() && seps.find(s[i]) != std::string_view::npos) ++i;
-        if (i == s.size()) return n;
+        while (i < len && sep(s[i])) ++i;
+        if (i == len) return n;
         size_t start = i;
-        while (i < s.size() && seps.find(s[i]) == std::string_view::npos) ++i;
+        while (i < len && !sep(s[i])) ++i;
         if (n == N) return N + 1;
         out[n++] = s.substr(start, i - start);
     }
@@ -114,7 +120,7 @@ ParseError Parser::parse_msg_args(std::string_view line) {
     // PUB subj [reply] size | HPUB subj [reply] hdr total
     // MSG subj sid [reply] size | HMSG subj sid [reply] hdr total
     const size_t min = 2 + (hdr ? 1 : 0) + (msg ? 1 : 0);
-    const size_t n = split(line, f, " \t");
+    const size_t n = split(line, f, is_blank);
     if (n < min || n > min + 1) return ParseError::kBadArguments;
     auto field = [&](std::string_view v) {
         return Field{static_cast<uint32_t>(v.data() - line.data()), static_cast<uint32_t>(v.size())};
@@ -143,7 +149,7 @@ ParseError Parser::finish_line(std::string_view line) {
             return parse_msg_args(line);
         case Op::kSub: {
             std::array<std::string_view, 3> f;
-            size_t n = split(line, f, " \t\r\n");
+            size_t n = split(line, f, is_blank_or_eol);
             if (n == 2) go = sink_.on_sub(f[0], {}, f[1]);
             else if (n == 3) go = sink_.on_sub(f[0], f[1], f[2]);
             else return ParseError::kBadArguments;
@@ -151,7 +157,7 @@ ParseError Parser::finish_line(std::string_view line) {
         }
         case Op::kUnsub: {
             std::array<std::string_view, 2> f;
-            size_t n = split(line, f, " \t\r\n");
+            size_t n = split(line, f, is_blank_or_eol);
             if (n == 1) go = sink_.on_unsub(f[0], -1);
             else if (n == 2) go = sink_.on_unsub(f[0], parse_size(f[1]));
             else return ParseError::kBadArguments;
@@ -188,7 +194,7 @@ ParseError Parser::feed(const char* data, size_t len) {
         switch (state_) {
             case State::kStart: {
                 // Fast path for the one command that dominates each direction.
-                if (!require_connect_ && len - i >= 4 && is_space(data[i + 3])) {
+                if (!require_connect_ && len - i >= 4 && is_blank(data[i + 3])) {
                     const char* p = data + i;
                     bool pub = role_ == Role::kServer && (p[0] | 0x20) == 'p' &&
                                (p[1] | 0x20) == 'u' && (p[2] | 0x20) == 'b';
@@ -212,11 +218,11 @@ ParseError Parser::feed(const char* data, size_t len) {
                 if (!verb_char(data[i++])) return fail(ParseError::kUnknownOp);
                 break;
             case State::kNeedSpace:
-                if (!is_space(data[i++])) return fail(ParseError::kUnknownOp);
+                if (!is_blank(data[i++])) return fail(ParseError::kUnknownOp);
                 state_ = State::kSkipSpace;
                 break;
             case State::kSkipSpace:
-                while (i < len && is_space(data[i])) ++i;
+                while (i < len && is_blank(data[i])) ++i;
                 if (i < len) state_ = State::kArgs;
                 break;
             case State::kSkipLine: {

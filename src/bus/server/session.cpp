@@ -15,6 +15,7 @@ namespace keel::bus {
 namespace {
 
 constexpr size_t kEagerFlushBytes = 256 * 1024;
+constexpr size_t kKeepOutputBytes = 256 * 1024;
 
 }  // namespace
 
@@ -192,10 +193,14 @@ bool Session::on_pub(const MsgArgs& m, std::string_view payload) {
         close(CloseReason::kProtocolViolation);
         return false;
     }
-    if (!is_valid_publish_subject(m.subject)) {
-        // A wildcard or malformed subject is never routed; pedantic clients are told.
-        if (opts_.pedantic) send_err(err::kInvalidPublishSubject);
-        return true;
+    // Publishers mostly repeat one subject: validate each new one once.
+    if (m.subject != last_valid_subject_) {
+        if (!is_valid_publish_subject(m.subject)) {
+            // A wildcard or malformed subject is never routed; pedantic clients are told.
+            if (opts_.pedantic) send_err(err::kInvalidPublishSubject);
+            return true;
+        }
+        last_valid_subject_.assign(m.subject);
     }
     if (perms_) {
         bool allowed;
@@ -363,7 +368,9 @@ void Session::flush() {
     }
     if (out_.empty()) {
         write_timer_.cancel();
-        out_.release_if_idle(64 * 1024);
+        // Only an exceptional burst's buffer goes back at once; freeing and
+        // regrowing a working-size buffer on every drain costs page faults.
+        out_.release_if_idle(kKeepOutputBytes);
     }
     update_write_interest();
 }
@@ -400,6 +407,8 @@ void Session::on_ping_timer() {
         ++pings_out_;
         send_raw("PING\r\n");
     }
+    // An idle connection gives its output buffer back.
+    out_.release_if_idle(0);
     ping_timer_.arm_after(interval);
 }
 

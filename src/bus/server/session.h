@@ -118,6 +118,7 @@ private:
     std::shared_ptr<const User> user_;
     const Permissions* perms_ = nullptr;  // owned through user_
     std::unordered_map<std::string, bool> publish_cache_;
+    std::string last_valid_subject_;
 
     ByteBuffer out_;
     bool dirty_ = false;

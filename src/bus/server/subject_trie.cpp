@@ -35,7 +35,7 @@ void split_tokens(std::string_view s, std::vector<std::string_view>& out) {
 
 }  // namespace
 
-SubjectTrie::SubjectTrie() : root_(std::make_unique<Level>()) {}
+SubjectTrie::SubjectTrie() : root_(std::make_unique<Level>()), seen_(kFilterSlots, 0) {}
 SubjectTrie::~SubjectTrie() = default;
 
 void SubjectTrie::insert(Subscription* sub) {
@@ -72,7 +72,12 @@ void SubjectTrie::insert(Subscription* sub) {
         else g->push_back(sub);
     }
     ++count_;
+    invalidate();
+}
+
+void SubjectTrie::invalidate() {
     cache_.clear();
+    last_result_ = nullptr;
 }
 
 bool SubjectTrie::remove(Subscription* sub) {
@@ -117,7 +122,7 @@ bool SubjectTrie::remove(Subscription* sub) {
     }
     if (!found) return false;
     --count_;
-    cache_.clear();
+    invalidate();
     // Prune: drop nodes whose level below is empty and that hold nothing.
     for (size_t i = path.size(); i-- > 0;) {
         Level* l = path[i].level;
@@ -159,15 +164,30 @@ void SubjectTrie::collect(const Level* level, const std::vector<std::string_view
 }
 
 const MatchResult& SubjectTrie::match(std::string_view subject) {
-    if (auto it = cache_.find(subject); it != cache_.end()) return it->second;
-    MatchResult r;
-    std::vector<std::string_view> tokens;
-    split_tokens(subject, tokens);
-    // Empty tokens ("a..b") match nothing.
-    if (std::none_of(tokens.begin(), tokens.end(), [](auto t) { return t.empty(); }))
-        collect(root_.get(), tokens, 0, r);
-    if (cache_.size() >= kCacheLimit) cache_.clear();
-    return cache_.emplace(std::string(subject), std::move(r)).first->second;
+    if (last_result_ && subject == last_subject_) return *last_result_;
+    const size_t hash = StringHash{}(subject);
+    const MatchResult* result;
+    if (auto it = cache_.find(subject); it != cache_.end()) {
+        result = &it->second;
+    } else {
+        scratch_.plain.clear();
+        scratch_.queues.clear();
+        split_tokens(subject, tokens_);
+        // Empty tokens ("a..b") match nothing.
+        if (std::none_of(tokens_.begin(), tokens_.end(), [](auto t) { return t.empty(); }))
+            collect(root_.get(), tokens_, 0, scratch_);
+        size_t& slot = seen_[hash % kFilterSlots];
+        if (slot != hash) {
+            slot = hash;
+            result = &scratch_;
+        } else {
+            if (cache_.size() >= kCacheLimit) cache_.clear();
+            result = &cache_.emplace(std::string(subject), scratch_).first->second;
+        }
+    }
+    last_subject_.assign(subject);
+    last_result_ = result;
+    return *result;
 }
 
 }  // namespace keel::bus

@@ -1,6 +1,10 @@
 // SubjectTrie: the subscription index. One level per subject token, with separate
 // children for '*' and '>' (nats-server's sublist design), and a bounded cache of
 // match results per literal subject, dropped whenever the subscriptions change.
+// A subject enters the cache on its second sighting (a small filter of recent
+// misses decides), so one-off subjects such as request inboxes neither allocate
+// nor push hot subjects out; and the last result is remembered, because streams
+// of one subject are the common case.
 #pragma once
 
 #include <memory>
@@ -36,6 +40,7 @@ public:
     size_t size() const { return count_; }
     size_t cache_size() const { return cache_.size(); }
     static constexpr size_t kCacheLimit = 4096;
+    static constexpr size_t kFilterSlots = 1024;
 
 private:
     struct Node;
@@ -49,10 +54,15 @@ private:
     void collect(const Level* level, const std::vector<std::string_view>& tokens, size_t i,
                  MatchResult& out) const;
     static void add_node(const Node* n, MatchResult& out);
+    void invalidate();
 
     std::unique_ptr<Level> root_;
     size_t count_ = 0;
     Cache cache_;
-};
+    MatchResult scratch_;                  // result for a subject not (yet) cached
+    std::vector<size_t> seen_;             // hashes of recent misses, one per slot
+    std::vector<std::string_view> tokens_; // reused by match()
+    std::string last_subject_;             // the last match, remembered
+    const MatchResult* last_result_ = nullptr;};
 
 }  // namespace keel::bus

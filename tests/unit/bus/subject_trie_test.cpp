@@ -55,6 +55,8 @@ TEST_F(TrieTest, RemovalPrunesAndInvalidatesCache) {
     auto* a = add("a.b.c");
     auto* b = add("a.*.c");
     EXPECT_EQ(trie_.match("a.b.c").plain.size(), 2u);
+    EXPECT_EQ(trie_.match("x").plain.size(), 0u);
+    EXPECT_EQ(trie_.match("a.b.c").plain.size(), 2u);  // second sighting: cached
     EXPECT_EQ(trie_.cache_size(), 1u);
     EXPECT_TRUE(trie_.remove(a));
     EXPECT_EQ(trie_.cache_size(), 0u);
@@ -93,8 +95,31 @@ TEST_F(TrieTest, RemovingLastQueueMemberDropsTheGroup) {
 
 TEST_F(TrieTest, CacheIsBounded) {
     add(">");
-    for (size_t i = 0; i < SubjectTrie::kCacheLimit * 2; ++i) trie_.match("s." + std::to_string(i));
+    for (size_t i = 0; i < SubjectTrie::kCacheLimit * 2; ++i) {
+        trie_.match("s." + std::to_string(i));
+        trie_.match("t");
+        trie_.match("s." + std::to_string(i));
+    }
     EXPECT_LE(trie_.cache_size(), SubjectTrie::kCacheLimit);
+}
+
+TEST_F(TrieTest, OneOffSubjectsAreNotCached) {
+    add("_INBOX.abc.*");
+    for (int i = 0; i < 100; ++i) {
+        const std::string reply = "_INBOX.abc." + std::to_string(i);
+        ASSERT_EQ(trie_.match(reply).plain.size(), 1u);
+        ASSERT_EQ(trie_.match("other").plain.size(), 0u);
+    }
+    EXPECT_LE(trie_.cache_size(), 1u);  // only "other", seen again and again
+}
+
+TEST_F(TrieTest, RememberedResultFollowsChanges) {
+    add("a");
+    EXPECT_EQ(trie_.match("a").plain.size(), 1u);
+    auto* b = add("a");
+    EXPECT_EQ(trie_.match("a").plain.size(), 2u);
+    trie_.remove(b);
+    EXPECT_EQ(trie_.match("a").plain.size(), 1u);
 }
 
 }  // namespace
