@@ -22,6 +22,8 @@ constexpr Verb kVerbs[] = {
     {"req", keel::cli::req_main, "send a request and print the reply"},
     {"reply", keel::cli::reply_main, "answer requests on a subject"},
     {"bench", keel::cli::bench_main, "measure bus throughput and latency"},
+    {"lua", keel::cli::lua_main, "run a Lua script with the keel library"},
+    {"luad", keel::cli::luad_main, "the Lua fork server: runs scripts in a prewarmed process"},
 };
 
 int usage(FILE* out) {
@@ -36,6 +38,8 @@ int usage(FILE* out) {
 int main(int argc, char** argv) {
     std::string self = argv[0];
     if (auto slash = self.rfind('/'); slash != std::string::npos) self = self.substr(slash + 1);
+    // "keel-lua" is the lua verb too (a symlink for shebang lines).
+    if (self.rfind("keel-", 0) == 0) self = self.substr(5);
     for (const auto& v : kVerbs)
         if (self == v.name) return v.fn(argc, argv);
 

@@ -9,5 +9,7 @@ int sub_main(int argc, char** argv);
 int req_main(int argc, char** argv);
 int reply_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
+int lua_main(int argc, char** argv);
+int luad_main(int argc, char** argv);
 
 }  // namespace keel::cli
