@@ -312,10 +312,10 @@ long long id_arg(lua_State* L, int arg, bool group) {
     const char* name = luaL_checkstring(L, arg);
     if (group) {
         const struct group* g = ::getgrnam(name);
-        return g ? g->gr_gid : -2;
+        return g ? static_cast<long long>(g->gr_gid) : -2;
     }
     const struct passwd* p = ::getpwnam(name);
-    return p ? p->pw_uid : -2;
+    return p ? static_cast<long long>(p->pw_uid) : -2;
 }
 
 // chown(path, user, group [, {follow=true}]): numbers or names; nil keeps one.

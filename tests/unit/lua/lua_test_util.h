@@ -1,0 +1,26 @@
+// Runs Lua test code in a fresh state with the keel library, as `keel lua -e`
+// would: the chunk is the main task (it may wait) and the loop runs after it.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "lua/runner.h"
+
+namespace keel::lua {
+
+inline int run_lua(const std::string& code, std::vector<std::string> args = {}) {
+    lua_State* L = luaL_newstate();
+    open_libs(L);
+    Script s;
+    s.code = code;
+    s.args = std::move(args);
+    s.interpreter = "test";
+    s.honor_lua_init = false;
+    int rc = run(L, s);
+    lua_close(L);
+    return rc;
+}
+
+}  // namespace keel::lua
