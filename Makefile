@@ -6,7 +6,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 40
 
-.PHONY: all build build-asan build-fuzz deps test test-release test-asan fuzz bench demo clean format
+.PHONY: all build build-asan build-fuzz deps test test-release test-asan fuzz bench demo clean format install
 
 all: build
 
@@ -39,6 +39,13 @@ fuzz: build-fuzz
 
 bench: build
 	@bench/bus/run build/keel
+	@bench/lua/run build
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: keel, keel-lua, keel-run into bin/,
+# keel.so into lib/lua/5.4 (on stock lua5.4's package.cpath for /usr/local).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install build --prefix $(PREFIX)
 
 demo: build
 	@scripts/demo build/keel

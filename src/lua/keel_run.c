@@ -13,10 +13,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,15 +29,32 @@ extern char** environ;
 
 static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM, SIGCONT};
 
+/* No stdio: printf and scanf would triple the size of this program. */
+static void out(int fd, const char* s) {
+    if (write(fd, s, strlen(s)) < 0) { /* nothing left to tell */ }
+}
+
 static void say(const char* a, const char* b, const char* c) {
-    char line[1024];
-    int n = snprintf(line, sizeof line, "keel-run: %s%s%s\n", a, b ? b : "", c ? c : "");
-    if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
-    if (n > 0 && write(2, line, (size_t)n) < 0) { /* nothing left to tell */ }
+    char line[1024] = "keel-run: ";
+    const char* parts[] = {a, b, c, "\n"};
+    for (int i = 0; i < 4; ++i)
+        if (parts[i]) strncat(line, parts[i], sizeof line - strlen(line) - 2);
+    if (line[strlen(line) - 1] != '\n') strcat(line, "\n");
+    out(2, line);
+}
+
+/* Parses "WORD N" at the start of line: N, or -1 if line is not that. */
+static int word_number(const char* line, const char* word) {
+    size_t n = strlen(word);
+    if (strncmp(line, word, n) || line[n] != ' ') return -1;
+    const char* p = line + n + 1;
+    int v = 0, digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 9; ++p, ++digits) v = v * 10 + (*p - '0');
+    return digits ? v : -1;
 }
 
 static void usage(void) {
-    fputs("Usage: keel-run [--socket PATH] SCRIPT [ARGS...]\n"
+    out(1, "Usage: keel-run [--socket PATH] SCRIPT [ARGS...]\n"
           "\n"
           "Runs the Lua SCRIPT in the keel luad fork server as you, with your stdin,\n"
           "stdout, stderr, environment and working directory, and exits like it.\n"
@@ -47,11 +64,10 @@ static void usage(void) {
           "  --version      print the version\n"
           "\n"
           "Exit codes: the script's; 100 bad usage or a request the server refused,\n"
-          "111 the server cannot be reached.\n",
-          stdout);
+          "111 the server cannot be reached.\n");
 }
 
-/* A growing buffer for the request. */
+/* The request, in a buffer sized up front (mmap: no malloc linked in). */
 struct buf {
     char* p;
     size_t len, cap;
@@ -59,18 +75,20 @@ struct buf {
 
 static void put(struct buf* b, const void* p, size_t n) {
     if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
-        char* q = realloc(b->p, cap);
-        if (!q) {
-            say("out of memory", 0, 0);
-            exit(111);
-        }
-        b->p = q;
-        b->cap = cap;
+        say("internal error: request larger than computed", 0, 0);
+        exit(111);
     }
     memcpy(b->p + b->len, p, n);
     b->len += n;
+}
+
+static struct buf make_buf(size_t cap) {
+    struct buf b = {mmap(0, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 0, cap};
+    if (b.p == MAP_FAILED) {
+        say("out of memory", 0, 0);
+        exit(111);
+    }
+    return b;
 }
 
 static void put_u32(struct buf* b, uint32_t v) {
@@ -122,8 +140,8 @@ static int send_request(int sock, const struct buf* b) {
 /* Exits the way the script did. */
 static void exit_like(const char* line) {
     int n;
-    if (sscanf(line, "exit %d", &n) == 1) exit(n & 0xff);
-    if (sscanf(line, "signal %d", &n) == 1) {
+    if ((n = word_number(line, "exit")) >= 0) exit(n & 0xff);
+    if ((n = word_number(line, "signal")) > 0 && n < 65) {
         /* Die of the same signal, without a core file of our own. */
         struct rlimit none = {0, 0};
         setrlimit(RLIMIT_CORE, &none);
@@ -135,7 +153,7 @@ static void exit_like(const char* line) {
         kill(getpid(), n);
         exit(128 + n);
     }
-    if (sscanf(line, "error %d", &n) == 1) {
+    if ((n = word_number(line, "error")) >= 0) {
         const char* msg = strchr(line + 6, ' ');
         say(msg ? msg + 1 : "the server refused the request", 0, 0);
         exit(n > 0 && n < 256 ? n : 100);
@@ -161,7 +179,7 @@ int main(int argc, char** argv) {
             usage();
             return 0;
         } else if (!strcmp(argv[i], "--version")) {
-            puts("keel-run " KEEL_VERSION);
+            out(1, "keel-run " KEEL_VERSION "\n");
             return 0;
         } else {
             say("unknown option ", argv[i], " (try --help)");
@@ -209,9 +227,17 @@ int main(int argc, char** argv) {
     mode_t mask = umask(022);
     umask(mask);
     int envc = 0;
-    for (char** e = environ; e && *e; ++e) ++envc;
+    size_t size = KEEL_RUN_HEADER_LEN + 12 + 8 + strlen(cwd) + strlen(argv[i]);
+    for (char** e = environ; e && *e; ++e, ++envc) size += 4 + strlen(*e);
+    for (int k = i + 1; k < argc; ++k) size += 4 + strlen(argv[k]);
 
-    struct buf body = {0}, req = {0};
+    struct buf req = make_buf(size);
+    put(&req, KEEL_RUN_MAGIC, KEEL_RUN_MAGIC_LEN);
+    put_u32(&req, (uint32_t)(size - KEEL_RUN_HEADER_LEN));
+    struct buf body = req;  /* the body follows the header in the same buffer */
+    body.p += KEEL_RUN_HEADER_LEN;
+    body.cap -= KEEL_RUN_HEADER_LEN;
+    body.len = 0;
     put_u32(&body, (uint32_t)mask);
     put_u32(&body, (uint32_t)(argc - i - 1));
     put_u32(&body, (uint32_t)envc);
@@ -219,9 +245,7 @@ int main(int argc, char** argv) {
     put_str(&body, argv[i]);
     for (int k = i + 1; k < argc; ++k) put_str(&body, argv[k]);
     for (char** e = environ; e && *e; ++e) put_str(&body, *e);
-    put(&req, KEEL_RUN_MAGIC, KEEL_RUN_MAGIC_LEN);
-    put_u32(&req, (uint32_t)body.len);
-    put(&req, body.p, body.len);
+    req.len += body.len;
     if (send_request(sock, &req) < 0) {
         say("cannot send the request to ", path, 0);
         return 111;
