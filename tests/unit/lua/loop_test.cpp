@@ -78,10 +78,6 @@ TEST(LuaLoop, ErrorsInCallbacksAreReportedAndTheLoopGoesOn) {
 TEST(LuaLoop, MisuseRaisesWithTheArgumentPosition) {
     EXPECT_EQ(run_lua(R"(
         local keel = require "keel"
-        local function raises(pattern, f, ...)
-            local ok, msg = pcall(f, ...)
-            assert(not ok and msg:find(pattern), tostring(msg))
-        end
         raises("bad argument #1 .-number expected", keel.sleep, "x")
         raises("bad argument #1 .-non%-negative", keel.sleep, -1)
         raises("bad argument #2 .-function expected", keel.loop.timer, 1, 2)

@@ -14,7 +14,9 @@ inline int run_lua(const std::string& code, std::vector<std::string> args = {}) 
     lua_State* L = luaL_newstate();
     open_libs(L);
     Script s;
-    s.code = code;
+    // raises(pattern, f, ...): f(...) must raise an error matching the pattern.
+    s.code = "function raises(pattern, f, ...) local ok, msg = pcall(f, ...) "
+             "assert(not ok and msg:find(pattern), tostring(msg)) end " + code;
     s.args = std::move(args);
     s.interpreter = "test";
     s.honor_lua_init = false;
