@@ -295,10 +295,14 @@ public:
     const std::string& socket() const { return socket_; }
     std::string file(const std::string& name) const { return dir_.file(name); }
     Process& proc() { return *proc_; }
-    int fd_count() const {
-        int n = 0;
-        for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(proc_->pid()) + "/fd")) ++n;
-        return n;
+    int fd_count() const { return static_cast<int>(fds().size()); }
+    // The server's open fds and what they are, for failure messages.
+    std::vector<std::string> fds() const {
+        std::vector<std::string> out;
+        std::error_code ec;
+        for (auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(proc_->pid()) + "/fd", ec))
+            out.push_back(e.path().filename().string() + "->" + std::filesystem::read_symlink(e.path(), ec).string());
+        return out;
     }
     std::vector<std::string> client(const std::string& script, std::vector<std::string> args = {}) const {
         std::vector<std::string> v = {keel_run(), "--socket", socket_, script};
@@ -550,7 +554,7 @@ TEST(LuaFork, HostileClientsNeitherKillTheServerNorLeakFds) {
     write_script(d.file("ok.lua"), "print('still serving')\n");
     auto ok = run(d.client(d.file("ok.lua")));
     ASSERT_EQ(ok.out, "still serving\n") << ok.describe();
-    int fds_before = d.fd_count();
+    auto fds_before = d.fds();
     luad::RunRequest req;
     req.cwd = "/";
     req.script = d.file("ok.lua");
@@ -615,8 +619,15 @@ TEST(LuaFork, HostileClientsNeitherKillTheServerNorLeakFds) {
     EXPECT_EQ(ok.out, "still serving\n") << ok.describe();
     ASSERT_TRUE(d.proc().running());
     // Everything the hostile clients sent was closed again.
-    for (int i = 0; i < 250 && d.fd_count() != fds_before; ++i) std::this_thread::sleep_for(20ms);
-    EXPECT_EQ(d.fd_count(), fds_before);
+    for (int i = 0; i < 250 && d.fd_count() != static_cast<int>(fds_before.size()); ++i)
+        std::this_thread::sleep_for(20ms);
+    auto fds_after = d.fds();
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += x + " ";
+        return s;
+    };
+    EXPECT_EQ(fds_after.size(), fds_before.size()) << "before: " << join(fds_before) << "\nafter: " << join(fds_after);
 }
 
 TEST(LuaFork, AClientThatLeavesHangsUpItsScript) {
