@@ -124,6 +124,14 @@ private:
         links_changed_ |= c.op == Op::kDeleteLink || c.op == Op::kRenameLink || c.op == Op::kCreateLink;
     }
 
+    // A removal whose object went away meanwhile (an address taking its routes
+    // along) reached its goal.
+    static bool already_gone(const Change& c, const Error& e) {
+        if (c.op == Op::kDeleteRoute) return e.code() == ESRCH;
+        if (c.op == Op::kDeleteAddress) return e.code() == EADDRNOTAVAIL;
+        return false;
+    }
+
     void fail(const Change& c, const Error& e) {
         report_.errors.push_back(in_context(c.text, e).message());
         stopped_ = true;
@@ -138,7 +146,7 @@ private:
         } else {
             for (size_t k = 0; k < pending_.size(); ++k) {
                 if ((*results)[k]) report_.changes.push_back(pending_[k]->text);
-                else fail(*pending_[k], (*results)[k].error());
+                else if (!already_gone(*pending_[k], (*results)[k].error())) fail(*pending_[k], (*results)[k].error());
             }
         }
         batch_.clear();

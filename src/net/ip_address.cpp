@@ -93,7 +93,8 @@ std::optional<MacAddress> MacAddress::parse(std::string_view text) {
         if (text[i] != ':' || i + 1 == text.size()) return std::nullopt;
         ++i;
     }
-    if (m.len == 0) return std::nullopt;
+    // Ethernet's 6 bytes at least; longer for InfiniBand and the like.
+    if (m.len < 6) return std::nullopt;
     return m;
 }
 

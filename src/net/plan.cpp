@@ -55,11 +55,15 @@ public:
             if (i.kind == "vlan") plan_create(i);
         for (const auto& i : want_.interfaces) plan_settings(i);
         for (const auto& i : want_.interfaces) plan_up(i);
-        // Removals before additions, so an address or route can move between links.
+        // Removals before additions, so an address or route can move between links;
+        // routes before addresses, as removing an address takes routes with it.
+        for (const auto& i : want_.interfaces) plan_routes(i);
+        drop_previous_routes();
+        for (auto& c : route_removals_) changes_.push_back(std::move(c));
         drop_previous_addresses();
         for (const auto& i : want_.interfaces) plan_address_removals(i);
         for (const auto& i : want_.interfaces) plan_address_additions(i);
-        for (const auto& i : want_.interfaces) plan_routes(i);
+        for (auto& c : route_additions_) changes_.push_back(std::move(c));
         for (const auto& i : want_.interfaces) plan_sysctls(i);
         plan_.changes = std::move(changes_);
         return std::move(plan_);
@@ -220,11 +224,21 @@ private:
             for (const Address* a : managed_addresses(l->index))
                 if (std::find(p.addresses.begin(), p.addresses.end(), a->prefix) != p.addresses.end())
                     remove_address(p.name, *a);
+        }
+    }
+
+    void drop_previous_routes() {
+        if (!prev_) return;
+        for (const auto& p : prev_->interfaces) {
+            if (want_.find(p.name) || p.virtual_link()) continue;
+            const Link* l = state_.link(p.name);
+            if (!l) continue;
             for (const auto& rc : p.routes) {
                 const Route want = desired_route(rc, l->index);
                 for (const auto& r : state_.routes)
                     if (r.oif == l->index && managed_route(r) && same_key(r, want))
-                        add(Op::kDeleteRoute, p.name, p.name + ": remove route " + describe(r, state_)).route = r;
+                        route_removals_.push_back(Change{Op::kDeleteRoute, p.name, {}, {}, 0, {}, false, {}, r, {},
+                                                         p.name + ": remove route " + describe(r, state_)});
             }
         }
     }
@@ -258,7 +272,6 @@ private:
             for (const auto& r : state_.routes)
                 if (r.oif == cur->index && managed_route(r)) have.push_back(&r);
         std::vector<bool> kept(have.size(), false);
-        std::vector<Change> adds;
         for (const auto& rc : i.routes) {
             Route want = desired_route(rc, cur ? cur->index : 0);
             bool found = false;
@@ -266,18 +279,19 @@ private:
                 if (!same_key(*have[k], want)) continue;
                 found = kept[k] = true;
                 if (!same_content(*have[k], want)) {
-                    Change c{Op::kReplaceRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
-                             i.name + ": replace route " + describe(*have[k], state_) + " with " + route_text(want, i.name)};
-                    adds.push_back(std::move(c));
+                    route_additions_.push_back(Change{Op::kReplaceRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
+                                                      i.name + ": replace route " + describe(*have[k], state_) + " with " +
+                                                          route_text(want, i.name)});
                 }
             }
             if (!found)
-                adds.push_back(Change{Op::kAddRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
-                                      i.name + ": add route " + route_text(want, i.name)});
+                route_additions_.push_back(Change{Op::kAddRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
+                                                  i.name + ": add route " + route_text(want, i.name)});
         }
         for (size_t k = 0; k < have.size(); ++k)
-            if (!kept[k]) add(Op::kDeleteRoute, i.name, i.name + ": remove route " + describe(*have[k], state_)).route = *have[k];
-        for (auto& c : adds) changes_.push_back(std::move(c));
+            if (!kept[k])
+                route_removals_.push_back(Change{Op::kDeleteRoute, i.name, {}, {}, 0, {}, false, {}, *have[k], {},
+                                                 i.name + ": remove route " + describe(*have[k], state_)});
     }
 
     // describe() with the interface named even when it is not created yet.
@@ -304,6 +318,7 @@ private:
     std::set<std::string> down_for_rename_;
     std::vector<std::string> problems_;
     std::vector<Change> changes_;
+    std::vector<Change> route_removals_, route_additions_;
     Plan plan_;
 };
 
