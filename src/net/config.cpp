@@ -23,7 +23,8 @@ public:
         return {};
     }
     Status check_known(std::initializer_list<const char*> known) const {
-        for (const auto& [k, v] : j_.items()) {
+        for (const auto& item : j_.items()) {
+            const std::string& k = item.key();
             if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; }))
                 return Error(at(k) + ": unknown key");
         }

@@ -178,6 +178,9 @@ Result<Route> decode_route(const NlMessage& m) {
     if (t.has(RTA_OIF)) r.oif = static_cast<int>(KEEL_TRY(u32(m, t, RTA_OIF, "RTA_OIF")));
     if (t.has(RTA_PRIORITY)) r.metric = KEEL_TRY(u32(m, t, RTA_PRIORITY, "RTA_PRIORITY"));
     if (t.has(RTA_TABLE)) r.table = KEEL_TRY(u32(m, t, RTA_TABLE, "RTA_TABLE"));
+    // Canonical form: no host bits beyond the length (the kernel never sends them;
+    // comparing routes relies on it).
+    r.dst = r.dst.network();
     return r;
 }
 
