@@ -1,6 +1,7 @@
 #include "net/apply.h"
 
 #include <fcntl.h>
+#include <algorithm>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -185,7 +186,18 @@ Result<ApplyReport> apply_config(Rtnl& rtnl, const NetConfig& want, const NetCon
                                  const ApplyOptions& options) {
     NetState state = KEEL_TRY(rtnl.state());
     Plan plan = KEEL_TRY(make_plan(want, previous, state, PlanOptions{options.allow_missing}));
+    const bool removed_addresses = std::any_of(plan.changes.begin(), plan.changes.end(),
+                                               [](const Change& c) { return c.op == Change::Op::kDeleteAddress; });
     ApplyReport report = execute(rtnl, plan, std::move(state), options);
+    // Removing an address makes the kernel drop routes through gateways it
+    // reached: plan once more so those come back.
+    if (removed_addresses && report.ok() && !options.dry_run) {
+        NetState again = KEEL_TRY(rtnl.state());
+        Plan more = KEEL_TRY(make_plan(want, previous, again, PlanOptions{options.allow_missing}));
+        ApplyReport second = execute(rtnl, more, std::move(again), options);
+        report.changes.insert(report.changes.end(), second.changes.begin(), second.changes.end());
+        report.errors.insert(report.errors.end(), second.errors.begin(), second.errors.end());
+    }
     DnsSettings dns;
     if (want.manage_dns) dns = {want.dns_servers, want.dns_search};
     dns.merge(options.leased_dns);
