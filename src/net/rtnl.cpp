@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "net/netlink_message.h"
 
@@ -82,37 +83,42 @@ Status Rtnl::dump(uint16_t type, const std::function<Status(const NlMessage&)>& 
     }
 }
 
-Result<std::vector<Link>> Rtnl::links() {
-    std::vector<Link> out;
-    KEEL_TRY_STATUS(dump(RTM_GETLINK, [&](const NlMessage& m) -> Status {
-        if (m.type != RTM_NEWLINK) return {};
-        auto d = decode_link(m);
-        // An undecodable entry is skipped, not fatal: one odd driver must not
-        // blind the whole daemon.
-        if (d && d->family == AF_UNSPEC) out.push_back(std::move(d->link));
+namespace {
+
+// Decodes every message of type `want` in a dump; an undecodable entry is
+// skipped, not fatal: one odd driver must not blind the whole daemon.
+template <typename T, typename Decode>
+Result<std::vector<T>> collect(uint16_t get, uint16_t want, Decode decode,
+                               const std::function<Status(uint16_t, const std::function<Status(const NlMessage&)>&)>& dump) {
+    std::vector<T> out;
+    KEEL_TRY_STATUS(dump(get, [&](const NlMessage& m) -> Status {
+        if (m.type != want) return {};
+        if (auto v = decode(m)) out.push_back(std::move(*v));
         return {};
     }));
     return out;
+}
+
+std::optional<Link> link_of(const NlMessage& m) {
+    auto d = decode_link(m);
+    if (!d || d->family != AF_UNSPEC) return std::nullopt;  // AF_BRIDGE: port entries
+    return std::move(d->link);
+}
+
+}  // namespace
+
+Result<std::vector<Link>> Rtnl::links() {
+    return collect<Link>(RTM_GETLINK, RTM_NEWLINK, link_of, [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<std::vector<Address>> Rtnl::addresses() {
-    std::vector<Address> out;
-    KEEL_TRY_STATUS(dump(RTM_GETADDR, [&](const NlMessage& m) -> Status {
-        if (m.type != RTM_NEWADDR) return {};
-        if (auto a = decode_address(m)) out.push_back(std::move(*a));
-        return {};
-    }));
-    return out;
+    return collect<Address>(RTM_GETADDR, RTM_NEWADDR, [](const NlMessage& m) { return decode_address(m); },
+                            [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<std::vector<Route>> Rtnl::routes() {
-    std::vector<Route> out;
-    KEEL_TRY_STATUS(dump(RTM_GETROUTE, [&](const NlMessage& m) -> Status {
-        if (m.type != RTM_NEWROUTE) return {};
-        if (auto r = decode_route(m)) out.push_back(std::move(*r));
-        return {};
-    }));
-    return out;
+    return collect<Route>(RTM_GETROUTE, RTM_NEWROUTE, [](const NlMessage& m) { return decode_route(m); },
+                          [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<NetState> Rtnl::state() {
