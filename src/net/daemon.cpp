@@ -44,11 +44,10 @@ Result<std::unique_ptr<NetDaemon>> NetDaemon::create(loop::EventLoop& loop, Daem
     return d;
 }
 
-Result<ApplyReport> NetDaemon::apply(const NetConfig& want, const NetConfig* previous, bool dry_run) {
+Result<ApplyReport> NetDaemon::apply(const NetConfig& want, const NetConfig* previous, bool dry_run, bool strict) {
     ApplyOptions o = opts_.apply;
     o.dry_run = dry_run;
-    // A daemon configures what is there and the rest when it appears.
-    o.allow_missing = true;
+    o.allow_missing = !strict;
     for (const auto& [ifname, lease] : leases_) {
         const InterfaceConfig* i = want.find(ifname);
         if (i && i->dhcp.enabled && i->dhcp.use_dns) o.leased_dns.merge(lease_dns(lease));
@@ -217,7 +216,7 @@ void NetDaemon::on_apply_request(const bus::Message& m) {
                                        std::to_string(static_cast<int>(seconds(confirm_deadline_ - loop_.refresh_now()))) +
                                        " s left); confirm it or let it revert first"}});
     NetConfig previous = config_;
-    auto r = apply(*cfg, &previous, dry_run);
+    auto r = apply(*cfg, &previous, dry_run, /*strict=*/true);
     if (!r) return reply(m, {{"ok", false}, {"error", r.error().message()}});
     json out = r->to_json();
     out["dry_run"] = dry_run;

@@ -46,7 +46,9 @@ public:
 
 private:
     NetDaemon(loop::EventLoop& loop, DaemonOptions options, Rtnl rtnl);
-    Result<ApplyReport> apply(const NetConfig& want, const NetConfig* previous, bool dry_run);
+    // `strict`: a missing interface fails the whole apply (net.apply); otherwise it
+    // is configured when it appears (start, reload, revert).
+    Result<ApplyReport> apply(const NetConfig& want, const NetConfig* previous, bool dry_run, bool strict = false);
     void sync_dhcp();
     void stop_dhcp(const std::string& ifname);
     void on_lease(const Lease& lease);

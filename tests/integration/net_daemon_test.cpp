@@ -66,6 +66,13 @@ TEST(NetDaemon, CommitConfirmedApplyHealsACutManagementAddress) {
     ::usleep(static_cast<useconds_t>(slow(3s).count()) * 1000);
     EXPECT_TRUE(a.has_address("ka0", "10.77.0.5/24"));
     EXPECT_EQ(run(b.keel({"net", "confirm", "--server", server})).code, 1);  // nothing left to confirm
+
+    // net.apply is strict: a missing interface fails it and changes nothing.
+    write_text(dir.file("missing.json"), R"({"interfaces": {"ka0": {"addresses": ["10.77.0.1/24"]}, "eth9": {}}})");
+    RunResult missing = run(b.keel({"net", "apply", "--server", server, dir.file("missing.json")}));
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find("interface eth9 not found"), std::string::npos) << missing.err;
+    EXPECT_TRUE(a.has_address("ka0", "10.77.0.5/24"));
 }
 
 TEST(NetDaemon, DhcpLeaseFromBusyboxUdhcpd) {
@@ -154,8 +161,12 @@ TEST(NetDaemon, NatsClientSeesLinkAndAddressEvents) {
     TempDir dir;
     // The daemon starts before the bus exists and keeps working meanwhile.
     const std::string sock = dir.file("bus.sock");
-    NetDaemon net(ns, {"--server", "unix:" + sock, "--resolv-conf", dir.file("resolv.conf"), "--run-dir", dir.file("run")});
-    ns.ip("link add early0 type veth peer name early1");
+    // late0 is configured but absent: it is configured when it appears.
+    write_text(dir.file("net.json"), R"({"interfaces": {"late0": {"addresses": ["10.66.0.1/24"]}}})");
+    NetDaemon net(ns, {"--config", dir.file("net.json"), "--server", "unix:" + sock, "--resolv-conf", dir.file("resolv.conf"),
+                       "--run-dir", dir.file("run")});
+    ns.ip("link add late0 type veth peer name late1");
+    EXPECT_TRUE(eventually([&] { return ns.has_address("late0", "10.66.0.1/24"); }, slow(5s))) << net.log();
     BusProcess::Options bo;
     bo.socket_path = sock;
     BusProcess bus(bo);
