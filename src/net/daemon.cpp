@@ -276,9 +276,13 @@ void NetDaemon::shutdown(std::function<void()> done) {
         done();
         return;
     }
+    // Closing inside the client's own callback would free its parser mid-read: close
+    // after the callback returns.
     bus_->flush(std::chrono::seconds(2), [this, done](Status) {
-        bus_->close();
-        done();
+        loop_.defer([this, done] {
+            bus_->close();
+            done();
+        });
     });
 }
 

@@ -129,7 +129,8 @@ TEST(NetlinkMessage, EveryTruncationIsAnErrorOrAShorterList) {
     b.route(RouteOp::kAdd, r);
     const std::string all = b.bytes();
     for (size_t cut = 0; cut < all.size(); ++cut) {
-        auto msgs = split_messages(bytes(all.substr(0, cut)));
+        const std::string part = all.substr(0, cut);
+        auto msgs = split_messages(bytes(part));
         if (!msgs) continue;
         EXPECT_LT(msgs->size(), 2u) << "cut at " << cut;
         for (const auto& m : *msgs) {
