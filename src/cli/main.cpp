@@ -24,6 +24,7 @@ constexpr Verb kVerbs[] = {
     {"bench", keel::cli::bench_main, "measure bus throughput and latency"},
     {"lua", keel::cli::lua_main, "run a Lua script with the keel library"},
     {"luad", keel::cli::luad_main, "the Lua fork server: runs scripts in a prewarmed process"},
+    {"net", keel::cli::net_main, "network daemon: declarative links, addresses, routes, DNS, DHCP; net.* events"},
 };
 
 int usage(FILE* out) {

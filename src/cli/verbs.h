@@ -11,5 +11,6 @@ int reply_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int lua_main(int argc, char** argv);
 int luad_main(int argc, char** argv);
+int net_main(int argc, char** argv);
 
 }  // namespace keel::cli
