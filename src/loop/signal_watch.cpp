@@ -1,6 +1,7 @@
 #include "loop/signal_watch.h"
 
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "base/sys.h"
 
@@ -9,16 +10,24 @@ namespace {
 
 // Several watches may share a signal: it stays blocked while any of them lives,
 // and is unblocked after the last one only if it was not blocked before the first.
+// The counts belong to one process: a child forked without exec (keel luad's)
+// starts from none, and the watches it inherited leave them alone.
 struct SignalUse {
     int users = 0;
     bool was_blocked = false;
 };
 SignalUse g_use[NSIG];
+pid_t g_owner = 0;
 
 }  // namespace
 
 Status SignalWatch::start(EventLoop& loop, std::initializer_list<int> signals, Callback cb) {
     stop();
+    if (g_owner != ::getpid()) {
+        for (auto& u : g_use) u = SignalUse{};
+        g_owner = ::getpid();
+    }
+    pid_ = g_owner;
     const sigset_t current = KEEL_TRY(sys::blocked_signals());
     sigemptyset(&mask_);
     sigset_t to_block;
@@ -52,6 +61,7 @@ void SignalWatch::stop() {
     fd_.reset();
     if (!active_) return;
     active_ = false;
+    if (pid_ != ::getpid()) return;  // the parent's watch, in a forked child
     sigset_t to_unblock;
     sigemptyset(&to_unblock);
     for (int s = 1; s < NSIG; ++s) {

@@ -1,6 +1,7 @@
 // SignalWatch: delivers the given signals through a signalfd as loop events.
 // The signals are blocked while any watch on them lives; afterwards each is
-// unblocked unless it was blocked before the first watch took it.
+// unblocked unless it was blocked before the first watch took it. A child forked
+// without exec starts with no watches of its own.
 #pragma once
 
 #include <signal.h>
@@ -33,6 +34,7 @@ private:
     FdWatch watch_;
     sigset_t mask_{};
     bool active_ = false;
+    pid_t pid_ = 0;  // the process that started the watch
     Callback cb_;
 };
 

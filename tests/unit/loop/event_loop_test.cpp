@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,6 +217,40 @@ TEST(EventLoop, SharedSignalStaysBlockedWhileAnyWatchLives) {
         ASSERT_TRUE(loop->run());
     }
     EXPECT_FALSE(blocked());
+}
+
+// A child forked without exec (keel luad's) inherits the parent's watches but
+// not their claim on the signal: its own watch must block it again.
+TEST(EventLoop, SignalWatchInAForkedChildBlocksItsSignalAgain) {
+    auto loop = make_loop();
+    SignalWatch parent;
+    ASSERT_TRUE(parent.start(*loop, {SIGUSR1}, [](int) {}));
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);  // as luad's child does
+        auto child_loop = EventLoop::create();
+        if (!child_loop) _exit(2);
+        int got = 0;
+        {
+            SignalWatch w;
+            if (!w.start(**child_loop, {SIGUSR1}, [&](int s) {
+                    got = s;
+                    (*child_loop)->stop();
+                }))
+                _exit(3);
+            ::kill(::getpid(), SIGUSR1);  // kills the child unless blocked
+            if (!(*child_loop)->run()) _exit(4);
+        }
+        sigset_t now;
+        ::sigprocmask(SIG_BLOCK, nullptr, &now);
+        _exit(got == SIGUSR1 && !sigismember(&now, SIGUSR1) ? 0 : 5);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 }  // namespace
