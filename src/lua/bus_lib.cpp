@@ -40,11 +40,19 @@ struct Bus {
     ~Bus() {
         if (finisher && rt) rt->remove_finisher(finisher);
         if (event_fn != LUA_NOREF && rt) luaL_unref(rt->main(), LUA_REGISTRYINDEX, event_fn);
-        if (client && rt && rt->dispatching()) {
-            // Possibly called from inside this client's own callbacks: destroy it later.
+        drop_client();
+    }
+    // Destroys the client without another callback into us. Inside a dispatch
+    // (perhaps one of the client's own callbacks, still on the stack) it is
+    // destroyed after the current batch.
+    void drop_client() {
+        if (!client) return;
+        client->on_event(nullptr);
+        if (rt && rt->dispatching()) {
             std::shared_ptr<bus::Client> c(client.release());
             rt->loop().defer([c] {});
         }
+        client.reset();
     }
     void retain(lua_State* L, int idx) {
         if (active++ == 0) {
@@ -236,12 +244,14 @@ int connect_k(lua_State* L, int, lua_KContext) {
     auto* b = static_cast<Bus*>(lua_touserdata(L, -1));
     if (b->connected) return 1;
     std::string why = b->error.empty() ? "connection closed" : b->error;
-    b->client.reset();
+    b->drop_client();
     return push_error(L, "cannot connect to the bus: " + why);
 }
 
-// connect([url | {url=, name=, user=, password=, token=, timeout=2, wait=true}])
-int l_connect(lua_State* L) {
+// Pushes a new bus whose client is connecting (returns 1), or the error triple.
+// `wait`: whether the caller waits for the outcome. Raises only before it creates
+// anything with a destructor.
+int new_bus(lua_State* L, bool* wait) {
     int opts = 0;
     const char* url = nullptr;
     if (lua_type(L, 1) == LUA_TSTRING) url = lua_tostring(L, 1);
@@ -253,11 +263,13 @@ int l_connect(lua_State* L) {
     const char* password = opt_string(L, opts, 1, "password");
     const char* token = opt_string(L, opts, 1, "token");
     double timeout = opt_number(L, opts, 1, "timeout", 2.0);
-    bool wait = opt_bool(L, opts, 1, "wait", true);
+    *wait = opt_bool(L, opts, 1, "wait", true);
     luaL_argcheck(L, timeout > 0 && timeout < 1e6, 1, "timeout must be positive");
     auto& rt = Runtime::of(L);
     rt.loop();
-    if (wait) rt.check_can_wait(L);
+    if (*wait) rt.check_can_wait(L);
+    auto* b = new_udata<Bus>(L, kBus);
+    b->rt = Runtime::shared(L);
     bus::ClientOptions o;
     if (url && *url) {
         auto servers = bus::parse_server_list(url);
@@ -271,9 +283,7 @@ int l_connect(lua_State* L) {
     o.connect_timeout = std::chrono::nanoseconds(static_cast<long long>(timeout * 1e9));
     // Waiting: walk the server list once and report. Not waiting: keep trying in
     // the background (publishes are buffered meanwhile).
-    o.retry_on_failed_connect = !wait;
-    auto* b = new_udata<Bus>(L, kBus);
-    b->rt = Runtime::shared(L);
+    o.retry_on_failed_connect = !*wait;
     b->client = std::make_unique<bus::Client>(rt.loop(), std::move(o));
     b->client->on_event([b](bus::ClientEvent e, std::string_view d) { on_client_event(b, e, d); });
     // Before the program ends, what was published gets to the bus.
@@ -289,8 +299,16 @@ int l_connect(lua_State* L) {
         });
     });
     b->client->connect();
-    if (!wait) return 1;
-    return rt.await(L, [b](Runtime::Done done) {
+    return 1;
+}
+
+// connect([url | {url=, name=, user=, password=, token=, timeout=2, wait=true}])
+int l_connect(lua_State* L) {
+    bool wait = true;
+    int n = new_bus(L, &wait);
+    if (n != 1 || !wait) return n;
+    auto* b = static_cast<Bus*>(lua_touserdata(L, -1));
+    return b->rt->await(L, [b](Runtime::Done done) {
         if (b->connected || !b->client || b->client->closed()) return done([](lua_State*) { return 0; });
         b->connect_waiter = std::move(done);
     }, connect_k, 0);
@@ -390,6 +408,22 @@ int push_reply(lua_State* L, const Reply& r, int bus_idx) {
     return 1;
 }
 
+Reply to_reply(Result<bus::OwnedMessage> r) {
+    Reply reply;
+    reply.ok = r.ok();
+    if (r) reply.msg = std::move(r).value();
+    else reply.error = r.error().message();
+    return reply;
+}
+
+// Sends a request with the headers at stack index `headers` (0: none).
+void send_request(lua_State* L, Bus* b, std::string_view subject, std::string_view data, int headers,
+                  std::chrono::nanoseconds timeout, bus::Client::ReplyHandler handler) {
+    if (!headers) return b->client->request(subject, data, timeout, std::move(handler));
+    bus::Headers h = to_headers(L, headers);
+    b->client->request(subject, data, timeout, std::move(handler), &h);
+}
+
 // request(subject, data [, timeout | {timeout=, headers=}] [, callback])
 int b_request(lua_State* L) {
     Bus* b = check_bus(L);
@@ -397,7 +431,7 @@ int b_request(lua_State* L) {
     std::string_view data = check_data(L, 3);
     double timeout = kDefaultTimeout;
     int cb = 0, headers = 0;
-    if (lua_type(L, 3 + 1) == LUA_TNUMBER) {
+    if (lua_type(L, 4) == LUA_TNUMBER) {
         timeout = lua_tonumber(L, 4);
     } else if (lua_istable(L, 4)) {
         timeout = opt_number(L, 4, 4, "timeout", kDefaultTimeout);
@@ -416,20 +450,14 @@ int b_request(lua_State* L) {
     auto& rt = *b->rt;
     if (!cb) rt.check_can_wait(L);
     auto ns = std::chrono::nanoseconds(static_cast<long long>(timeout * 1e9));
-    std::unique_ptr<bus::Headers> h;
-    if (headers) h = std::make_unique<bus::Headers>(to_headers(L, headers));
-    std::string subj(subject), body(data);
     b->retain(L, 1);
     if (cb) {
         // The callback runs as a task with (msg) or (nil, error).
         lua_pushvalue(L, cb);
         int ref = luaL_ref(L, LUA_REGISTRYINDEX);
         rt.hold();
-        b->client->request(subj, body, ns, [b, ref](Result<bus::OwnedMessage> r) {
-            Reply reply;
-            reply.ok = r.ok();
-            if (r) reply.msg = std::move(r).value();
-            else reply.error = r.error().message();
+        send_request(L, b, subject, data, headers, ns, [b, ref](Result<bus::OwnedMessage> r) {
+            Reply reply = to_reply(std::move(r));
             lua_State* M = b->rt->main();
             lua_rawgeti(M, LUA_REGISTRYINDEX, ref);
             luaL_unref(M, LUA_REGISTRYINDEX, ref);
@@ -439,16 +467,14 @@ int b_request(lua_State* L) {
             b->rt->release();
             b->unretain();
             b->rt->spawn(M, n);
-        }, h.get());
+        });
         lua_pushboolean(L, 1);
         return 1;
     }
-    return rt.await(L, [b, subj, body, ns, hp = h.get()](Runtime::Done done) {
-        b->client->request(subj, body, ns, [b, done](Result<bus::OwnedMessage> r) {
-            auto reply = std::make_shared<Reply>();
-            reply->ok = r.ok();
-            if (r) reply->msg = std::move(r).value();
-            else reply->error = r.error().message();
+    // The subject and data stay on L's stack while the request is sent.
+    return rt.await(L, [L, b, subject, data, headers, ns](Runtime::Done done) {
+        send_request(L, b, subject, data, headers, ns, [b, done](Result<bus::OwnedMessage> r) {
+            auto reply = std::make_shared<Reply>(to_reply(std::move(r)));
             done([b, reply](lua_State* T) {
                 b->push_self(T);
                 int n = push_reply(T, *reply, -1);
@@ -456,7 +482,7 @@ int b_request(lua_State* L) {
                 b->unretain();
                 return n;
             });
-        }, hp);
+        });
     });
 }
 
@@ -478,22 +504,13 @@ int b_flush(lua_State* L) {
     });
 }
 
-void close_bus(Bus* b) {
-    if (!b->client) return;
-    b->stop_subs();
-    if (b->rt->dispatching()) {
-        // Inside a callback of this client: finish the current read first.
-        std::shared_ptr<bus::Client> c(b->client.release());
-        b->rt->loop().defer([c] { c->close(); });
-        return;
-    }
-    b->client->close();
-    b->client.reset();
-}
-
 int b_close(lua_State* L) {
     auto* b = static_cast<Bus*>(luaL_checkudata(L, 1, kBus));
-    close_bus(b);
+    if (b->client) {
+        b->stop_subs();
+        b->client->close();  // safe inside its own callbacks; emits "closed"
+        b->drop_client();
+    }
     lua_pushboolean(L, 1);
     return 1;
 }

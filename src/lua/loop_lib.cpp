@@ -1,14 +1,11 @@
 // keel.loop: run/stop, timers, fd watches and signals on the runtime's event loop,
 // plus keel.spawn and keel.sleep. Callbacks run as tasks (see runtime.h).
 #include <signal.h>
-#include <sys/signalfd.h>
-
-#include <cmath>
-#include <map>
 
 #include "base/signals.h"
 #include "base/sys.h"
 #include "loop/fd_watch.h"
+#include "loop/signal_watch.h"
 #include "lua/lua_util.h"
 #include "lua/modules.h"
 #include "lua/runtime.h"
@@ -43,11 +40,15 @@ struct Handle {
     }
     // Runs the handle's function (user value 1) as a task with the handle and `extra`.
     // `last`: the handle is inactive from now on (unless the callback re-arms it).
+    // The handle stays pinned on the main stack until the task has run up to its
+    // first wait: the watcher calling us is still on the C++ stack, even if the
+    // callback stops the handle and drops every reference to it.
     void fire(const char* extra, bool last = false) {
         if (self == LUA_NOREF) return;
         lua_State* L = rt->main();
         lua_rawgeti(L, LUA_REGISTRYINDEX, self);
-        if (last) deactivate();  // the task's argument keeps the handle alive
+        if (last) deactivate();
+        lua_pushvalue(L, -1);
         lua_getiuservalue(L, -1, 1);
         lua_insert(L, -2);
         int nargs = 1;
@@ -56,6 +57,7 @@ struct Handle {
             ++nargs;
         }
         rt->spawn(L, nargs);
+        lua_pop(L, 1);
     }
 };
 
@@ -177,27 +179,11 @@ int watch_stop(lua_State* L) {
 
 // ---- signals ----
 
-// How many handles watch each signal: it is blocked (for its signalfd) while any do.
-std::map<int, int>& signal_users() {
-    static std::map<int, int> users;
-    return users;
-}
-
 struct SignalHandle : Handle {
-    int signo = 0;
-    Fd fd;
-    loop::FdWatch watch;
+    loop::SignalWatch watch;
     ~SignalHandle() { stop(); }
     void stop() {
         watch.stop();
-        fd.reset();
-        if (signo && --signal_users()[signo] == 0) {
-            sigset_t set;
-            sigemptyset(&set);
-            sigaddset(&set, signo);
-            pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
-        }
-        signo = 0;
         deactivate();
     }
 };
@@ -212,25 +198,10 @@ int l_signal(lua_State* L) {
     s->rt = Runtime::shared(L);
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, 1);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, signo);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    s->signo = signo;
-    ++signal_users()[signo];
-    auto fd = sys::signalfd(set);
-    if (!fd) {
-        s->stop();
-        return push_error(L, fd.error());
-    }
-    s->fd = std::move(fd).value();
-    auto st = s->watch.start(rt.loop(), s->fd.get(), EPOLLIN, [s](uint32_t) {
-        signalfd_siginfo info;
-        // The callback may stop the handle: check the fd before every read.
-        while (s->fd && sys::read(s->fd.get(), &info, sizeof info).ok()) {
-            const char* name = signal_to_name(static_cast<int>(info.ssi_signo));
-            s->fire(name ? name : "?");
-        }
+    // The watch keeps the signal blocked while any handle (or other watch) wants it.
+    auto st = s->watch.start(rt.loop(), {signo}, [s](int sig) {
+        const char* name = signal_to_name(sig);
+        s->fire(name ? name : "?");
     });
     if (!st) {
         s->stop();

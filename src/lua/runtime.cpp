@@ -166,19 +166,16 @@ void Runtime::check_can_wait(lua_State* L) {
     if (const char* why = wait_blocker(L)) luaL_error(L, "%s", why);
 }
 
-namespace {
-
-struct Wait {
+struct Runtime::Wait {
     bool suspended = false;  // the task yielded; completion resumes it
     bool done = false;
     lua_State* task = nullptr;
-    std::unique_ptr<Runtime::Pusher> result;  // completion before suspending
+    std::unique_ptr<Pusher> result;  // completion before suspending
 };
 
-}  // namespace
-
-int Runtime::await(lua_State* L, Start start, lua_KFunction k, lua_KContext ctx) {
+void Runtime::begin_wait(Start start) {
     auto w = std::make_shared<Wait>();
+    pending_ = w;
     std::weak_ptr<Runtime> self = self_;
     start([w, self](Pusher p) {
         if (w->done) return;
@@ -198,17 +195,29 @@ int Runtime::await(lua_State* L, Start start, lua_KFunction k, lua_KContext ctx)
             rt->resume(w->task, nullptr, n);
         });
     });
-    if (!w->result && in_task(L)) {
-        w->suspended = true;
-        w->task = L;
-        hold();
-        awaiting_ = L;
-        if (k) return lua_yieldk(L, 0, ctx, k);
-        return lua_yield(L, 0);
+}
+
+int Runtime::end_wait(lua_State* L, lua_KFunction k, lua_KContext ctx) {
+    bool yield = false, failed = false;
+    int n = 0;
+    {
+        std::shared_ptr<Wait> w = std::move(pending_);
+        if (!w->result && in_task(L)) {
+            // The Done closure now holds the only reference to w.
+            w->suspended = true;
+            w->task = L;
+            hold();
+            awaiting_ = L;
+            yield = true;
+        } else {
+            if (!w->result) run_until([&] { return w->result != nullptr; });
+            if (w->result) n = (*w->result)(L);
+            else failed = true;  // the loop failed; nothing sensible to return
+        }
     }
-    if (!w->result) run_until([&] { return w->result != nullptr; });
-    if (!w->result) return 0;  // the loop failed; nothing sensible to return
-    int n = (*w->result)(L);
+    // Nothing with a destructor is alive from here on: lua_yieldk and k may longjmp.
+    if (yield) return lua_yieldk(L, 0, ctx, k);
+    if (failed) return 0;
     if (k) return k(L, LUA_OK, ctx);
     return n;
 }

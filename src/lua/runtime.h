@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -60,7 +61,17 @@ public:
     // Suspends L until `start`'s Done is called (once; later calls are ignored),
     // then returns the pushed values — or, with `k`, continues in k(L, LUA_OK, ctx).
     // Call check_can_wait first; nothing here raises.
-    int await(lua_State* L, Start start, lua_KFunction k = nullptr, lua_KContext ctx = 0);
+    //
+    // A task yields with longjmp, which skips C++ destructors in every frame between
+    // here and Lua: `start` must capture only trivially destructible values (pointers,
+    // numbers, string_views into Lua strings), and the caller must have no object with
+    // a destructor alive when it calls this (write `return rt.await(...)`).
+    template <typename F>
+    int await(lua_State* L, F start, lua_KFunction k = nullptr, lua_KContext ctx = 0) {
+        static_assert(std::is_trivially_destructible_v<F>, "a yield would skip its destructor");
+        begin_wait(Start(start));  // the std::function dies here, before any yield
+        return end_wait(L, k, ctx);
+    }
 
     // One-shot timer owned by the runtime; cancelled when the runtime goes.
     void after(std::chrono::nanoseconds delay, std::function<void()> fn);
@@ -93,6 +104,9 @@ public:
     void set_error_handler(int ref);
 
 private:
+    struct Wait;
+    void begin_wait(Start start);
+    int end_wait(lua_State* L, lua_KFunction k, lua_KContext ctx);
     void resume(lua_State* T, lua_State* from, int nargs);
     void end_task(lua_State* T, bool reusable);
     void report(lua_State* T);
@@ -102,6 +116,7 @@ private:
     std::unordered_map<lua_State*, int> tasks_;  // task thread -> registry reference
     std::vector<std::pair<lua_State*, int>> idle_;  // finished threads kept for reuse
     lua_State* awaiting_ = nullptr;  // the task that just yielded through await()
+    std::shared_ptr<Wait> pending_;  // between begin_wait() and end_wait()
     lua_State* main_task_ = nullptr;
     std::string main_error_;
     int error_handler_ = LUA_NOREF;
