@@ -335,11 +335,14 @@ void Server::close_conn(Conn* c) {
     }
     auto it = conns_.find(c);
     if (it == conns_.end()) return;
-    // Destroyed after this batch: we may be inside its own watch callback.
+    // The object goes after this batch (we may be inside its own watch callback);
+    // its socket and the client's stdio go now.
     auto owned = std::shared_ptr<Conn>(std::move(it->second));
     conns_.erase(it);
     owned->watch.stop();
     owned->timeout.reset();
+    owned->fd.reset();
+    for (auto& fd : owned->stdio) fd.reset();
     loop_.defer([owned] {});
     update_accepting();
 }
