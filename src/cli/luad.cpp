@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/sys.h"
@@ -25,16 +24,6 @@ namespace keel::cli {
 namespace {
 
 constexpr const char* kDefaultManifest = "/etc/keel/system.json";
-
-// The "lua" section of a system manifest, or nothing when it has none.
-Status apply_manifest(const std::string& path, luad::LuadConfig* cfg) {
-    auto text = sys::read_file(path);
-    if (!text) return text.error();
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Error(path + ": not a JSON object");
-    if (!j.contains("lua")) return {};
-    return luad::apply_config(j["lua"].dump(), path + ": lua", cfg);
-}
 
 }  // namespace
 
@@ -76,7 +65,7 @@ int luad_main(int argc, char** argv) {
     if (verbose) log::set_level(log::Level::kDebug);
 
     if (!manifest.empty() || std::filesystem::exists(kDefaultManifest)) {
-        auto st = apply_manifest(manifest.empty() ? kDefaultManifest : manifest, &cfg);
+        auto st = luad::apply_manifest(manifest.empty() ? kDefaultManifest : manifest, &cfg);
         if (!st) return fail("luad", "fatal: " + st.error().message(), kExitUsage);
     }
     if (!config_file.empty()) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/sys.h"
+
 namespace keel::luad {
 namespace {
 
@@ -33,11 +35,7 @@ Status limits(const json& j, const std::string& path, Limits* l) {
     return {};
 }
 
-}  // namespace
-
-Status apply_config(std::string_view text, std::string_view where, LuadConfig* cfg) {
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded()) return bad(where, "not valid JSON");
+Status apply_section(const json& j, std::string_view where, LuadConfig* cfg) {
     if (!j.is_object()) return bad(where, "expected an object");
     const std::string base(where);
     for (const auto& [k, v] : j.items()) {
@@ -78,6 +76,23 @@ Status apply_config(std::string_view text, std::string_view where, LuadConfig* c
         }
     }
     return {};
+}
+
+}  // namespace
+
+Status apply_config(std::string_view text, std::string_view where, LuadConfig* cfg) {
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) return bad(where, "not valid JSON");
+    return apply_section(j, where, cfg);
+}
+
+Status apply_manifest(const std::string& path, LuadConfig* cfg) {
+    auto text = KEEL_TRY(sys::read_file(path));
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad(path, "not a JSON object");
+    auto it = j.find("lua");
+    if (it == j.end()) return {};
+    return apply_section(*it, path + ": lua", cfg);
 }
 
 }  // namespace keel::luad

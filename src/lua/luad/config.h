@@ -34,5 +34,7 @@ struct LuadConfig {
 // Applies a JSON object (the "lua" section) on top of `cfg`. Unknown keys and
 // wrong types are errors naming the JSON path, e.g. "lua.limits.cpu".
 Status apply_config(std::string_view json, std::string_view path, LuadConfig* cfg);
+// Applies the "lua" section of the system manifest at `path`, if it has one.
+Status apply_manifest(const std::string& path, LuadConfig* cfg);
 
 }  // namespace keel::luad
