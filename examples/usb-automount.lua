@@ -1,33 +1,64 @@
 #!/usr/bin/keel-lua
 -- Mounts USB sticks when they appear and unmounts them when they go, telling the
--- toast service both times. Run as root: keel lua examples/usb-automount.lua
--- (or through the fork server: keel-run examples/usb-automount.lua).
+-- toast service both times. Run as root: keel lua examples/usb-automount.lua [DIR]
+-- (or through the fork server: keel-run examples/usb-automount.lua [DIR]).
+--
+-- `keel dev` publishes hardware.block.add/remove with the uevent's environment
+-- (DEVNAME, DEVTYPE, ...) and what libblkid found (TYPE, LABEL, UUID; udev's
+-- ID_FS_TYPE/ID_FS_LABEL are understood too), plus ID_BUS=usb for USB devices.
 local keel = require "keel"
 local sys, log = keel.sys, keel.log
 
 local bus = assert(keel.bus.connect())
 local base = arg[1] or "/media"
+local mounted = {}  -- device node -> mount point
+
+-- "sda1" (the kernel's DEVNAME) or "/dev/sda1" (udev's) -> "/dev/sda1"
+local function node(dev)
+    local name = dev.DEVNAME
+    if not name then return nil end
+    return name:sub(1, 1) == "/" and name or "/dev/" .. name
+end
+
+-- A label comes from the stick: it must not lead out of `base`.
+local function dir_name(dev, path)
+    local name = (dev.LABEL or dev.ID_FS_LABEL or ""):gsub("[^%w._-]", "_")
+    if name == "" or name:match("^%.*$") then name = path:match("[^/]+$") end
+    return base .. "/" .. name
+end
 
 bus:subscribe("hardware.block.add", function(msg)
     local dev = msg:json()
-    if not dev.devname or not dev.fs_type then return end  -- a disk, not a file system
-    local dir = base .. "/" .. (dev.fs_label or dev.devname)
-    sys.mkdir(dir, {parents = true})
-    local ok, err = sys.mount("/dev/" .. dev.devname, dir, dev.fs_type, "nosuid,nodev,noexec")
+    -- Only file systems on USB: never the machine's own disks.
+    if type(dev) ~= "table" or dev.ID_BUS ~= "usb" then return end
+    local path, fstype = node(dev), dev.TYPE or dev.ID_FS_TYPE
+    if not path or not fstype or mounted[path] then return end
+    local dir = dir_name(dev, path)
+    local ok, err = sys.mkdir(dir, {parents = true})
+    if ok then ok, err = sys.mount(path, dir, fstype, "nosuid,nodev,noexec") end
     if not ok then
-        log.warning("cannot mount %s: %s", dev.devname, err)
+        log.warning("%s", err)
+        sys.rm(dir)
         return
     end
-    log.info("mounted %s on %s", dev.devname, dir)
+    mounted[path] = dir
+    log.info("mounted %s (%s) on %s", path, fstype, dir)
     bus:publish("toast.in", "a USB stick was plugged in!")
 end)
 
 bus:subscribe("hardware.block.remove", function(msg)
     local dev = msg:json()
-    local dir = base .. "/" .. (dev.fs_label or dev.devname or "")
-    if sys.umount(dir, "detach") then
-        sys.rm(dir)
-        log.info("unmounted %s", dir)
-        bus:publish("toast.in", "the USB stick is gone")
-    end
+    local path = type(dev) == "table" and node(dev)
+    local dir = path and mounted[path]
+    if not dir then return end
+    mounted[path] = nil
+    -- The stick is gone already: detach lazily rather than fail on a dead device.
+    local ok, err = sys.umount(dir, "detach")
+    if not ok then return log.warning("cannot unmount: %s", err) end
+    sys.rm(dir)
+    log.info("unmounted %s", dir)
+    bus:publish("toast.in", "the USB stick is gone")
 end)
+
+assert(bus:flush())  -- the subscriptions are in place
+log.info("mounting USB file systems under %s", base)

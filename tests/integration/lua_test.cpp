@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -166,7 +167,7 @@ TEST_F(LuaCli, CoroutineRequestReplyAndTheUsbExampleAgainstALiveBus) {
         -- the lunix example, almost as written
         bus:subscribe("hardware.block.add", function(msg)
             local dev = msg:json()
-            sys.writefile(arg[2] .. "/mounted", dev.devname)
+            sys.writefile(arg[2] .. "/mounted", dev.DEVNAME)
             bus:publish("toast.in", "a USB stick was plugged in!")
             keel.loop.stop()
         end)
@@ -176,7 +177,7 @@ TEST_F(LuaCli, CoroutineRequestReplyAndTheUsbExampleAgainstALiveBus) {
     )");
     auto script = std::make_unique<Process>(Process::Spec{{KEEL_BIN, "lua", dir.file("bus.lua"), bus.url(), dir.path()}});
     ASSERT_TRUE(script->wait_output("ready\n", slow(10s))) << script->err();
-    EXPECT_EQ(run_cli({"pub", "hardware.block.add", R"({"devname":"sda1"})", "--server", bus.url()}).code, 0);
+    EXPECT_EQ(run_cli({"pub", "hardware.block.add", R"({"DEVNAME":"sda1","ID_BUS":"usb"})", "--server", bus.url()}).code, 0);
     auto st = script->wait_exit(slow(10s));
     ASSERT_TRUE(st);
     EXPECT_TRUE(st->exited_ok()) << st->describe() << script->err();
@@ -216,6 +217,123 @@ TEST_F(LuaCli, HeatWhenColdExampleRuns) {
     EXPECT_NE(r.out.find("\"heating\":false"), std::string::npos) << r.out;
     EXPECT_EQ(slurp(dir.file("relay")), "0");
     EXPECT_TRUE(example.running());
+}
+
+bool kernel_mounts(const std::string& fstype) {
+    auto has = [&] {
+        std::ifstream f("/proc/filesystems");
+        for (std::string line; std::getline(f, line);)
+            if (line.substr(line.find('\t') + 1) == fstype) return true;
+        return false;
+    };
+    if (has()) return true;
+    run({"/sbin/modprobe", "-q", fstype});
+    return has();
+}
+
+// A real file system on a loop device (vfat, as USB sticks carry, when the kernel
+// has it), removed again whatever happens.
+class LoopStick {
+public:
+    LoopStick(const std::string& image, const std::string& label) {
+        Fd f(::open(image.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        if (!f || ::ftruncate(f.get(), 8 << 20) != 0) return;
+        f.reset();
+        fstype_ = kernel_mounts("vfat") ? "vfat" : "ext4";
+        auto mk = fstype_ == "vfat" ? run({"/usr/sbin/mkfs.vfat", "-n", label, image})
+                                    : run({"/usr/sbin/mkfs.ext4", "-q", "-L", label, image});
+        if (!mk.st.exited_ok()) {
+            why_ = "mkfs." + fstype_ + " failed: " + mk.err;
+            return;
+        }
+        auto lo = run({"/usr/sbin/losetup", "--find", "--show", image});
+        if (!lo.st.exited_ok() || lo.out.rfind("/dev/loop", 0) != 0) {
+            why_ = "losetup failed: " + lo.err;
+            return;
+        }
+        device_ = lo.out.substr(0, lo.out.find('\n'));
+    }
+    ~LoopStick() {
+        if (device_.empty()) return;
+        // Whatever the script left mounted goes first.
+        for (std::string dir; !(dir = mount_point()).empty();)
+            if (::umount2(dir.c_str(), MNT_DETACH) != 0) break;
+        run({"/usr/sbin/losetup", "-d", device_});
+    }
+    const std::string& device() const { return device_; }  // "/dev/loop3"; empty: failed
+    const std::string& fstype() const { return fstype_; }
+    const std::string& why() const { return why_; }
+    std::string name() const { return device_.substr(5); }  // "loop3"
+    // Where the device is mounted now, or "".
+    std::string mount_point(std::string* options = nullptr) const {
+        std::ifstream mounts("/proc/self/mounts");
+        std::string dev, dir, type, opts, rest;
+        while (mounts >> dev >> dir >> type >> opts && std::getline(mounts, rest)) {
+            if (dev != device_) continue;
+            if (options) *options = type + " " + opts;
+            return dir;
+        }
+        return "";
+    }
+
+private:
+    std::string device_, fstype_, why_;
+};
+
+// The USB automount example against real bus messages shaped like keel dev's and a
+// real vfat file system that it mounts and unmounts.
+TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
+    if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+    if (!std::filesystem::exists("/usr/sbin/mkfs.vfat")) GTEST_SKIP() << "mkfs.vfat (dosfstools) missing";
+    if (!std::filesystem::exists("/dev/loop-control")) GTEST_SKIP() << "no loop device support";
+    LoopStick stick(dir.file("stick.img"), "KEELUSB");
+    ASSERT_FALSE(stick.device().empty()) << stick.why();
+    if (stick.fstype() != "vfat") std::printf("note: this kernel cannot mount vfat; the stick carries ext4\n");
+    const std::string fs = stick.fstype();
+    std::string media = dir.file("media");
+    BusProcess bus;
+    auto toast = start_ready({"sub", "toast.in", "--raw", "--server", bus.url()});
+    Process example(Process::Spec{{"/usr/bin/env", "KEEL_BUS=" + bus.url(), KEEL_BIN, "lua",
+                                   repo_file("examples/usb-automount.lua"), media}});
+    ASSERT_TRUE(example.wait_output("mounting USB file systems under", slow(10s), /*stderr=*/true)) << example.err();
+    auto pub = [&](const std::string& subject, const std::string& json) {
+        auto r = run_cli({"pub", subject, json, "--server", bus.url()});
+        ASSERT_EQ(r.code, 0) << r.describe();
+    };
+    std::string name = stick.name(), minor = name.substr(4);
+    std::string uevent = R"("SUBSYSTEM":"block","DEVPATH":"/devices/virtual/block/)" + name +
+                         R"(","DEVTYPE":"disk","MAJOR":"7","MINOR":")" + minor + R"(","SEQNUM":"4242")";
+    // Not on USB (the machine's own disk): left alone (else it would be on media/INTERNAL).
+    pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":")" + name +
+                                  R"(","TYPE":")" + fs + R"(","LABEL":"INTERNAL"})");
+    // The stick, as keel dev reports it (blkid's TYPE/LABEL, the kernel's DEVNAME).
+    pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":")" + name +
+                                  R"(","TYPE":")" + fs + R"(","LABEL":"KEELUSB","UUID":"1234-ABCD","ID_BUS":"usb"})");
+    ASSERT_TRUE(toast->wait_output("a USB stick was plugged in!\n", slow(10s))) << example.err();
+    std::string options;
+    EXPECT_EQ(stick.mount_point(&options), media + "/KEELUSB") << example.err();
+    EXPECT_EQ(options.rfind(fs + " ", 0), 0u) << options;
+    for (const char* flag : {"nosuid", "nodev", "noexec"}) EXPECT_NE(options.find(flag), std::string::npos) << options;
+    // It is a real file system: a file written there lands on the stick.
+    write_file_atomic(media + "/KEELUSB/hello.txt", "hi");
+    // Unplugged: the remove event carries no file system details any more.
+    pub("hardware.block.remove", "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":")" + name + "\"}");
+    ASSERT_TRUE(toast->wait_output("the USB stick is gone\n", slow(10s))) << example.err();
+    EXPECT_EQ(stick.mount_point(), "");
+    EXPECT_FALSE(std::filesystem::exists(media + "/KEELUSB"));
+    // udev-style names, an absolute DEVNAME and a label that tries to leave the media directory.
+    size_t second = toast->out().size();
+    pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":"/dev/)" + name +
+                                  R"(","ID_FS_TYPE":")" + fs + R"(","ID_FS_LABEL":"../../escape","ID_BUS":"usb"})");
+    ASSERT_TRUE(toast->wait_output("a USB stick was plugged in!\n", slow(10s), false, second)) << example.err();
+    EXPECT_EQ(stick.mount_point(), media + "/.._.._escape");
+    EXPECT_EQ(slurp(media + "/.._.._escape/hello.txt"), "hi");
+    pub("hardware.block.remove", "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":"/dev/)" + name + "\"}");
+    ASSERT_TRUE(toast->wait_output("the USB stick is gone\n", slow(10s), false, second)) << example.err();
+    EXPECT_EQ(stick.mount_point(), "");
+    EXPECT_TRUE(example.running());
+    EXPECT_EQ(toast->out(), "a USB stick was plugged in!\nthe USB stick is gone\n"
+                            "a USB stick was plugged in!\nthe USB stick is gone\n");
 }
 
 // ---- keel.so from stock lua5.4 ----
