@@ -201,20 +201,10 @@ std::string_view check_data(lua_State* L, int arg) {
         case LUA_TNIL: return {};
         case LUA_TSTRING:
         case LUA_TNUMBER: return check_view(L, arg);
-        case LUA_TTABLE: {
-            std::string out;
-            bool ok = json_encode(L, arg, &out);
-            lua_pushlstring(L, out.data(), out.size());
-            // `out` is gone before any raise.
-            if (!ok) {
-                std::string msg(lua_tostring(L, -1));
-                lua_pop(L, 1);
-                lua_pushstring(L, msg.c_str());
-                luaL_argerror(L, arg, lua_tostring(L, -1));
-            }
+        case LUA_TTABLE:
+            if (!push_json(L, arg)) luaL_argerror(L, arg, lua_tostring(L, -1));
             lua_replace(L, arg);
             return check_view(L, arg);
-        }
         default: luaL_typeerror(L, arg, "string or table"); return {};
     }
 }

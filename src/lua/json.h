@@ -3,14 +3,14 @@
 
 #include <lua.hpp>
 
-#include <string>
 #include <string_view>
 
 namespace keel::lua {
 
 // Pushes the decoded value, or nil, message and returns 2.
 int json_decode(lua_State* L, std::string_view text);
-// Encodes the value at `idx` into *out; false with *out holding the error message.
-bool json_encode(lua_State* L, int idx, std::string* out, bool pretty = false);
+// Pushes the JSON text of the value at `idx` (true), or the error message (false).
+// Nothing with a destructor outlives the call, so the caller may raise at once.
+bool push_json(lua_State* L, int idx, bool pretty = false);
 
 }  // namespace keel::lua

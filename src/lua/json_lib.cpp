@@ -316,15 +316,10 @@ int l_encode(lua_State* L) {
     luaL_checkany(L, 1);
     check_opt_table(L, 2);
     bool pretty = opt_bool(L, 2, 2, "pretty", false);
-    std::string out;
-    bool ok = json_encode(L, 1, &out, pretty);
-    if (!ok) {
-        lua_pushnil(L);
-        lua_pushstring(L, out.c_str());
-        return 2;
-    }
-    push(L, out);
-    return 1;
+    if (push_json(L, 1, pretty)) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
 }
 
 int l_decode(lua_State* L) {
@@ -363,7 +358,8 @@ int json_decode(lua_State* L, std::string_view text) {
     return 1;
 }
 
-bool json_encode(lua_State* L, int idx, std::string* out, bool pretty) {
+bool push_json(lua_State* L, int idx, bool pretty) {
+    idx = lua_absindex(L, idx);
     luaL_newmetatable(L, kArrayMt);
     luaL_newmetatable(L, kObjectMt);
     lua_pop(L, 2);
@@ -371,7 +367,8 @@ bool json_encode(lua_State* L, int idx, std::string* out, bool pretty) {
     int top = lua_gettop(L);
     bool ok = e.encode(idx, 0);
     lua_settop(L, top);
-    *out = ok ? std::move(e.out) : "json: " + e.error;
+    if (ok) push(L, e.out);
+    else lua_pushfstring(L, "json: %s", e.error.c_str());
     return ok;
 }
 
