@@ -1,0 +1,55 @@
+// keel init: PID 1 and service supervisor (src/init, docs/init.md).
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cli/args.h"
+#include "cli/verbs.h"
+#include "init/init_daemon.h"
+
+namespace keel::cli {
+
+int init_main(int argc, char** argv) {
+    init::InitOptions o;
+    o.cgroup_name.clear();
+    std::string config;
+    int64_t ready_fd = -1;
+    Args args("init", "", "Supervises the services of the system manifest, and is the machine's PID 1 when\n"
+                          "it runs as process 1 (or through a symlink named init).");
+    args.option("manifest", 'm', "FILE", "system manifest (JSON; see docs/manifest.md) [/etc/keel/system.json]",
+                &o.manifest);
+    args.option("config", 'c', "FILE", "a file holding just the \"services\" array (instead of --manifest)", &config);
+    args.option("state-dir", 'd', "DIR", "where log files go [/run/keel/init]", &o.state_dir);
+    args.option("server", 0, "URL", "the bus init talks to (also KEEL_BUS for services) "
+                                    "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
+                &o.server);
+    args.option("cgroup-root", 0, "DIR", "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup if cgroup2]",
+                &o.cgroup_root);
+    args.option("cgroup-name", 0, "NAME",
+                "cgroup (under the root) holding the services' cgroups [keel as PID 1, else keel-init-PID]",
+                &o.cgroup_name);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once every service is ready or failed", &ready_fd);
+    args.option("emergency-shell", 0, "PATH", "shell PID 1 starts when the manifest is broken [/bin/sh]",
+                &o.emergency_shell);
+    bool verbose = false;
+    args.flag("verbose", 'v', "log every state change", &verbose);
+    args.epilog(
+        "Signals: as PID 1, SIGTERM/SIGUSR2 power off and SIGINT (Ctrl-Alt-Del)/SIGUSR1 reboot;\n"
+        "otherwise SIGTERM/SIGINT stop every service (dependents first) and exit.\n"
+        "Exit codes: 0 stopped cleanly, 100 bad usage or manifest, 111 system error.");
+    if (auto rc = args.parse(argc, argv)) return *rc;
+    if (verbose) log::set_level(log::Level::kDebug);
+    if (!config.empty()) {
+        o.manifest = config;
+        o.services_only = true;
+    }
+    bool cgroup_name_given = !o.cgroup_name.empty();
+    if (cgroup_name_given && o.cgroup_name.find('/') != std::string::npos)
+        return args.usage_error("--cgroup-name must be one path component");
+    o.ready_fd = static_cast<int>(ready_fd);
+    o.pid1 = ::getpid() == 1;
+    // Side by side (tests, containers), each supervisor needs cgroups of its own.
+    if (!cgroup_name_given) o.cgroup_name = o.pid1 ? "keel" : "keel-init-" + std::to_string(::getpid());
+    return init::run_init(o);
+}
+
+}  // namespace keel::cli
