@@ -295,7 +295,9 @@ void Service::deliver_line(std::string_view line) {
 }
 
 void Service::signal_group(int sig) {
-    if (pid_ > 0) (void)sys::kill(-pid_, sig);
+    if (pid_ <= 0) return;
+    // Until the child's setsid() the group does not exist yet: signal the child itself.
+    if (::kill(-pid_, sig) < 0) (void)sys::kill(pid_, sig);
 }
 
 void Service::exited(int wait_status) {
