@@ -1,4 +1,5 @@
 // keel init: PID 1 and service supervisor (src/init, docs/init.md).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -45,6 +46,9 @@ int init_main(int argc, char** argv) {
     bool cgroup_name_given = !o.cgroup_name.empty();
     if (cgroup_name_given && o.cgroup_name.find('/') != std::string::npos)
         return args.usage_error("--cgroup-name must be one path component");
+    // An fd that is not open would be the number of the first fd init opens itself.
+    if (ready_fd >= 0 && ::fcntl(static_cast<int>(ready_fd), F_GETFD) < 0)
+        return args.usage_error("--ready-fd " + std::to_string(ready_fd) + " is not an open file descriptor");
     o.ready_fd = static_cast<int>(ready_fd);
     o.pid1 = ::getpid() == 1;
     // Side by side (tests, containers), each supervisor needs cgroups of its own.
