@@ -11,7 +11,6 @@ namespace keel::cli {
 
 int init_main(int argc, char** argv) {
     init::InitOptions o;
-    o.cgroup_name.clear();
     std::string config;
     int64_t ready_fd = -1;
     Args args("init", "", "Supervises the services of the system manifest, and is the machine's PID 1 when\n"
@@ -26,7 +25,7 @@ int init_main(int argc, char** argv) {
     args.option("cgroup-root", 0, "DIR", "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup if cgroup2]",
                 &o.cgroup_root);
     args.option("cgroup-name", 0, "NAME",
-                "cgroup (under the root) holding the services' cgroups [keel as PID 1, else keel-init-PID]",
+                "cgroup (under the root) holding the services' cgroups [keel for the machine's init, else keel-init-RANDOM]",
                 &o.cgroup_name);
     args.option("ready-fd", 0, "FD", "write a newline to FD once every service is ready or failed", &ready_fd);
     args.option("emergency-shell", 0, "PATH", "shell PID 1 starts when the manifest is broken [/bin/sh]",
@@ -43,16 +42,13 @@ int init_main(int argc, char** argv) {
         o.manifest = config;
         o.services_only = true;
     }
-    bool cgroup_name_given = !o.cgroup_name.empty();
-    if (cgroup_name_given && o.cgroup_name.find('/') != std::string::npos)
+    if (o.cgroup_name.find('/') != std::string::npos)
         return args.usage_error("--cgroup-name must be one path component");
     // An fd that is not open would be the number of the first fd init opens itself.
     if (ready_fd >= 0 && ::fcntl(static_cast<int>(ready_fd), F_GETFD) < 0)
         return args.usage_error("--ready-fd " + std::to_string(ready_fd) + " is not an open file descriptor");
     o.ready_fd = static_cast<int>(ready_fd);
     o.pid1 = ::getpid() == 1;
-    // Side by side (tests, containers), each supervisor needs cgroups of its own.
-    if (!cgroup_name_given) o.cgroup_name = o.pid1 ? "keel" : "keel-init-" + std::to_string(::getpid());
     return init::run_init(o);
 }
 

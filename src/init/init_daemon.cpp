@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "base/log.h"
+#include "base/random.h"
 #include "base/sys.h"
 #include "init/bus_link.h"
 #include "init/manifest/manifest.h"
@@ -134,7 +135,11 @@ void InitDaemon::boot(Manifest m) {
     std::string log_dir = o_.state_dir + "/log";
     if (auto st = sys::make_dirs(log_dir, 0750); !st)
         log::warning("state directory: %s (log files disabled)", st.error().message().c_str());
-    cgroups_ = Cgroups::open(o_.cgroup_root, o_.cgroup_name);
+    // Side by side (tests, containers, PID namespaces) each supervisor needs cgroups of its own.
+    std::string cgroup_name = o_.cgroup_name;
+    if (cgroup_name.empty())
+        cgroup_name = o_.pid1 && in_initial_pid_namespace() ? "keel" : "keel-init-" + random_token(8);
+    cgroups_ = Cgroups::open(loop_, o_.cgroup_root, cgroup_name);
 
     bus::ClientOptions co;
     if (!o_.server.empty()) {
@@ -219,9 +224,17 @@ void InitDaemon::power(const std::string& action) {
 void InitDaemon::services_down() {
     if (!o_.pid1) {
         log::info("all services stopped");
-        if (cgroups_) cgroups_->remove_base();
-        if (link_) link_->finish(std::chrono::milliseconds(500), [this] { finished_ = true; });
-        else finished_ = true;
+        auto exit = [this] {
+            if (link_) link_->finish(std::chrono::milliseconds(500), [this] { finished_ = true; });
+            else finished_ = true;
+        };
+        if (cgroups_) {
+            // Bounded: leftovers got SIGKILL and go within milliseconds.
+            end_timer_.arm_after(std::chrono::seconds(2));
+            cgroups_->remove_all(exit);
+        } else {
+            exit();
+        }
         return;
     }
     // Whatever is left (orphans, the emergency shell): SIGTERM, a grace period, SIGKILL.
@@ -238,10 +251,15 @@ void InitDaemon::final_kill() {
 }
 
 void InitDaemon::finish() {
+    if (!o_.pid1) {  // the cgroups did not empty in time
+        finished_ = true;
+        return;
+    }
     if (finished_ || powered_off_) return;
     powered_off_ = true;
     grace_timer_.cancel();
     end_timer_.cancel();
+    if (cgroups_) cgroups_->remove_all([] {});
     if (link_) link_.reset();
     power_off(action_);
     // Only reached when reboot(2) failed: stay alive, PID 1 must never exit.

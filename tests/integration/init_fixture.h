@@ -40,7 +40,7 @@ inline std::string nats_client_dir() {
 inline std::optional<std::string> ensure_nats_client() {
     if (node_path().empty()) return "node is not installed (apt-get install nodejs npm)";
     std::string dir = nats_client_dir();
-    std::string cmd = "cd '" + dir + "' && flock .install.lock sh -c 'test -f node_modules/nats/package.json || "
+    std::string cmd = "cd '" + dir + "' && flock /tmp/keel-it-nats-client.lock sh -c 'test -f node_modules/nats/package.json || "
                       "npm ci --no-audit --no-fund --loglevel=error' >&2";
     if (::system(cmd.c_str()) != 0) return "npm ci of nats.js failed in " + dir;
     return std::nullopt;
@@ -115,7 +115,7 @@ public:
                 if (s.value("name", "") == "bus") s = bus_service(port_);
         write_file_atomic(manifest_path(), manifest.dump(2));
         std::vector<std::string> argv;
-        if (pid1) argv = {"unshare", "--pid", "--mount", "--uts", "--fork", "--kill-child", "--propagation", "private"};
+        if (pid1) argv = {"/usr/bin/unshare", "--pid", "--mount", "--uts", "--fork", "--kill-child", "--propagation", "private"};
         argv.insert(argv.end(), {KEEL_BIN, "init", "--manifest", manifest_path(), "--state-dir", dir_.file("state"),
                                  "--server", url()});
         argv.insert(argv.end(), extra.begin(), extra.end());

@@ -38,7 +38,7 @@ std::set<std::string> enable_controllers(const std::string& dir, const std::set<
 
 }  // namespace
 
-std::unique_ptr<Cgroups> Cgroups::open(const std::string& root_hint, const std::string& base) {
+std::unique_ptr<Cgroups> Cgroups::open(loop::EventLoop& loop, const std::string& root_hint, const std::string& base) {
     std::string root;
     if (!root_hint.empty()) {
         if (!is_cgroup2(root_hint)) {
@@ -64,7 +64,7 @@ std::unique_ptr<Cgroups> Cgroups::open(const std::string& root_hint, const std::
     const std::set<std::string> wanted = {"memory", "pids"};
     enable_controllers(root, wanted);
     auto enabled = enable_controllers(dir, wanted);
-    return std::unique_ptr<Cgroups>(new Cgroups(dir, enabled));
+    return std::unique_ptr<Cgroups>(new Cgroups(loop, dir, enabled));
 }
 
 void Cgroups::warn_missing(const std::string& controller, const std::string& service) {
@@ -92,8 +92,38 @@ bool Cgroups::kill(const std::string& service) {
     return sys::write_file(dir_ + "/" + service + "/cgroup.kill", "1").ok();
 }
 
-void Cgroups::remove(const std::string& service) { (void)sys::rmdir(dir_ + "/" + service); }
+void Cgroups::remove(const std::string& service) {
+    std::string dir = dir_ + "/" + service;
+    auto st = sys::rmdir(dir);
+    if (st || st.error().code() != EBUSY || pending_.count(service)) return;
+    // Leftover processes are still dying: cgroup.events changes (EPOLLPRI) once it is empty.
+    auto fd = sys::open(dir + "/cgroup.events", O_RDONLY);
+    if (!fd) return;
+    auto p = std::make_unique<Pending>();
+    p->events = std::move(fd).value();
+    if (!p->watch.start(loop_, p->events.get(), EPOLLPRI, [this, service](uint32_t) { on_events(service); })) return;
+    pending_[service] = std::move(p);
+    on_events(service);  // it may have emptied meanwhile
+}
 
-void Cgroups::remove_base() { (void)sys::rmdir(dir_); }
+void Cgroups::on_events(const std::string& service) {
+    if (!sys::rmdir(dir_ + "/" + service)) return;
+    pending_.erase(service);
+    maybe_done();
+}
+
+void Cgroups::maybe_done() {
+    if (!all_removed_ || !pending_.empty()) return;
+    (void)sys::rmdir(dir_);
+    auto done = std::move(all_removed_);
+    all_removed_ = nullptr;
+    done();
+}
+
+void Cgroups::remove_all(std::function<void()> done) {
+    all_removed_ = std::move(done);
+    for (const auto& [service, p] : pending_) kill(service);
+    maybe_done();
+}
 
 }  // namespace keel::init
