@@ -167,8 +167,9 @@ void InitDaemon::boot(Manifest m) {
     so.before_last_stop = [this](std::function<void()> go) { link_->flush(std::chrono::milliseconds(500), go); };
     sup_ = std::make_unique<Supervisor>(loop_, so, link_.get());
     log::info("starting %zu services", m.services.size());
-    link_->start(*sup_);
-    sup_->start(std::move(m.services));
+    sup_->load(std::move(m.services));
+    link_->start(*sup_);  // subscribes to the services' fact and readiness subjects
+    sup_->run();
 }
 
 void InitDaemon::on_signal(int sig) {

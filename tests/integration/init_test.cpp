@@ -287,3 +287,47 @@ TEST(InitCgroups, ServiceRunsInItsOwnCgroupV2) {
 
 }  // namespace
 }  // namespace keel::it
+
+namespace keel::it {
+namespace {
+
+TEST(InitFacts, FactsAndBusReadinessOverTheBus) {
+    json m = {{"services",
+               {{{"name", "bus"}},
+                {{"name", "uploader"}, {"argv", {"sleep", "1000"}}, {"wants_facts", {"net.link.eth0.up"}}},
+                {{"name", "stick"}, {"argv", {"sleep", "1000"}},
+                 {"wants_facts", {{{"on", "hardware.block.add"}, {"off", "hardware.block.remove"},
+                                   {"match", {{"DEVNAME", "sdb1"}}}}}}},
+                {{"name", "announcer"}, {"argv", {"sleep", "1000"}}, {"readiness", "bus:app.announcer.up"}}}}};
+    InitProcess init(m);
+    ASSERT_TRUE(init.wait_log("connected to the bus", slow(10s))) << init.log();
+    auto state = [&](const std::string& n) { return init.service(n)["state"].get<std::string>(); };
+    auto wait_state = [&](const std::string& n, const std::string& s) {
+        return init.wait_status([&](const json& st) {
+            for (const auto& x : st["services"])
+                if (x["name"] == n) return x["state"] == s;
+            return false;
+        }, slow(5s));
+    };
+    EXPECT_EQ(state("uploader"), "waiting");
+    EXPECT_EQ(state("announcer"), "starting");
+    auto pub = [&](const std::string& subject, const std::string& data) {
+        CliResult r = run_cli({"pub", "--server", init.url(), subject, data});
+        ASSERT_EQ(r.code, 0) << r.describe();
+    };
+    pub("app.announcer.up", "");
+    EXPECT_TRUE(wait_state("announcer", "ready"));
+    pub("net.link.eth0.up", "{}");
+    EXPECT_TRUE(wait_state("uploader", "ready"));
+    pub("hardware.block.add", R"({"DEVNAME": "sda1"})");
+    pub("hardware.block.add", R"({"DEVNAME": "sdb1"})");
+    EXPECT_TRUE(wait_state("stick", "ready"));
+    pub("net.link.eth0.down", "{}");
+    EXPECT_TRUE(wait_state("uploader", "waiting"));
+    pub("hardware.block.remove", R"({"DEVNAME": "sdb1"})");
+    EXPECT_TRUE(wait_state("stick", "waiting"));
+    EXPECT_TRUE(init.wait_status([](const json& st) { return st["system_ready"].get<bool>(); }, slow(5s)));
+}
+
+}  // namespace
+}  // namespace keel::it

@@ -249,8 +249,7 @@ void Service::on_exec_status() {
         return;
     }
     if (n && *n == sizeof f) {
-        reason_ = std::string("cannot ") + spawn_stage_name(f.stage) + " " +
-                  (f.stage == 14 ? spec_.argv[0] + ": " : ": ") + std::strerror(f.err);
+        reason_ = describe(f, spec_.argv[0]);
         log::error("%s: %s", spec_.name.c_str(), reason_.c_str());
     }
     exec_watch_.stop();

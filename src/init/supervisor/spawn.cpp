@@ -40,8 +40,9 @@ std::optional<std::string> lookup_env(const std::vector<std::string>& env, std::
     return std::nullopt;
 }
 
-Result<std::string> find_program(const std::string& name, const std::vector<std::string>& env) {
-    if (name.find('/') != std::string::npos) return name;
+Result<std::vector<std::string>> find_program(const std::string& name, const std::vector<std::string>& env) {
+    if (name.find('/') != std::string::npos) return std::vector<std::string>{name};
+    std::vector<std::string> found;
     std::string path = lookup_env(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     size_t start = 0;
     while (start <= path.size()) {
@@ -49,10 +50,12 @@ Result<std::string> find_program(const std::string& name, const std::vector<std:
         if (end == std::string::npos) end = path.size();
         std::string dir = path.substr(start, end - start);
         std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        struct stat st;
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) found.push_back(candidate);
         start = end + 1;
     }
-    return Error("program '" + name + "' not found in PATH");
+    if (found.empty()) return Error("program '" + name + "' not found in PATH");
+    return found;
 }
 
 // Child side: report the failing stage and errno through the status pipe, then die.
@@ -120,14 +123,22 @@ bool place_fd(int src, int target) {
             if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) child_fail(status_fd, kStageAmbient);
     }
     if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(status_fd, kStageNoNewPrivs);
-    ::execve(p.path.c_str(), argv, envp);
+    bool denied = false;
+    for (const auto& path : p.candidates) {
+        ::execve(path.c_str(), argv, envp);
+        if (errno != EACCES && errno != ENOENT && errno != ENOTDIR) break;
+        denied |= errno == EACCES;
+    }
+    if (denied && (errno == ENOENT || errno == ENOTDIR)) errno = EACCES;
     child_fail(status_fd, kStageExec);
 }
 
 }  // namespace
 
-const char* spawn_stage_name(int stage) {
-    return stage >= 0 && stage < kStageCount ? kStageNames[stage] : "start";
+std::string describe(const ExecFailure& f, const std::string& program) {
+    std::string what = f.stage >= 0 && f.stage < kStageCount ? kStageNames[f.stage] : "start";
+    if (f.stage == kStageExec) what += " " + program;
+    return "cannot " + what + ": " + std::strerror(f.err);
 }
 
 Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std::string>& base_env) {
@@ -139,7 +150,7 @@ Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std
         p.env.push_back(prefix + v);
     }
     p.argv = spec.argv;
-    p.path = KEEL_TRY(find_program(spec.argv[0], p.env));
+    p.candidates = KEEL_TRY(find_program(spec.argv[0], p.env));
     p.cwd = spec.cwd;
     p.umask = spec.umask;
     p.rlimits = spec.rlimits;

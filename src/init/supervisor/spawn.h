@@ -17,7 +17,9 @@
 namespace keel::init {
 
 struct SpawnPlan {
-    std::string path;  // the program, resolved through PATH
+    // Where the program may be, in PATH order; the child tries each as the service's
+    // user (as execvp does: an entry it may not execute is skipped).
+    std::vector<std::string> candidates;
     std::vector<std::string> argv;
     std::vector<std::string> env;  // "KEY=VALUE"
     std::string cwd;
@@ -48,7 +50,8 @@ struct ExecFailure {
     int stage;  // index into kSpawnStages
     int err;    // errno
 };
-const char* spawn_stage_name(int stage);
+// "cannot exec PROGRAM: No such file or directory", "cannot setuid: ...".
+std::string describe(const ExecFailure& f, const std::string& program);
 
 // The child runs in a new session (its own process group, pgid == pid).
 Result<Spawned> spawn(const SpawnPlan& plan);

@@ -20,7 +20,7 @@ Supervisor::~Supervisor() {
     services_.clear();
 }
 
-void Supervisor::start(std::vector<ServiceSpec> specs) {
+void Supervisor::load(std::vector<ServiceSpec> specs) {
     // The first service (the bus) goes to the front when nothing it needs is later.
     for (size_t i = 0; i < specs.size(); ++i)
         if (specs[i].name == opts_.first_service && specs[i].depends.empty()) {
@@ -37,8 +37,12 @@ void Supervisor::start(std::vector<ServiceSpec> specs) {
         for (const auto& name : s->spec().depends) d.push_back(index.at(name));
         deps_.push_back(std::move(d));
     }
-    wanted_.assign(services_.size(), true);
+    wanted_.assign(services_.size(), false);
     restart_pending_.assign(services_.size(), false);
+}
+
+void Supervisor::run() {
+    wanted_.assign(services_.size(), true);
     evaluate();
 }
 

@@ -39,8 +39,14 @@ public:
     Supervisor(loop::EventLoop& loop, SupervisorOptions options, SupervisorListener* listener);
     ~Supervisor();
 
-    // Takes the services (already in dependency order) and wants them all up.
-    void start(std::vector<ServiceSpec> services);
+    // Takes the services (already in dependency order)...
+    void load(std::vector<ServiceSpec> services);
+    // ...and wants them all up.
+    void run();
+    void start(std::vector<ServiceSpec> services) {
+        load(std::move(services));
+        run();
+    }
 
     Status start_service(const std::string& name);
     Status stop_service(const std::string& name);
