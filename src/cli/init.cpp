@@ -13,23 +13,30 @@ int init_main(int argc, char** argv) {
     init::InitOptions o;
     std::string config;
     int64_t ready_fd = -1;
-    Args args("init", "", "Supervises the services of the system manifest, and is the machine's PID 1 when\n"
-                          "it runs as process 1 (or through a symlink named init).");
-    args.option("manifest", 'm', "FILE", "system manifest (JSON; see docs/manifest.md) [/etc/keel/system.json]",
+    Args args("init", "",
+              "Supervises the services of the system manifest, and is the machine's PID 1 when\n"
+              "it runs as process 1 (or through a symlink named init).");
+    args.option("manifest", 'm', "FILE",
+                "system manifest (JSON; see docs/manifest.md) [/etc/keel/system.json]",
                 &o.manifest);
-    args.option("config", 'c', "FILE", "a file holding just the \"services\" array (instead of --manifest)", &config);
+    args.option("config", 'c', "FILE",
+                "a file holding just the \"services\" array (instead of --manifest)", &config);
     args.option("state-dir", 'd', "DIR", "where log files go [/run/keel/init]", &o.state_dir);
-    args.option("server", 0, "URL", "the bus init talks to (also KEEL_BUS for services) "
-                                    "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
+    args.option("server", 0, "URL",
+                "the bus init talks to (also KEEL_BUS for services) "
+                "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
                 &o.server);
-    args.option("cgroup-root", 0, "DIR", "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup if cgroup2]",
+    args.option("cgroup-root", 0, "DIR",
+                "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup if cgroup2]",
                 &o.cgroup_root);
     args.option("cgroup-name", 0, "NAME",
-                "cgroup (under the root) holding the services' cgroups [keel for the machine's init, else keel-init-RANDOM]",
+                "cgroup (under the root) holding the services' cgroups [keel for the machine's "
+                "init, else keel-init-RANDOM]",
                 &o.cgroup_name);
-    args.option("ready-fd", 0, "FD", "write a newline to FD once every service is ready or failed", &ready_fd);
-    args.option("emergency-shell", 0, "PATH", "shell PID 1 starts when the manifest is broken [/bin/sh]",
-                &o.emergency_shell);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once every service is ready or failed",
+                &ready_fd);
+    args.option("emergency-shell", 0, "PATH",
+                "shell PID 1 starts when the manifest is broken [/bin/sh]", &o.emergency_shell);
     bool verbose = false;
     args.flag("verbose", 'v', "log every state change", &verbose);
     args.epilog(
@@ -46,7 +53,8 @@ int init_main(int argc, char** argv) {
         return args.usage_error("--cgroup-name must be one path component");
     // An fd that is not open would be the number of the first fd init opens itself.
     if (ready_fd >= 0 && ::fcntl(static_cast<int>(ready_fd), F_GETFD) < 0)
-        return args.usage_error("--ready-fd " + std::to_string(ready_fd) + " is not an open file descriptor");
+        return args.usage_error("--ready-fd " + std::to_string(ready_fd) +
+                                " is not an open file descriptor");
     o.ready_fd = static_cast<int>(ready_fd);
     o.pid1 = ::getpid() == 1;
     return init::run_init(o);

@@ -25,8 +25,10 @@ Result<json> ask(BusConnection& bus, const std::string& subject, const std::stri
             return;
         }
         auto j = json::parse(r->data, nullptr, false);
-        if (j.is_discarded()) out = Error("bad reply on '" + subject + "': " + r->data);
-        else out = std::move(j);
+        if (j.is_discarded())
+            out = Error("bad reply on '" + subject + "': " + r->data);
+        else
+            out = std::move(j);
     });
     auto st = bus.run_until([&] { return out.has_value(); });
     if (!st) return st.error();
@@ -37,10 +39,14 @@ std::string duration_text(const json& seconds) {
     if (!seconds.is_number()) return "-";
     double s = seconds.get<double>();
     char buf[32];
-    if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
-    else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-    else if (s < 86400) std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) / 60 % 60);
-    else std::snprintf(buf, sizeof buf, "%dd%02dh", int(s) / 86400, int(s) / 3600 % 24);
+    if (s < 60)
+        std::snprintf(buf, sizeof buf, "%.1fs", s);
+    else if (s < 3600)
+        std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+    else if (s < 86400)
+        std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) / 60 % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%dd%02dh", int(s) / 86400, int(s) / 3600 % 24);
     return buf;
 }
 
@@ -59,19 +65,22 @@ int print_status(const json& st, bool as_json) {
         std::printf("%s\n", st.dump(2).c_str());
         return kExitOk;
     }
-    std::printf("%-20s %-9s %8s %10s %8s  %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT");
+    std::printf("%-20s %-9s %8s %10s %8s  %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS",
+                "LAST EXIT");
     for (const auto& s : st["services"]) {
         std::string pid = s["pid"].is_number() ? std::to_string(s["pid"].get<int>()) : "-";
         std::string extra;
         if (s.contains("waiting_for")) {
             extra = "  waiting for";
-            for (const auto& w : s["waiting_for"]) extra += " " + w.get<std::string>();
+            for (const auto& w : s["waiting_for"])
+                extra += " " + w.get<std::string>();
         } else if (s.contains("reason") && s["state"] == "failed") {
             extra = "  " + s["reason"].get<std::string>();
         }
         std::printf("%-20s %-9s %8s %10s %8d  %s%s\n", s["name"].get<std::string>().c_str(),
-                    s["state"].get<std::string>().c_str(), pid.c_str(), duration_text(s["uptime"]).c_str(),
-                    s["restarts"].get<int>(), exit_text(s["last_exit"]).c_str(), extra.c_str());
+                    s["state"].get<std::string>().c_str(), pid.c_str(),
+                    duration_text(s["uptime"]).c_str(), s["restarts"].get<int>(),
+                    exit_text(s["last_exit"]).c_str(), extra.c_str());
     }
     if (st.contains("bus") && st["bus"]["dropped"].get<uint64_t>() > 0)
         std::printf("(%llu events dropped while the bus was away)\n",
@@ -79,7 +88,8 @@ int print_status(const json& st, bool as_json) {
     return kExitOk;
 }
 
-int logs(BusConnection& bus, const std::string& name, int64_t lines, bool follow, std::chrono::nanoseconds timeout) {
+int logs(BusConnection& bus, const std::string& name, int64_t lines, bool follow,
+         std::chrono::nanoseconds timeout) {
     // Follow: subscribe before asking for the backlog, then skip live lines it already had.
     std::vector<std::pair<uint64_t, std::string>> early;
     uint64_t next_seq = 0;
@@ -92,15 +102,20 @@ int logs(BusConnection& bus, const std::string& name, int64_t lines, bool follow
     if (follow) {
         bus.client().subscribe("log." + name, [&](const bus::Message& m) {
             uint64_t seq = 0;
-            if (m.headers) seq = std::strtoull(std::string(m.headers->get("Keel-Log-Seq")).c_str(), nullptr, 10);
-            if (!have_backlog) early.emplace_back(seq, std::string(m.data));
-            else if (seq == 0 || seq >= next_seq) print(m.data);
+            if (m.headers)
+                seq =
+                    std::strtoull(std::string(m.headers->get("Keel-Log-Seq")).c_str(), nullptr, 10);
+            if (!have_backlog)
+                early.emplace_back(seq, std::string(m.data));
+            else if (seq == 0 || seq >= next_seq)
+                print(m.data);
         });
     }
     auto r = ask(bus, "init.logs", json{{"name", name}, {"lines", lines}}.dump(), timeout);
     if (!r) return fail("svc", r.error().message(), kExitTemporary);
     if (r->contains("error")) return fail("svc", (*r)["error"].get<std::string>(), kExitNo);
-    for (const auto& l : (*r)["lines"]) print(l["line"].get<std::string>());
+    for (const auto& l : (*r)["lines"])
+        print(l["line"].get<std::string>());
     if (!follow) return kExitOk;
     next_seq = (*r)["next_seq"].get<uint64_t>();
     have_backlog = true;
@@ -131,10 +146,13 @@ int svc_main(int argc, char** argv) {
     args.option("lines", 'n', "N", "logs: how many past lines to print [100]", &lines);
     args.duration_option("timeout", "how long to wait for init's answer [5s]", &timeout);
     add_connect_options(args, &conn);
-    args.epilog("Exit codes: 0 done, 1 init said no (unknown service...), 100 bad usage, 111 bus or init unreachable.");
+    args.epilog(
+        "Exit codes: 0 done, 1 init said no (unknown service...), 100 bad usage, 111 bus or init "
+        "unreachable.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     bool needs_name = command != "status";
-    if (command != "status" && command != "start" && command != "stop" && command != "restart" && command != "logs")
+    if (command != "status" && command != "start" && command != "stop" && command != "restart" &&
+        command != "logs")
         return args.usage_error("unknown command '" + command + "'");
     if (needs_name && !name_given) return args.usage_error(command + " needs a service NAME");
     if (lines < 0) return args.usage_error("--lines must not be negative");
@@ -155,8 +173,9 @@ int svc_main(int argc, char** argv) {
 static int power_main(const char* verb, int argc, char** argv) {
     ConnectArgs conn;
     std::chrono::nanoseconds timeout = std::chrono::seconds(5);
-    Args args(verb, "", std::string("Asks keel init over the bus to stop every service and ") +
-                            (std::strcmp(verb, "reboot") == 0 ? "reboot." : "power off."));
+    Args args(verb, "",
+              std::string("Asks keel init over the bus to stop every service and ") +
+                  (std::strcmp(verb, "reboot") == 0 ? "reboot." : "power off."));
     args.duration_option("timeout", "how long to wait for init's answer [5s]", &timeout);
     add_connect_options(args, &conn);
     args.epilog("Exit codes: 0 init is shutting down, 100 bad usage, 111 bus or init unreachable.");
@@ -169,7 +188,11 @@ static int power_main(const char* verb, int argc, char** argv) {
     return kExitOk;
 }
 
-int poweroff_main(int argc, char** argv) { return power_main("poweroff", argc, argv); }
-int reboot_main(int argc, char** argv) { return power_main("reboot", argc, argv); }
+int poweroff_main(int argc, char** argv) {
+    return power_main("poweroff", argc, argv);
+}
+int reboot_main(int argc, char** argv) {
+    return power_main("reboot", argc, argv);
+}
 
 }  // namespace keel::cli

@@ -22,10 +22,12 @@ std::string name_of(std::string_view data) {
     auto j = json::parse(data, nullptr, false);
     if (!j.is_discarded()) {
         if (j.is_string()) return j.get<std::string>();
-        if (j.is_object() && j.contains("name") && j["name"].is_string()) return j["name"].get<std::string>();
+        if (j.is_object() && j.contains("name") && j["name"].is_string())
+            return j["name"].get<std::string>();
     }
     std::string s(data);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -34,7 +36,9 @@ std::string name_of(std::string_view data) {
 BusLink::BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready)
     : client_(loop, std::move(options)), power_(std::move(power)), ready_(std::move(ready)) {}
 
-BusLink::~BusLink() { client_.close(); }
+BusLink::~BusLink() {
+    client_.close();
+}
 
 void BusLink::start(Supervisor& sup) {
     sup_ = &sup;
@@ -48,8 +52,8 @@ void BusLink::start(Supervisor& sup) {
                           static_cast<unsigned long long>(client_.dropped()));
                 break;
             case bus::ClientEvent::kDisconnected:
-                log::warning("lost the bus (%.*s): supervising on, events are buffered", static_cast<int>(detail.size()),
-                             detail.data());
+                log::warning("lost the bus (%.*s): supervising on, events are buffered",
+                             static_cast<int>(detail.size()), detail.data());
                 break;
             default:
                 break;
@@ -58,9 +62,11 @@ void BusLink::start(Supervisor& sup) {
     for (const char* subject : {"init.status", "init.logs", "ps.*"})
         client_.subscribe(subject, [this](const bus::Message& m) { on_request(m); });
     for (const char* verb : {"start", "stop", "restart", "poweroff", "reboot"})
-        client_.subscribe(std::string("init.") + verb, [this, verb](const bus::Message& m) { on_control(m, verb); });
+        client_.subscribe(std::string("init.") + verb,
+                          [this, verb](const bus::Message& m) { on_control(m, verb); });
     for (const auto& subject : sup.watched_subjects())
-        client_.subscribe(subject, [this](const bus::Message& m) { sup_->on_bus_message(m.subject, m.data); });
+        client_.subscribe(
+            subject, [this](const bus::Message& m) { sup_->on_bus_message(m.subject, m.data); });
     client_.connect();
 }
 
@@ -73,7 +79,8 @@ void BusLink::on_request(const bus::Message& m) {
     if (m.subject == "init.status") {
         std::string only = name_of(m.data);
         json st = sup_->status_json(only);
-        if (!only.empty() && st["services"].empty()) return reply(m, {{"error", "no service '" + only + "'"}});
+        if (!only.empty() && st["services"].empty())
+            return reply(m, {{"error", "no service '" + only + "'"}});
         st["bus"] = {{"connected", client_.connected()}, {"dropped", client_.dropped()}};
         return reply(m, st);
     }
@@ -98,7 +105,7 @@ void BusLink::on_control(const bus::Message& m, const std::string& verb) {
         return;
     }
     std::string name = name_of(m.data);
-    Status st = verb == "start" ? sup_->start_service(name)
+    Status st = verb == "start"  ? sup_->start_service(name)
                 : verb == "stop" ? sup_->stop_service(name)
                                  : sup_->restart_service(name);
     if (!st) return reply(m, {{"error", st.error().message()}});
@@ -118,7 +125,8 @@ void BusLink::on_service_event(const std::string& service, const ServiceEvent& e
               {"restarts", e.restarts},
               {"since", e.since}};
     if (!e.reason.empty()) j["reason"] = e.reason;
-    if (std::string_view(e.kind) == "restarting") j["delay"] = std::chrono::duration<double>(e.delay).count();
+    if (std::string_view(e.kind) == "restarting")
+        j["delay"] = std::chrono::duration<double>(e.delay).count();
     log::debug("service.%s.%s %s", service.c_str(), e.kind, j.dump().c_str());
     publish_json("service." + service + "." + e.kind, j);
 }
@@ -132,7 +140,8 @@ void BusLink::on_log_line(const std::string& service, uint64_t seq, std::string_
 void BusLink::on_system_ready() {
     log::info("system ready");
     json services = json::object();
-    for (const auto& s : sup_->services()) services[s->name()] = to_string(s->state());
+    for (const auto& s : sup_->services())
+        services[s->name()] = to_string(s->state());
     publish_json("system.ready", {{"time", wall_now()}, {"services", services}});
     if (ready_) ready_();
 }

@@ -18,7 +18,7 @@ namespace keel::init {
 class Supervisor;
 
 class BusLink final : public SupervisorListener {
-public:
+  public:
     using PowerFn = std::function<void(const std::string& action)>;  // "poweroff" | "reboot"
     using ReadyFn = std::function<void()>;
 
@@ -40,7 +40,7 @@ public:
     void on_log_line(const std::string& service, uint64_t seq, std::string_view line) override;
     void on_system_ready() override;
 
-private:
+  private:
     void reply(const bus::Message& m, const nlohmann::json& body);
     void on_request(const bus::Message& m);
     void on_control(const bus::Message& m, const std::string& verb);

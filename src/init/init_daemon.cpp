@@ -31,14 +31,17 @@ constexpr auto kFinalGrace = std::chrono::seconds(3);  // SIGTERM to leftovers, 
 constexpr auto kShellRespawn = std::chrono::seconds(2);
 
 class InitDaemon {
-public:
+  public:
     InitDaemon(const InitOptions& o, loop::EventLoop& loop)
-        : o_(o), loop_(loop), grace_timer_(loop, [this] { final_kill(); }), end_timer_(loop, [this] { finish(); }),
+        : o_(o),
+          loop_(loop),
+          grace_timer_(loop, [this] { final_kill(); }),
+          end_timer_(loop, [this] { finish(); }),
           shell_timer_(loop, [this] { try_boot(); }) {}
 
     int run();
 
-private:
+  private:
     void on_signal(int sig);
     void reap();
     void try_boot();
@@ -71,7 +74,8 @@ std::vector<std::string> InitDaemon::service_env() const {
         has_path |= kv.rfind("PATH=", 0) == 0;
         env.emplace_back(kv);
     }
-    if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    if (!has_path)
+        env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     // Services find the bus where init does.
     if (!o_.server.empty()) env.push_back("KEEL_BUS=" + o_.server);
     return env;
@@ -119,7 +123,8 @@ void InitDaemon::try_boot() {
         log::error("%s", m.error().message().c_str());
         auto pid = start_emergency_shell(o_.emergency_shell);
         if (!pid) {
-            log::error("%s: waiting for SIGTERM (poweroff) or SIGINT (reboot)", pid.error().message().c_str());
+            log::error("%s: waiting for SIGTERM (poweroff) or SIGINT (reboot)",
+                       pid.error().message().c_str());
             return;
         }
         log::error("starting an emergency shell (%s); the manifest is read again when it exits",
@@ -130,7 +135,8 @@ void InitDaemon::try_boot() {
 
 void InitDaemon::boot(Manifest m) {
     if (o_.pid1 && !m.hostname.empty()) {
-        if (auto st = sys::sethostname(m.hostname); !st) log::warning("%s", st.error().message().c_str());
+        if (auto st = sys::sethostname(m.hostname); !st)
+            log::warning("%s", st.error().message().c_str());
     }
     std::string log_dir = o_.state_dir + "/log";
     if (auto st = sys::make_dirs(log_dir, 0750); !st)
@@ -138,14 +144,17 @@ void InitDaemon::boot(Manifest m) {
     // Side by side (tests, containers, PID namespaces) each supervisor needs cgroups of its own.
     std::string cgroup_name = o_.cgroup_name;
     if (cgroup_name.empty())
-        cgroup_name = o_.pid1 && in_initial_pid_namespace() ? "keel" : "keel-init-" + random_token(8);
+        cgroup_name =
+            o_.pid1 && in_initial_pid_namespace() ? "keel" : "keel-init-" + random_token(8);
     cgroups_ = Cgroups::open(loop_, o_.cgroup_root, cgroup_name);
 
     bus::ClientOptions co;
     if (!o_.server.empty()) {
         auto servers = bus::parse_server_list(o_.server);
-        if (servers) co.servers = *servers;
-        else log::error("--server: %s (using the defaults)", servers.error().message().c_str());
+        if (servers)
+            co.servers = *servers;
+        else
+            log::error("--server: %s (using the defaults)", servers.error().message().c_str());
     }
     co.name = "keel-init";
     co.retry_on_failed_connect = true;
@@ -164,7 +173,9 @@ void InitDaemon::boot(Manifest m) {
     so.base_env = service_env();
     so.log_dir = log_dir;
     so.cgroups = cgroups_.get();
-    so.before_last_stop = [this](std::function<void()> go) { link_->flush(std::chrono::milliseconds(500), go); };
+    so.before_last_stop = [this](std::function<void()> go) {
+        link_->flush(std::chrono::milliseconds(500), go);
+    };
     sup_ = std::make_unique<Supervisor>(loop_, so, link_.get());
     log::info("starting %zu services", m.services.size());
     sup_->load(std::move(m.services));
@@ -218,16 +229,20 @@ void InitDaemon::power(const std::string& action) {
     log::info("shutdown (%s): stopping services", action.c_str());
     shell_timer_.cancel();
     if (link_) link_->publish_shutdown(action);
-    if (sup_) sup_->shutdown([this] { services_down(); });
-    else services_down();
+    if (sup_)
+        sup_->shutdown([this] { services_down(); });
+    else
+        services_down();
 }
 
 void InitDaemon::services_down() {
     if (!o_.pid1) {
         log::info("all services stopped");
         auto exit = [this] {
-            if (link_) link_->finish(std::chrono::milliseconds(500), [this] { finished_ = true; });
-            else finished_ = true;
+            if (link_)
+                link_->finish(std::chrono::milliseconds(500), [this] { finished_ = true; });
+            else
+                finished_ = true;
         };
         if (cgroups_) {
             // Bounded: leftovers got SIGKILL and go within milliseconds.

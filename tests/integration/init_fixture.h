@@ -40,17 +40,20 @@ inline std::string nats_client_dir() {
 inline std::optional<std::string> ensure_nats_client() {
     if (node_path().empty()) return "node is not installed (apt-get install nodejs npm)";
     std::string dir = nats_client_dir();
-    std::string cmd = "cd '" + dir + "' && flock /tmp/keel-it-nats-client.lock sh -c 'test -f node_modules/nats/package.json || "
-                      "npm ci --no-audit --no-fund --loglevel=error' >&2";
+    std::string cmd =
+        "cd '" + dir +
+        "' && flock /tmp/keel-it-nats-client.lock sh -c 'test -f node_modules/nats/package.json || "
+        "npm ci --no-audit --no-fund --loglevel=error' >&2";
     if (::system(cmd.c_str()) != 0) return "npm ci of nats.js failed in " + dir;
     return std::nullopt;
 }
 
 // `node client.mjs URL watch SUBJECTS...`: every message as {subject, data, headers}.
 class NatsWatcher {
-public:
+  public:
     NatsWatcher(const std::string& url, std::vector<std::string> subjects) {
-        std::vector<std::string> argv = {node_path(), nats_client_dir() + "/client.mjs", url, "watch"};
+        std::vector<std::string> argv = {node_path(), nats_client_dir() + "/client.mjs", url,
+                                         "watch"};
         argv.insert(argv.end(), subjects.begin(), subjects.end());
         proc_ = std::make_unique<Process>(Process::Spec{argv});
         if (!proc_->wait_output("READY\n", slow(15s)))
@@ -65,7 +68,8 @@ public:
     }
     std::vector<std::string> subjects() const {
         std::vector<std::string> out;
-        for (const auto& m : messages()) out.push_back(m["subject"]);
+        for (const auto& m : messages())
+            out.push_back(m["subject"]);
         return out;
     }
     // The first message on `subject` at or after index `from`.
@@ -82,12 +86,14 @@ public:
     size_t count() const { return messages().size(); }
     std::string err() const { return proc_->err(); }
 
-private:
+  private:
     std::unique_ptr<Process> proc_;
 };
 
-inline std::string nats_request(const std::string& url, const std::string& subject, const std::string& data) {
-    Process p(Process::Spec{{node_path(), nats_client_dir() + "/client.mjs", url, "request", subject, data}});
+inline std::string nats_request(const std::string& url, const std::string& subject,
+                                const std::string& data) {
+    Process p(Process::Spec{
+        {node_path(), nats_client_dir() + "/client.mjs", url, "request", subject, data}});
     auto st = p.wait_exit(slow(15s));
     p.wait_output_closed(slow(2s));
     if (!st || !st->exited_ok()) throw std::runtime_error("nats.js request failed: " + p.err());
@@ -97,8 +103,9 @@ inline std::string nats_request(const std::string& url, const std::string& subje
 // The bus as the manifest's first service, with s6-style readiness on fd 3.
 inline json bus_service(uint16_t port) {
     return {{"name", "bus"},
-            {"argv", {KEEL_BIN, "bus", "--listen", "127.0.0.1:" + std::to_string(port), "--socket", "none",
-                      "--ready-fd", "3"}},
+            {"argv",
+             {KEEL_BIN, "bus", "--listen", "127.0.0.1:" + std::to_string(port), "--socket", "none",
+              "--ready-fd", "3"}},
             {"readiness", "notify"},
             {"restart_delay", "50ms"}};
 }
@@ -107,19 +114,23 @@ inline json bus_service(uint16_t port) {
 // mount and UTS namespaces (unshare), with its files under /var/tmp (the namespace's
 // init mounts a fresh tmpfs on /tmp when /tmp is not a mount point).
 class InitProcess {
-public:
+  public:
     InitProcess(json manifest, bool pid1 = false, std::vector<std::string> extra = {})
-        : dir_(pid1 ? "/var/tmp" : (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp")), port_(free_port()) {
+        : dir_(pid1 ? "/var/tmp" : (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp")),
+          port_(free_port()) {
         if (manifest.contains("services"))
             for (auto& s : manifest["services"])
                 if (s.value("name", "") == "bus") s = bus_service(port_);
         write_file_atomic(manifest_path(), manifest.dump(2));
         std::vector<std::string> argv;
-        if (pid1) argv = {"/usr/bin/unshare", "--pid", "--mount", "--uts", "--fork", "--kill-child", "--propagation", "private"};
-        argv.insert(argv.end(), {KEEL_BIN, "init", "--manifest", manifest_path(), "--state-dir", dir_.file("state"),
-                                 "--server", url()});
+        if (pid1)
+            argv = {"/usr/bin/unshare", "--pid",        "--mount",       "--uts",
+                    "--fork",           "--kill-child", "--propagation", "private"};
+        argv.insert(argv.end(), {KEEL_BIN, "init", "--manifest", manifest_path(), "--state-dir",
+                                 dir_.file("state"), "--server", url()});
         argv.insert(argv.end(), extra.begin(), extra.end());
-        proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, true, dir_.file("init.log")});
+        proc_ = std::make_unique<Process>(
+            Process::Spec{argv, std::nullopt, true, dir_.file("init.log")});
     }
     std::string manifest_path() const { return dir_.file("system.json"); }
     std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
@@ -160,12 +171,14 @@ public:
         return wait_status([](const json& s) { return s["system_ready"].get<bool>(); }, timeout);
     }
 
-private:
+  private:
     TempDir dir_;
     uint16_t port_;
     std::unique_ptr<Process> proc_;
 };
 
-inline bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+inline bool process_alive(pid_t pid) {
+    return ::kill(pid, 0) == 0;
+}
 
 }  // namespace keel::it

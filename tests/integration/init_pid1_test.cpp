@@ -11,7 +11,9 @@
 namespace keel::it {
 namespace {
 
-bool contains(const std::string& h, std::string_view n) { return h.find(n) != std::string::npos; }
+bool contains(const std::string& h, std::string_view n) {
+    return h.find(n) != std::string::npos;
+}
 
 std::optional<std::string> pid1_unavailable() {
     if (::geteuid() != 0) return "needs root for PID and mount namespaces";
@@ -55,7 +57,7 @@ bool host_tmp_is_mount() {
 }
 
 class Pid1 : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (auto why = pid1_unavailable()) GTEST_SKIP() << *why;
         if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
@@ -64,15 +66,21 @@ protected:
 
 TEST_F(Pid1, BootsReapsAndPowersOffInOrder) {
     const bool tmp_was_mount = host_tmp_is_mount();
-    json m = {{"hostname", "keel-pid1-test"},
-              {"services",
-               {{{"name", "bus"}},
-                {{"name", "probe"}, {"type", "oneshot"},
-                 {"argv", {"sh", "-c", "hostname; cat /proc/1/comm; stat -f -c %T /tmp; stat -f -c %T /run"}}},
-                {{"name", "db"}, {"readiness", "notify"}, {"argv", {"sh", "-c", "echo >&3; exec sleep 1000"}}},
-                {{"name", "web"}, {"depends", {"db"}}, {"argv", {"sleep", "1000"}}},
-                {{"name", "orphans"}, {"type", "oneshot"},
-                 {"argv", {"sh", "-c", "(sleep 0.3 &); (sh -c 'sleep 0.4' &); exit 0"}}}}}};
+    json m = {
+        {"hostname", "keel-pid1-test"},
+        {"services",
+         {{{"name", "bus"}},
+          {{"name", "probe"},
+           {"type", "oneshot"},
+           {"argv",
+            {"sh", "-c", "hostname; cat /proc/1/comm; stat -f -c %T /tmp; stat -f -c %T /run"}}},
+          {{"name", "db"},
+           {"readiness", "notify"},
+           {"argv", {"sh", "-c", "echo >&3; exec sleep 1000"}}},
+          {{"name", "web"}, {"depends", {"db"}}, {"argv", {"sleep", "1000"}}},
+          {{"name", "orphans"},
+           {"type", "oneshot"},
+           {"argv", {"sh", "-c", "(sleep 0.3 &); (sh -c 'sleep 0.4' &); exit 0"}}}}}};
     InitProcess init(m, /*pid1=*/true);
     pid_t init_pid = init_pid_of(init.proc().pid());
     ASSERT_GT(init_pid, 0) << init.log();
@@ -88,20 +96,26 @@ TEST_F(Pid1, BootsReapsAndPowersOffInOrder) {
 
     // The double-forked grandchildren were reparented to PID 1 and reaped: no zombies.
     std::this_thread::sleep_for(slow(800ms));
-    for (auto [pid, state] : children_of(init_pid)) EXPECT_NE(state, 'Z') << "zombie " << pid << "\n" << init.log();
+    for (auto [pid, state] : children_of(init_pid))
+        EXPECT_NE(state, 'Z') << "zombie " << pid << "\n" << init.log();
 
     NatsWatcher w(init.url(), {"service.>", "system.>"});
     ASSERT_TRUE(init.proc().signal(SIGTERM) || ::kill(init_pid, SIGTERM) == 0);
     ::kill(init_pid, SIGTERM);
     auto st = init.proc().wait_exit(slow(15s));
     ASSERT_TRUE(st) << "the namespace did not end\n" << init.log();
-    EXPECT_EQ(st->signal, SIGINT) << st->describe() << "\n" << init.log();  // reboot(POWER_OFF) in a PID namespace
+    EXPECT_EQ(st->signal, SIGINT) << st->describe() << "\n"
+                                  << init.log();  // reboot(POWER_OFF) in a PID namespace
     EXPECT_TRUE(contains(init.log(), "powering off")) << init.log();
     EXPECT_TRUE(w.wait_for("system.shutdown", slow(2s)));
     auto subjects = w.subjects();
-    auto pos = [&](const std::string& s) { return std::find(subjects.begin(), subjects.end(), s) - subjects.begin(); };
-    EXPECT_LT(pos("service.web.stopped"), pos("service.db.stopped")) << testing::PrintToString(subjects);
-    EXPECT_LT(pos("system.shutdown"), pos("service.web.stopped")) << testing::PrintToString(subjects);
+    auto pos = [&](const std::string& s) {
+        return std::find(subjects.begin(), subjects.end(), s) - subjects.begin();
+    };
+    EXPECT_LT(pos("service.web.stopped"), pos("service.db.stopped"))
+        << testing::PrintToString(subjects);
+    EXPECT_LT(pos("system.shutdown"), pos("service.web.stopped"))
+        << testing::PrintToString(subjects);
     EXPECT_LT(pos("service.db.stopped"), static_cast<long>(subjects.size()));
 }
 
@@ -113,7 +127,8 @@ TEST_F(Pid1, RebootOverTheBus) {
     EXPECT_EQ(r.code, 0) << r.describe();
     auto st = init.proc().wait_exit(slow(15s));
     ASSERT_TRUE(st) << init.log();
-    EXPECT_EQ(st->signal, SIGHUP) << st->describe() << "\n" << init.log();  // reboot(RESTART) in a PID namespace
+    EXPECT_EQ(st->signal, SIGHUP) << st->describe() << "\n"
+                                  << init.log();  // reboot(RESTART) in a PID namespace
     EXPECT_TRUE(contains(init.log(), "rebooting")) << init.log();
 }
 
@@ -124,22 +139,31 @@ TEST_F(Pid1, BrokenManifestGivesAnEmergencyShellThenBoots) {
     ::chmod(shell.c_str(), 0755);
     std::string manifest = dir.file("system.json");
     write_file_atomic(manifest, "{\"services\": [{\"name\": \"x\"}]}");
-    Process init({{"/usr/bin/unshare", "--pid", "--mount", "--uts", "--fork", "--kill-child", "--propagation", "private", KEEL_BIN,
-                   "init", "--manifest", manifest, "--state-dir", dir.file("state"), "--emergency-shell", shell,
-                   "--server", "nats://127.0.0.1:" + std::to_string(free_port())},
-                  std::nullopt, true, "", -1});
+    Process init({{"/usr/bin/unshare", "--pid", "--mount", "--uts", "--fork", "--kill-child",
+                   "--propagation", "private", KEEL_BIN, "init", "--manifest", manifest,
+                   "--state-dir", dir.file("state"), "--emergency-shell", shell, "--server",
+                   "nats://127.0.0.1:" + std::to_string(free_port())},
+                  std::nullopt,
+                  true,
+                  "",
+                  -1});
     ASSERT_TRUE(init.wait_output("EMERGENCY SHELL RAN", slow(10s))) << init.out();
-    EXPECT_TRUE(contains(init.out(), "keel init: fatal: " + manifest + ": $.services[0]: missing \"argv\"") ||
+    EXPECT_TRUE(contains(init.out(),
+                         "keel init: fatal: " + manifest + ": $.services[0]: missing \"argv\"") ||
                 contains(init.out(), manifest + ": $.services[0].argv: must name a program"))
         << init.out();
     EXPECT_TRUE(init.running());  // PID 1 did not exit
 
     // Fixed: the next round after the shell boots it.
-    write_file_atomic(manifest, json{{"services", {{{"name", "x"}, {"type", "oneshot"},
-                                                    {"argv", {"sh", "-c", "echo booted > " + dir.file("out")}}}}}}
-                                    .dump());
+    write_file_atomic(manifest,
+                      json{{"services",
+                            {{{"name", "x"},
+                              {"type", "oneshot"},
+                              {"argv", {"sh", "-c", "echo booted > " + dir.file("out")}}}}}}
+                          .dump());
     auto deadline = Clock::now() + slow(10s);
-    while (Clock::now() < deadline && read_file(dir.file("out")).empty()) std::this_thread::sleep_for(20ms);
+    while (Clock::now() < deadline && read_file(dir.file("out")).empty())
+        std::this_thread::sleep_for(20ms);
     EXPECT_EQ(read_file(dir.file("out")), "booted\n") << init.out();
     pid_t init_pid = init_pid_of(init.pid());
     ASSERT_GT(init_pid, 0);

@@ -8,24 +8,35 @@
 namespace keel::it {
 namespace {
 
-bool contains(const std::string& h, std::string_view n) { return h.find(n) != std::string::npos; }
+bool contains(const std::string& h, std::string_view n) {
+    return h.find(n) != std::string::npos;
+}
 
 // The services most tests use: a gate the test opens once its NATS client watches,
 // then a notify service that logs a tick every 100 ms and a service that crashes.
 json standard_manifest(const std::string& gate) {
-    return {{"hostname", "ignored-when-not-pid1"},
-            {"services",
-             {{{"name", "bus"}},
-              {{"name", "gate"}, {"type", "oneshot"},
-               {"argv", {"sh", "-c", "while [ ! -e " + gate + " ]; do sleep 0.05; done; echo gate open"}}},
-              {{"name", "app"}, {"depends", {"gate"}}, {"readiness", "notify"},
-               {"argv", {"sh", "-c", "echo >&3; i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.1; done"}}},
-              {{"name", "crashy"}, {"depends", {"gate"}}, {"restart_limit", 1}, {"restart_delay", "50ms"},
-               {"argv", {"sh", "-c", "echo boom >&2; exit 7"}}}}}};
+    return {
+        {"hostname", "ignored-when-not-pid1"},
+        {"services",
+         {{{"name", "bus"}},
+          {{"name", "gate"},
+           {"type", "oneshot"},
+           {"argv",
+            {"sh", "-c", "while [ ! -e " + gate + " ]; do sleep 0.05; done; echo gate open"}}},
+          {{"name", "app"},
+           {"depends", {"gate"}},
+           {"readiness", "notify"},
+           {"argv",
+            {"sh", "-c", "echo >&3; i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.1; done"}}},
+          {{"name", "crashy"},
+           {"depends", {"gate"}},
+           {"restart_limit", 1},
+           {"restart_delay", "50ms"},
+           {"argv", {"sh", "-c", "echo boom >&2; exit 7"}}}}}};
 }
 
 class InitIt : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
     }
@@ -41,18 +52,24 @@ TEST_F(InitIt, EveryEventReachesANatsClient) {
 
     auto ready = w.wait_for("system.ready", slow(10s));
     ASSERT_TRUE(ready) << testing::PrintToString(w.subjects()) << init.log();
-    ASSERT_TRUE(w.wait_for("service.crashy.failed", slow(10s))) << testing::PrintToString(w.subjects());
-    for (auto s : {"service.gate.ready", "service.app.starting", "service.app.ready", "service.crashy.starting",
-                   "service.crashy.restarting", "log.gate", "log.app", "log.crashy"})
-        EXPECT_TRUE(w.wait_for(s, slow(5s))) << s << " not seen: " << testing::PrintToString(w.subjects());
+    ASSERT_TRUE(w.wait_for("service.crashy.failed", slow(10s)))
+        << testing::PrintToString(w.subjects());
+    for (auto s : {"service.gate.ready", "service.app.starting", "service.app.ready",
+                   "service.crashy.starting", "service.crashy.restarting", "log.gate", "log.app",
+                   "log.crashy"})
+        EXPECT_TRUE(w.wait_for(s, slow(5s)))
+            << s << " not seen: " << testing::PrintToString(w.subjects());
 
     auto starting = *w.wait_for("service.app.starting", 1s);
     json ev = json::parse(starting["data"].get<std::string>());
-    for (auto key : {"pid", "exit_code", "signal", "restarts", "since"}) EXPECT_TRUE(ev.contains(key)) << key;
+    for (auto key : {"pid", "exit_code", "signal", "restarts", "since"})
+        EXPECT_TRUE(ev.contains(key)) << key;
     EXPECT_GT(ev["pid"].get<int>(), 1);
-    json restarting = json::parse(w.wait_for("service.crashy.restarting", 1s)->at("data").get<std::string>());
+    json restarting =
+        json::parse(w.wait_for("service.crashy.restarting", 1s)->at("data").get<std::string>());
     EXPECT_EQ(restarting["exit_code"], 7);
-    json failed = json::parse(w.wait_for("service.crashy.failed", 1s)->at("data").get<std::string>());
+    json failed =
+        json::parse(w.wait_for("service.crashy.failed", 1s)->at("data").get<std::string>());
     EXPECT_EQ(failed["restarts"], 1);
     EXPECT_EQ(failed["exit_code"], 7);
     auto gate_log = w.wait_for("log.gate", 1s);
@@ -74,7 +91,8 @@ TEST_F(InitIt, EveryEventReachesANatsClient) {
     mark = w.count();
     ASSERT_TRUE(init.proc().signal(SIGTERM));
     EXPECT_TRUE(w.wait_for("system.shutdown", slow(5s), mark));
-    EXPECT_TRUE(w.wait_for("service.gate.stopped", slow(5s), mark)) << testing::PrintToString(w.subjects());
+    EXPECT_TRUE(w.wait_for("service.gate.stopped", slow(5s), mark))
+        << testing::PrintToString(w.subjects());
     auto st = init.proc().wait_exit(slow(10s));
     ASSERT_TRUE(st);
     EXPECT_TRUE(st->exited_ok()) << st->describe() << init.log();
@@ -85,7 +103,8 @@ TEST_F(InitIt, RequestsAndCli) {
     std::string gate = scratch.file("gate");
     write_file_atomic(gate, "");
     InitProcess init(standard_manifest(gate));
-    ASSERT_TRUE(init.wait_status([](const json& st) { return st["services"][3]["state"] == "failed"; }, slow(10s)))
+    ASSERT_TRUE(init.wait_status(
+        [](const json& st) { return st["services"][3]["state"] == "failed"; }, slow(10s)))
         << init.log();
 
     // ps.<name> from the official client: the pid is the real process.
@@ -144,7 +163,8 @@ TEST_F(InitIt, RequestsAndCli) {
         follow->wait_output("\n", 200ms, false, follow->out().size());
     }
     ASSERT_GE(ticks.size(), 10u) << follow->out();
-    for (size_t i = 1; i < ticks.size(); ++i) EXPECT_EQ(ticks[i], ticks[i - 1] + 1) << follow->out();
+    for (size_t i = 1; i < ticks.size(); ++i)
+        EXPECT_EQ(ticks[i], ticks[i - 1] + 1) << follow->out();
     follow->signal(SIGTERM);
     EXPECT_TRUE(follow->wait_exit(slow(5s)));
     // The oneshot's output is still there after it finished.
@@ -165,7 +185,8 @@ TEST_F(InitIt, BusKilledAndRestartedDoesNotDisturbSupervision) {
     std::string gate = scratch.file("gate");
     write_file_atomic(gate, "");
     json m = standard_manifest(gate);
-    m["services"].push_back({{"name", "victim"}, {"argv", {"sleep", "1000"}}, {"restart_delay", "10ms"}});
+    m["services"].push_back(
+        {{"name", "victim"}, {"argv", {"sleep", "1000"}}, {"restart_delay", "10ms"}});
     InitProcess init(m);
     ASSERT_TRUE(init.wait_ready(slow(10s))) << init.log();
     json before = init.status();
@@ -174,7 +195,8 @@ TEST_F(InitIt, BusKilledAndRestartedDoesNotDisturbSupervision) {
             if (s["name"] == n) return s["pid"].is_number() ? s["pid"].get<int>() : -1;
         return -1;
     };
-    int bus_pid = pid_of(before, "bus"), app_pid = pid_of(before, "app"), victim_pid = pid_of(before, "victim");
+    int bus_pid = pid_of(before, "bus"), app_pid = pid_of(before, "app"),
+        victim_pid = pid_of(before, "victim");
     ASSERT_GT(bus_pid, 0);
 
     // Kill the bus and, while it is down, a service: init restarts both.
@@ -182,13 +204,18 @@ TEST_F(InitIt, BusKilledAndRestartedDoesNotDisturbSupervision) {
     ASSERT_EQ(::kill(bus_pid, SIGKILL), 0);
     ASSERT_TRUE(init.proc().wait_output("lost the bus", slow(5s), false, log_mark)) << init.log();
     ASSERT_EQ(::kill(victim_pid, SIGKILL), 0);
-    ASSERT_TRUE(init.proc().wait_output("reconnected to the bus", slow(10s), false, log_mark)) << init.log();
+    ASSERT_TRUE(init.proc().wait_output("reconnected to the bus", slow(10s), false, log_mark))
+        << init.log();
 
     json after;
-    ASSERT_TRUE(init.wait_status([&](const json& st) {
-        after = st;
-        return pid_of(st, "victim") > 0 && pid_of(st, "victim") != victim_pid && pid_of(st, "bus") > 0;
-    }, slow(10s))) << after.dump();
+    ASSERT_TRUE(init.wait_status(
+        [&](const json& st) {
+            after = st;
+            return pid_of(st, "victim") > 0 && pid_of(st, "victim") != victim_pid &&
+                   pid_of(st, "bus") > 0;
+        },
+        slow(10s)))
+        << after.dump();
     EXPECT_NE(pid_of(after, "bus"), bus_pid);
     EXPECT_EQ(pid_of(after, "app"), app_pid);  // undisturbed
     EXPECT_TRUE(process_alive(app_pid));
@@ -203,16 +230,21 @@ TEST_F(InitIt, BusKilledAndRestartedDoesNotDisturbSupervision) {
     NatsWatcher w(init.url(), {"service.>"});
     CliResult r = init.svc({"restart", "victim"});
     ASSERT_EQ(r.code, 0) << r.describe();
-    EXPECT_TRUE(w.wait_for("service.victim.ready", slow(5s))) << testing::PrintToString(w.subjects());
+    EXPECT_TRUE(w.wait_for("service.victim.ready", slow(5s)))
+        << testing::PrintToString(w.subjects());
 }
 
 TEST(InitManifest, BrokenManifestIsAClearError) {
     TempDir dir;
-    write_file_atomic(dir.file("bad.json"), "{\n  \"services\": [\n    {\"name\": \"a\", \"argv\": [\"true\"], \"depends\": [\"b\"]},\n"
-                                            "    {\"name\": \"b\", \"argv\": [\"true\"], \"depends\": [\"a\"]}\n  ]\n}\n");
-    CliResult r = run_cli({"init", "--manifest", dir.file("bad.json"), "--state-dir", dir.file("state")});
+    write_file_atomic(
+        dir.file("bad.json"),
+        "{\n  \"services\": [\n    {\"name\": \"a\", \"argv\": [\"true\"], \"depends\": [\"b\"]},\n"
+        "    {\"name\": \"b\", \"argv\": [\"true\"], \"depends\": [\"a\"]}\n  ]\n}\n");
+    CliResult r =
+        run_cli({"init", "--manifest", dir.file("bad.json"), "--state-dir", dir.file("state")});
     EXPECT_EQ(r.code, 100) << r.describe();
-    EXPECT_TRUE(contains(r.err, "keel init: fatal: " + dir.file("bad.json") + ": $.services: dependency cycle: a -> b -> a"))
+    EXPECT_TRUE(contains(r.err, "keel init: fatal: " + dir.file("bad.json") +
+                                    ": $.services: dependency cycle: a -> b -> a"))
         << r.err;
 
     write_file_atomic(dir.file("syntax.json"), "{\"services\": [}");
@@ -222,9 +254,12 @@ TEST(InitManifest, BrokenManifestIsAClearError) {
 
     r = run_cli({"init", "--manifest", dir.file("missing.json")});
     EXPECT_EQ(r.code, 100);
-    EXPECT_TRUE(contains(r.err, "cannot open " + dir.file("missing.json") + ": No such file or directory")) << r.err;
+    EXPECT_TRUE(
+        contains(r.err, "cannot open " + dir.file("missing.json") + ": No such file or directory"))
+        << r.err;
 
-    write_file_atomic(dir.file("key.json"), R"({"services": [{"name": "a", "argv": ["true"], "stop_timout": "1s"}]})");
+    write_file_atomic(dir.file("key.json"),
+                      R"({"services": [{"name": "a", "argv": ["true"], "stop_timout": "1s"}]})");
     r = run_cli({"init", "--manifest", dir.file("key.json")});
     EXPECT_EQ(r.code, 100);
     EXPECT_TRUE(contains(r.err, "$.services[0].stop_timout: unknown key")) << r.err;
@@ -233,13 +268,19 @@ TEST(InitManifest, BrokenManifestIsAClearError) {
 TEST(InitManifest, ConfigTakesTheServicesSection) {
     TempDir dir;
     write_file_atomic(dir.file("services.json"),
-                      R"([{"name": "once", "type": "oneshot", "argv": ["sh", "-c", "echo ran > )" + dir.file("out") + R"("]}])");
-    Process init({{KEEL_BIN, "init", "--config", dir.file("services.json"), "--state-dir", dir.file("state"),
-                   "--server", "nats://127.0.0.1:" + std::to_string(free_port())},
-                  std::nullopt, true, "", -1});
+                      R"([{"name": "once", "type": "oneshot", "argv": ["sh", "-c", "echo ran > )" +
+                          dir.file("out") + R"("]}])");
+    Process init(
+        {{KEEL_BIN, "init", "--config", dir.file("services.json"), "--state-dir", dir.file("state"),
+          "--server", "nats://127.0.0.1:" + std::to_string(free_port())},
+         std::nullopt,
+         true,
+         "",
+         -1});
     // Without a bus: supervision works all the same.
     auto deadline = Clock::now() + slow(10s);
-    while (Clock::now() < deadline && read_file(dir.file("out")).empty()) std::this_thread::sleep_for(20ms);
+    while (Clock::now() < deadline && read_file(dir.file("out")).empty())
+        std::this_thread::sleep_for(20ms);
     EXPECT_EQ(read_file(dir.file("out")), "ran\n");
     init.signal(SIGTERM);
     auto st = init.wait_exit(slow(10s));
@@ -251,21 +292,30 @@ TEST(InitCgroups, ServiceRunsInItsOwnCgroupV2) {
     // A cgroup2 mount: the host's unified hierarchy, if it has one.
     std::string root;
     std::istringstream mounts(read_file("/proc/self/mounts"));
-    for (std::string dev, dir, type, rest; mounts >> dev >> dir >> type && std::getline(mounts, rest);)
+    for (std::string dev, dir, type, rest;
+         mounts >> dev >> dir >> type && std::getline(mounts, rest);)
         if (type == "cgroup2") root = dir;
     if (root.empty()) GTEST_SKIP() << "no cgroup2 mount on this machine";
-    if (::access((root + "/cgroup.procs").c_str(), W_OK) != 0) GTEST_SKIP() << "cgroup2 at " << root << " is not writable";
+    if (::access((root + "/cgroup.procs").c_str(), W_OK) != 0)
+        GTEST_SKIP() << "cgroup2 at " << root << " is not writable";
     TempDir dir;
     std::string name = "keel-it-" + std::to_string(::getpid());
-    json m = {{"services", {{{"name", "boxed"}, {"argv", {"sleep", "1000"}},
-                             {"cgroup", {{"memory_max", "64MiB"}, {"pids_max", 16}}}}}}};
+    json m = {{"services",
+               {{{"name", "boxed"},
+                 {"argv", {"sleep", "1000"}},
+                 {"cgroup", {{"memory_max", "64MiB"}, {"pids_max", 16}}}}}}};
     write_file_atomic(dir.file("m.json"), m.dump());
-    Process init({{KEEL_BIN, "init", "--manifest", dir.file("m.json"), "--state-dir", dir.file("state"), "--server",
-                   "nats://127.0.0.1:" + std::to_string(free_port()), "--cgroup-root", root, "--cgroup-name", name},
-                  std::nullopt, true, "", -1});
+    Process init({{KEEL_BIN, "init", "--manifest", dir.file("m.json"), "--state-dir",
+                   dir.file("state"), "--server", "nats://127.0.0.1:" + std::to_string(free_port()),
+                   "--cgroup-root", root, "--cgroup-name", name},
+                  std::nullopt,
+                  true,
+                  "",
+                  -1});
     std::string procs = root + "/" + name + "/boxed/cgroup.procs";
     auto deadline = Clock::now() + slow(10s);
-    while (Clock::now() < deadline && read_file(procs).empty()) std::this_thread::sleep_for(20ms);
+    while (Clock::now() < deadline && read_file(procs).empty())
+        std::this_thread::sleep_for(20ms);
     std::string pids = read_file(procs);
     EXPECT_FALSE(pids.empty()) << init.out();
     std::string controllers = read_file(root + "/" + name + "/cgroup.subtree_control");
@@ -274,7 +324,8 @@ TEST(InitCgroups, ServiceRunsInItsOwnCgroupV2) {
     } else {
         // This machine binds memory/pids to cgroup v1: init says so once and goes on.
         EXPECT_TRUE(init.wait_output("memory controller unavailable", slow(5s))) << init.out();
-        std::cout << "[ note ] memory/pids controllers are bound to cgroup v1 here: limits not enforced\n";
+        std::cout << "[ note ] memory/pids controllers are bound to cgroup v1 here: limits not "
+                     "enforced\n";
     }
     init.signal(SIGTERM);
     auto st = init.wait_exit(slow(10s));
@@ -294,20 +345,29 @@ namespace {
 TEST(InitFacts, FactsAndBusReadinessOverTheBus) {
     json m = {{"services",
                {{{"name", "bus"}},
-                {{"name", "uploader"}, {"argv", {"sleep", "1000"}}, {"wants_facts", {"net.link.eth0.up"}}},
-                {{"name", "stick"}, {"argv", {"sleep", "1000"}},
-                 {"wants_facts", {{{"on", "hardware.block.add"}, {"off", "hardware.block.remove"},
-                                   {"match", {{"DEVNAME", "sdb1"}}}}}}},
-                {{"name", "announcer"}, {"argv", {"sleep", "1000"}}, {"readiness", "bus:app.announcer.up"}}}}};
+                {{"name", "uploader"},
+                 {"argv", {"sleep", "1000"}},
+                 {"wants_facts", {"net.link.eth0.up"}}},
+                {{"name", "stick"},
+                 {"argv", {"sleep", "1000"}},
+                 {"wants_facts",
+                  {{{"on", "hardware.block.add"},
+                    {"off", "hardware.block.remove"},
+                    {"match", {{"DEVNAME", "sdb1"}}}}}}},
+                {{"name", "announcer"},
+                 {"argv", {"sleep", "1000"}},
+                 {"readiness", "bus:app.announcer.up"}}}}};
     InitProcess init(m);
     ASSERT_TRUE(init.wait_log("connected to the bus", slow(10s))) << init.log();
     auto state = [&](const std::string& n) { return init.service(n)["state"].get<std::string>(); };
     auto wait_state = [&](const std::string& n, const std::string& s) {
-        return init.wait_status([&](const json& st) {
-            for (const auto& x : st["services"])
-                if (x["name"] == n) return x["state"] == s;
-            return false;
-        }, slow(5s));
+        return init.wait_status(
+            [&](const json& st) {
+                for (const auto& x : st["services"])
+                    if (x["name"] == n) return x["state"] == s;
+                return false;
+            },
+            slow(5s));
     };
     EXPECT_EQ(state("uploader"), "waiting");
     EXPECT_EQ(state("announcer"), "starting");
@@ -326,7 +386,8 @@ TEST(InitFacts, FactsAndBusReadinessOverTheBus) {
     EXPECT_TRUE(wait_state("uploader", "waiting"));
     pub("hardware.block.remove", R"({"DEVNAME": "sdb1"})");
     EXPECT_TRUE(wait_state("stick", "waiting"));
-    EXPECT_TRUE(init.wait_status([](const json& st) { return st["system_ready"].get<bool>(); }, slow(5s)));
+    EXPECT_TRUE(
+        init.wait_status([](const json& st) { return st["system_ready"].get<bool>(); }, slow(5s)));
 }
 
 }  // namespace

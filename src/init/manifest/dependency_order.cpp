@@ -7,10 +7,12 @@ namespace keel::init {
 
 Status order_by_dependencies(std::vector<ServiceSpec>& services) {
     std::map<std::string, size_t> index;
-    for (size_t i = 0; i < services.size(); ++i) index[services[i].name] = i;
+    for (size_t i = 0; i < services.size(); ++i)
+        index[services[i].name] = i;
     for (const auto& s : services)
         for (const auto& d : s.depends) {
-            if (!index.count(d)) return Error("service '" + s.name + "' depends on unknown service '" + d + "'");
+            if (!index.count(d))
+                return Error("service '" + s.name + "' depends on unknown service '" + d + "'");
             if (d == s.name) return Error("service '" + s.name + "' depends on itself");
         }
 
@@ -23,8 +25,10 @@ Status order_by_dependencies(std::vector<ServiceSpec>& services) {
         if (mark[i] == kDone) return true;
         if (mark[i] == kOnStack) {
             size_t from = 0;
-            while (stack[from] != i) ++from;
-            for (size_t k = from; k < stack.size(); ++k) cycle += services[stack[k]].name + " -> ";
+            while (stack[from] != i)
+                ++from;
+            for (size_t k = from; k < stack.size(); ++k)
+                cycle += services[stack[k]].name + " -> ";
             cycle += services[i].name;
             return false;
         }
@@ -42,7 +46,8 @@ Status order_by_dependencies(std::vector<ServiceSpec>& services) {
 
     std::vector<ServiceSpec> sorted;
     sorted.reserve(services.size());
-    for (size_t i : order) sorted.push_back(std::move(services[i]));
+    for (size_t i : order)
+        sorted.push_back(std::move(services[i]));
     services = std::move(sorted);
     return {};
 }

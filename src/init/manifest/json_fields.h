@@ -16,14 +16,16 @@
 namespace keel::init {
 
 class Fields {
-public:
+  public:
     // `obj` must outlive this reader.
     Fields(const nlohmann::json& obj, std::string path) : obj_(obj), path_(std::move(path)) {}
 
     // The value at `key`, or null when absent; marks the key as known.
     const nlohmann::json* find(const char* key);
     std::string path(const char* key) const { return path_ + "." + key; }
-    Error error(const char* key, const std::string& what) const { return Error(path(key) + ": " + what); }
+    Error error(const char* key, const std::string& what) const {
+        return Error(path(key) + ": " + what);
+    }
 
     Status string(const char* key, std::string* out);
     Status boolean(const char* key, bool* out);
@@ -36,7 +38,7 @@ public:
     // Fails naming the first key that was never asked for.
     Status finish() const;
 
-private:
+  private:
     const nlohmann::json& obj_;
     std::string path_;
     std::set<std::string> known_;

@@ -27,7 +27,8 @@ bool valid_name(const std::string& n) {
 }
 
 bool valid_subject(const std::string& s) {
-    if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string::npos) return false;
+    if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string::npos)
+        return false;
     for (char c : s)
         if (c <= ' ' || c == '*' || c == '>' || c == 0x7f) return false;
     return true;
@@ -36,8 +37,8 @@ bool valid_subject(const std::string& s) {
 // The opposite of a fact's last subject token: "net.link.eth0.up" ceases on ".down".
 std::optional<std::string> opposite_subject(const std::string& subject) {
     static const std::pair<const char*, const char*> kPairs[] = {
-        {"up", "down"}, {"add", "remove"}, {"added", "removed"}, {"present", "absent"}, {"on", "off"},
-        {"start", "stop"}, {"ready", "stopped"}};
+        {"up", "down"}, {"add", "remove"}, {"added", "removed"}, {"present", "absent"},
+        {"on", "off"},  {"start", "stop"}, {"ready", "stopped"}};
     auto dot = subject.rfind('.');
     if (dot == std::string::npos) return std::nullopt;
     std::string last = subject.substr(dot + 1), stem = subject.substr(0, dot + 1);
@@ -53,9 +54,10 @@ Status parse_fact(const json& v, const std::string& path, Fact* out) {
         out->on = v.get<std::string>();
         auto off = opposite_subject(out->on);
         if (!valid_subject(out->on) || !off)
-            return Error(path + ": \"" + out->on +
-                         "\" is not a fact subject ending in up/down, add/remove, added/removed, "
-                         "present/absent, on/off, start/stop or ready/stopped (or give {\"on\", \"off\"})");
+            return Error(
+                path + ": \"" + out->on +
+                "\" is not a fact subject ending in up/down, add/remove, added/removed, "
+                "present/absent, on/off, start/stop or ready/stopped (or give {\"on\", \"off\"})");
         out->off = *off;
         return {};
     }
@@ -69,7 +71,8 @@ Status parse_fact(const json& v, const std::string& path, Fact* out) {
     if (const json* m = f.find("match")) {
         if (!m->is_object()) return f.error("match", "expected an object of strings");
         for (auto it = m->begin(); it != m->end(); ++it) {
-            if (!it->is_string()) return f.error("match", "value of \"" + it.key() + "\" must be a string");
+            if (!it->is_string())
+                return f.error("match", "value of \"" + it.key() + "\" must be a string");
             out->match[it.key()] = it->get<std::string>();
         }
     }
@@ -80,7 +83,8 @@ Status parse_readiness(Fields& f, Readiness* out) {
     std::string text = "started";
     KEEL_TRY_STATUS(f.string("readiness", &text));
     auto colon = text.find(':');
-    std::string kind = text.substr(0, colon), arg = colon == std::string::npos ? "" : text.substr(colon + 1);
+    std::string kind = text.substr(0, colon),
+                arg = colon == std::string::npos ? "" : text.substr(colon + 1);
     bool has_arg = colon != std::string::npos;
     if (kind == "started" && !has_arg) {
         out->kind = Readiness::Kind::kStarted;
@@ -89,13 +93,15 @@ Status parse_readiness(Fields& f, Readiness* out) {
         if (has_arg) {
             char* end = nullptr;
             long fd = std::strtol(arg.c_str(), &end, 10);
-            if (arg.empty() || *end || fd < 3 || fd > 1000) return f.error("readiness", "notify fd must be 3..1000");
+            if (arg.empty() || *end || fd < 3 || fd > 1000)
+                return f.error("readiness", "notify fd must be 3..1000");
             out->notify_fd = static_cast<int>(fd);
         }
     } else if (kind == "tcp") {
         char* end = nullptr;
         long port = std::strtol(arg.c_str(), &end, 10);
-        if (arg.empty() || *end || port < 1 || port > 65535) return f.error("readiness", "tcp needs a port 1..65535");
+        if (arg.empty() || *end || port < 1 || port > 65535)
+            return f.error("readiness", "tcp needs a port 1..65535");
         out->kind = Readiness::Kind::kTcp;
         out->port = static_cast<uint16_t>(port);
     } else if (kind == "unix" && !arg.empty() && arg[0] == '/') {
@@ -105,8 +111,10 @@ Status parse_readiness(Fields& f, Readiness* out) {
         out->kind = Readiness::Kind::kBus;
         out->target = arg;
     } else {
-        return f.error("readiness", "\"" + text +
-                                        "\" is not one of started, notify[:FD], tcp:PORT, unix:/PATH, bus:SUBJECT");
+        return f.error(
+            "readiness",
+            "\"" + text +
+                "\" is not one of started, notify[:FD], tcp:PORT, unix:/PATH, bus:SUBJECT");
     }
     return {};
 }
@@ -115,16 +123,19 @@ Status parse_caps(Fields& f, ServiceSpec* s) {
     const json* v = f.find("capabilities");
     if (!v) return {};
     std::string path = f.path("capabilities");
-    if (!v->is_object()) return Error(path + ": expected {\"bounding\": [...], \"ambient\": [...]}");
+    if (!v->is_object())
+        return Error(path + ": expected {\"bounding\": [...], \"ambient\": [...]}");
     Fields c(*v, path);
     auto names = [&](const char* key, std::vector<int>* out) -> Status {
         std::vector<std::string> list;
         KEEL_TRY_STATUS(c.strings(key, &list));
         for (auto name : list) {
-            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            for (auto& ch : name)
+                ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
             if (name.rfind("cap_", 0) != 0) name = "cap_" + name;
             cap_value_t cap;
-            if (cap_from_name(name.c_str(), &cap) != 0) return c.error(key, "unknown capability '" + name + "'");
+            if (cap_from_name(name.c_str(), &cap) != 0)
+                return c.error(key, "unknown capability '" + name + "'");
             out->push_back(cap);
         }
         return {};
@@ -137,8 +148,10 @@ Status parse_caps(Fields& f, ServiceSpec* s) {
     if (s->cap_bounding)
         for (int a : s->cap_ambient) {
             bool found = false;
-            for (int b : *s->cap_bounding) found |= a == b;
-            if (!found) return c.error("ambient", "ambient capabilities must also be in the bounding set");
+            for (int b : *s->cap_bounding)
+                found |= a == b;
+            if (!found)
+                return c.error("ambient", "ambient capabilities must also be in the bounding set");
         }
     return c.finish();
 }
@@ -148,13 +161,22 @@ Status parse_rlimits(Fields& f, ServiceSpec* s) {
     if (!v) return {};
     std::string path = f.path("rlimits");
     if (!v->is_object()) return Error(path + ": expected an object such as {\"nofile\": 1024}");
-    static const std::pair<const char*, int> kNames[] = {
-        {"as", RLIMIT_AS},         {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},
-        {"data", RLIMIT_DATA},     {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},
-        {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
-        {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},
-        {"rtprio", RLIMIT_RTPRIO}, {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING},
-        {"stack", RLIMIT_STACK}};
+    static const std::pair<const char*, int> kNames[] = {{"as", RLIMIT_AS},
+                                                         {"core", RLIMIT_CORE},
+                                                         {"cpu", RLIMIT_CPU},
+                                                         {"data", RLIMIT_DATA},
+                                                         {"fsize", RLIMIT_FSIZE},
+                                                         {"locks", RLIMIT_LOCKS},
+                                                         {"memlock", RLIMIT_MEMLOCK},
+                                                         {"msgqueue", RLIMIT_MSGQUEUE},
+                                                         {"nice", RLIMIT_NICE},
+                                                         {"nofile", RLIMIT_NOFILE},
+                                                         {"nproc", RLIMIT_NPROC},
+                                                         {"rss", RLIMIT_RSS},
+                                                         {"rtprio", RLIMIT_RTPRIO},
+                                                         {"rttime", RLIMIT_RTTIME},
+                                                         {"sigpending", RLIMIT_SIGPENDING},
+                                                         {"stack", RLIMIT_STACK}};
     auto value = [](const json& j) -> std::optional<uint64_t> {
         if (j.is_number_unsigned()) return j.get<uint64_t>();
         if (j.is_string() && j.get<std::string>() == "unlimited") return RLIM_INFINITY;
@@ -188,7 +210,8 @@ Status parse_log(Fields& f, LogSpec* out) {
     Fields l(*v, f.path("log"));
     uint64_t ring = out->ring_bytes;
     KEEL_TRY_STATUS(l.size("ring", &ring));
-    if (ring < 256 || ring > 64 * 1024 * 1024) return l.error("ring", "must be between 256 bytes and 64MiB");
+    if (ring < 256 || ring > 64 * 1024 * 1024)
+        return l.error("ring", "must be between 256 bytes and 64MiB");
     out->ring_bytes = ring;
     KEEL_TRY_STATUS(l.boolean("file", &out->file));
     KEEL_TRY_STATUS(l.size("file_max", &out->file_max));
@@ -224,7 +247,8 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
     Fields f(v, path);
     if (!f.find("name")) return Error(path + ": missing \"name\"");
     KEEL_TRY_STATUS(f.string("name", &s.name));
-    if (!valid_name(s.name)) return f.error("name", "\"" + s.name + "\" must be 1-64 of [A-Za-z0-9_-]");
+    if (!valid_name(s.name))
+        return f.error("name", "\"" + s.name + "\" must be 1-64 of [A-Za-z0-9_-]");
     KEEL_TRY_STATUS(f.strings("argv", &s.argv));
     if (s.argv.empty() || s.argv[0].empty()) return f.error("argv", "must name a program");
 
@@ -232,7 +256,8 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
         if (!env->is_object()) return f.error("env", "expected an object of strings");
         for (auto it = env->begin(); it != env->end(); ++it) {
             if (!it->is_string() || it.key().empty() || it.key().find('=') != std::string::npos)
-                return f.error("env", "\"" + it.key() + "\" needs a string value and a name without '='");
+                return f.error("env",
+                               "\"" + it.key() + "\" needs a string value and a name without '='");
             s.env.emplace_back(it.key(), it->get<std::string>());
         }
     }
@@ -252,8 +277,10 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
 
     std::string type = "longrun";
     KEEL_TRY_STATUS(f.string("type", &type));
-    if (type == "oneshot") s.type = ServiceType::kOneshot;
-    else if (type != "longrun") return f.error("type", "expected \"longrun\" or \"oneshot\"");
+    if (type == "oneshot")
+        s.type = ServiceType::kOneshot;
+    else if (type != "longrun")
+        return f.error("type", "expected \"longrun\" or \"oneshot\"");
     s.restart = s.type == ServiceType::kOneshot ? RestartPolicy::kNever : RestartPolicy::kAlways;
 
     KEEL_TRY_STATUS(f.strings("depends", &s.depends));
@@ -261,7 +288,8 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
         if (!facts->is_array()) return f.error("wants_facts", "expected an array");
         for (size_t i = 0; i < facts->size(); ++i) {
             Fact fact;
-            KEEL_TRY_STATUS(parse_fact((*facts)[i], f.path("wants_facts") + "[" + std::to_string(i) + "]", &fact));
+            KEEL_TRY_STATUS(parse_fact(
+                (*facts)[i], f.path("wants_facts") + "[" + std::to_string(i) + "]", &fact));
             s.wants_facts.push_back(std::move(fact));
         }
     }
@@ -270,13 +298,18 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
 
     std::string restart;
     KEEL_TRY_STATUS(f.string("restart", &restart));
-    if (restart == "always") s.restart = RestartPolicy::kAlways;
-    else if (restart == "on-failure") s.restart = RestartPolicy::kOnFailure;
-    else if (restart == "never") s.restart = RestartPolicy::kNever;
-    else if (!restart.empty()) return f.error("restart", "expected \"always\", \"on-failure\" or \"never\"");
+    if (restart == "always")
+        s.restart = RestartPolicy::kAlways;
+    else if (restart == "on-failure")
+        s.restart = RestartPolicy::kOnFailure;
+    else if (restart == "never")
+        s.restart = RestartPolicy::kNever;
+    else if (!restart.empty())
+        return f.error("restart", "expected \"always\", \"on-failure\" or \"never\"");
     KEEL_TRY_STATUS(f.duration("restart_delay", &s.restart_delay));
     KEEL_TRY_STATUS(f.duration("restart_delay_max", &s.restart_delay_max));
-    if (s.restart_delay_max < s.restart_delay) return f.error("restart_delay_max", "is below restart_delay");
+    if (s.restart_delay_max < s.restart_delay)
+        return f.error("restart_delay_max", "is below restart_delay");
     KEEL_TRY_STATUS(f.duration("healthy_after", &s.healthy_after));
     int64_t limit = s.restart_limit;
     KEEL_TRY_STATUS(f.integer("restart_limit", 0, 1000000, &limit));
@@ -284,10 +317,12 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
 
     if (const json* sig = f.find("stop_signal")) {
         s.stop_signal = 0;
-        if (sig->is_string()) s.stop_signal = signal_from_name(sig->get<std::string>());
+        if (sig->is_string())
+            s.stop_signal = signal_from_name(sig->get<std::string>());
         else if (sig->is_number_integer() && sig->get<int64_t>() > 0 && sig->get<int64_t>() < NSIG)
             s.stop_signal = sig->get<int>();
-        if (s.stop_signal == 0) return f.error("stop_signal", "expected a signal such as \"SIGTERM\" or \"HUP\"");
+        if (s.stop_signal == 0)
+            return f.error("stop_signal", "expected a signal such as \"SIGTERM\" or \"HUP\"");
     }
     KEEL_TRY_STATUS(f.duration("stop_timeout", &s.stop_timeout));
     KEEL_TRY_STATUS(parse_log(f, &s.log));
@@ -305,10 +340,12 @@ Result<Manifest> parse_services(const json& services, const std::string& path, M
     for (size_t i = 0; i < services.size(); ++i) {
         auto s = KEEL_TRY(parse_service(services[i], path + "[" + std::to_string(i) + "]"));
         if (!names.insert(s.name).second)
-            return Error(path + "[" + std::to_string(i) + "].name: duplicate service '" + s.name + "'");
+            return Error(path + "[" + std::to_string(i) + "].name: duplicate service '" + s.name +
+                         "'");
         m.services.push_back(std::move(s));
     }
-    if (auto st = order_by_dependencies(m.services); !st) return Error(path + ": " + st.error().what());
+    if (auto st = order_by_dependencies(m.services); !st)
+        return Error(path + ": " + st.error().what());
     return m;
 }
 
@@ -371,7 +408,8 @@ std::string signal_name(int sig) {
 
 std::string Fact::describe() const {
     std::string d = on + " / " + off;
-    for (const auto& [k, v] : match) d += " " + k + "=" + v;
+    for (const auto& [k, v] : match)
+        d += " " + k + "=" + v;
     return d;
 }
 

@@ -21,9 +21,9 @@ enum class RestartPolicy { kAlways, kOnFailure, kNever };
 struct Readiness {
     enum class Kind { kStarted, kNotify, kTcp, kUnix, kBus };
     Kind kind = Kind::kStarted;
-    int notify_fd = 3;    // kNotify: the fd the service writes a newline to
-    uint16_t port = 0;    // kTcp: 127.0.0.1:port
-    std::string target;   // kUnix: socket path; kBus: subject
+    int notify_fd = 3;   // kNotify: the fd the service writes a newline to
+    uint16_t port = 0;   // kTcp: 127.0.0.1:port
+    std::string target;  // kUnix: socket path; kBus: subject
 };
 
 // A live fact: holds after a message on `on` (whose JSON payload has every `match`

@@ -58,7 +58,8 @@ void mount_early() {
     for (const auto& m : kMounts) {
         (void)sys::make_dirs(m.target, m.mode);
         auto mounted = sys::is_mount_point(m.target);
-        bool stale_proc = std::string_view(m.target) == "/proc" && mounted && *mounted && !proc_is_ours();
+        bool stale_proc =
+            std::string_view(m.target) == "/proc" && mounted && *mounted && !proc_is_ours();
         if (mounted && *mounted && !stale_proc) continue;
         if (auto st = sys::mount(m.fstype, m.target, m.fstype, m.flags, m.data); !st)
             log::warning("%s", st.error().message().c_str());
@@ -83,7 +84,8 @@ void unmount_all() {
     }
     // Later mounts sit on earlier ones: undo them first.
     std::reverse(targets.begin(), targets.end());
-    for (const auto& t : targets) (void)sys::umount_lazy(t);
+    for (const auto& t : targets)
+        (void)sys::umount_lazy(t);
     // Read-only on the superblock is what makes the root filesystem clean, but it is
     // shared with every other mount namespace: only the machine's own init does it.
     if (in_initial_pid_namespace()) {

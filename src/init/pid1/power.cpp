@@ -11,7 +11,8 @@
 namespace keel::init {
 
 void trap_ctrl_alt_del() {
-    if (::reboot(RB_DISABLE_CAD) < 0) log::debug("cannot trap Ctrl-Alt-Del (not in the initial namespace?)");
+    if (::reboot(RB_DISABLE_CAD) < 0)
+        log::debug("cannot trap Ctrl-Alt-Del (not in the initial namespace?)");
 }
 
 void signal_all(int sig) {
@@ -21,7 +22,9 @@ void signal_all(int sig) {
 }
 
 void power_off(const std::string& action) {
-    log::info("%s", action == "reboot" ? "rebooting" : action == "halt" ? "halting" : "powering off");
+    log::info("%s", action == "reboot" ? "rebooting"
+                    : action == "halt" ? "halting"
+                                       : "powering off");
     ::sync();
     unmount_all();
     ::sync();

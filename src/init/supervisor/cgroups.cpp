@@ -20,12 +20,14 @@ bool is_cgroup2(const std::string& path) {
 std::set<std::string> words(const std::string& text) {
     std::set<std::string> out;
     std::istringstream in(text);
-    for (std::string w; in >> w;) out.insert(w);
+    for (std::string w; in >> w;)
+        out.insert(w);
     return out;
 }
 
 // Enables what it can of `wanted` for the children of `dir`.
-std::set<std::string> enable_controllers(const std::string& dir, const std::set<std::string>& wanted) {
+std::set<std::string> enable_controllers(const std::string& dir,
+                                         const std::set<std::string>& wanted) {
     auto available = sys::read_file(dir + "/cgroup.controllers");
     std::set<std::string> enabled;
     if (!available) return enabled;
@@ -38,11 +40,13 @@ std::set<std::string> enable_controllers(const std::string& dir, const std::set<
 
 }  // namespace
 
-std::unique_ptr<Cgroups> Cgroups::open(loop::EventLoop& loop, const std::string& root_hint, const std::string& base) {
+std::unique_ptr<Cgroups> Cgroups::open(loop::EventLoop& loop, const std::string& root_hint,
+                                       const std::string& base) {
     std::string root;
     if (!root_hint.empty()) {
         if (!is_cgroup2(root_hint)) {
-            log::warning("%s is not a cgroup v2 mount: services run without cgroups", root_hint.c_str());
+            log::warning("%s is not a cgroup v2 mount: services run without cgroups",
+                         root_hint.c_str());
             return nullptr;
         }
         root = root_hint;
@@ -51,8 +55,9 @@ std::unique_ptr<Cgroups> Cgroups::open(loop::EventLoop& loop, const std::string&
     } else if (is_cgroup2("/sys/fs/cgroup/unified")) {
         root = "/sys/fs/cgroup/unified";
     } else {
-        log::info("no cgroup v2 hierarchy (cgroup v1 or hybrid host): services run without cgroups, "
-                  "memory_max and pids_max are not enforced");
+        log::info(
+            "no cgroup v2 hierarchy (cgroup v1 or hybrid host): services run without cgroups, "
+            "memory_max and pids_max are not enforced");
         return nullptr;
     }
     std::string dir = root + "/" + base;
@@ -69,8 +74,10 @@ std::unique_ptr<Cgroups> Cgroups::open(loop::EventLoop& loop, const std::string&
 
 void Cgroups::warn_missing(const std::string& controller, const std::string& service) {
     if (!warned_.insert(controller).second) return;
-    log::warning("cgroup v2 %s controller unavailable (bound to cgroup v1?): %s limits of %s and others "
-                 "are not enforced", controller.c_str(), controller.c_str(), service.c_str());
+    log::warning(
+        "cgroup v2 %s controller unavailable (bound to cgroup v1?): %s limits of %s and others "
+        "are not enforced",
+        controller.c_str(), controller.c_str(), service.c_str());
 }
 
 Result<Fd> Cgroups::prepare(const std::string& service, std::optional<uint64_t> memory_max,
@@ -78,12 +85,16 @@ Result<Fd> Cgroups::prepare(const std::string& service, std::optional<uint64_t> 
     std::string dir = dir_ + "/" + service;
     KEEL_TRY_STATUS(sys::make_dirs(dir, 0755));
     if (memory_max) {
-        if (has_controller("memory")) KEEL_TRY_STATUS(sys::write_file(dir + "/memory.max", std::to_string(*memory_max)));
-        else warn_missing("memory", service);
+        if (has_controller("memory"))
+            KEEL_TRY_STATUS(sys::write_file(dir + "/memory.max", std::to_string(*memory_max)));
+        else
+            warn_missing("memory", service);
     }
     if (pids_max) {
-        if (has_controller("pids")) KEEL_TRY_STATUS(sys::write_file(dir + "/pids.max", std::to_string(*pids_max)));
-        else warn_missing("pids", service);
+        if (has_controller("pids"))
+            KEEL_TRY_STATUS(sys::write_file(dir + "/pids.max", std::to_string(*pids_max)));
+        else
+            warn_missing("pids", service);
     }
     return sys::open(dir + "/cgroup.procs", O_WRONLY);
 }
@@ -101,7 +112,9 @@ void Cgroups::remove(const std::string& service) {
     if (!fd) return;
     auto p = std::make_unique<Pending>();
     p->events = std::move(fd).value();
-    if (!p->watch.start(loop_, p->events.get(), EPOLLPRI, [this, service](uint32_t) { on_events(service); })) return;
+    if (!p->watch.start(loop_, p->events.get(), EPOLLPRI,
+                        [this, service](uint32_t) { on_events(service); }))
+        return;
     pending_[service] = std::move(p);
     on_events(service);  // it may have emptied meanwhile
 }
@@ -122,7 +135,8 @@ void Cgroups::maybe_done() {
 
 void Cgroups::remove_all(std::function<void()> done) {
     all_removed_ = std::move(done);
-    for (const auto& [service, p] : pending_) kill(service);
+    for (const auto& [service, p] : pending_)
+        kill(service);
     maybe_done();
 }
 

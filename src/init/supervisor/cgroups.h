@@ -18,11 +18,12 @@
 namespace keel::init {
 
 class Cgroups {
-public:
+  public:
     // `root`: a cgroup2 mount, or empty to look at /sys/fs/cgroup and /sys/fs/cgroup/unified.
     // Returns null (after logging why, once) when there is no usable cgroup v2 hierarchy.
     // `loop` must outlive the object.
-    static std::unique_ptr<Cgroups> open(loop::EventLoop& loop, const std::string& root, const std::string& base);
+    static std::unique_ptr<Cgroups> open(loop::EventLoop& loop, const std::string& root,
+                                         const std::string& base);
 
     // Creates (or reuses) the service's cgroup, applies the limits, and returns its
     // cgroup.procs opened for writing.
@@ -40,7 +41,7 @@ public:
     const std::string& dir() const { return dir_; }
     bool has_controller(const std::string& c) const { return controllers_.count(c) > 0; }
 
-private:
+  private:
     Cgroups(loop::EventLoop& loop, std::string dir, std::set<std::string> controllers)
         : loop_(loop), dir_(std::move(dir)), controllers_(std::move(controllers)) {}
     void warn_missing(const std::string& controller, const std::string& service);

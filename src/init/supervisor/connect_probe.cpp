@@ -5,7 +5,10 @@
 namespace keel::init {
 
 ConnectProbe::ConnectProbe(loop::EventLoop& loop, Endpoint target, std::function<void()> ready)
-    : loop_(loop), target_(std::move(target)), ready_(std::move(ready)), timer_(loop, [this] { attempt(); }) {}
+    : loop_(loop),
+      target_(std::move(target)),
+      ready_(std::move(ready)),
+      timer_(loop, [this] { attempt(); }) {}
 
 void ConnectProbe::start() {
     delay_ = std::chrono::milliseconds(10);

@@ -13,13 +13,13 @@
 namespace keel::init {
 
 class ConnectProbe {
-public:
+  public:
     // `loop` must outlive the probe.
     ConnectProbe(loop::EventLoop& loop, Endpoint target, std::function<void()> ready);
     void start();
     void stop();
 
-private:
+  private:
     void attempt();
     void retry();
 

@@ -11,7 +11,7 @@
 namespace keel::init {
 
 class FactSet {
-public:
+  public:
     explicit FactSet(const std::vector<Fact>& facts) : facts_(facts), holds_(facts.size(), false) {}
 
     // Returns true when any fact changed.
@@ -20,7 +20,7 @@ public:
     const std::vector<Fact>& facts() const { return facts_; }
     bool holds(size_t i) const { return holds_[i]; }
 
-private:
+  private:
     std::vector<Fact> facts_;
     std::vector<bool> holds_;
 };

@@ -12,7 +12,7 @@
 namespace keel::init {
 
 class LineSplitter {
-public:
+  public:
     using LineFn = std::function<void(std::string_view line)>;
 
     explicit LineSplitter(size_t max_line = 4096) : max_line_(max_line) {}
@@ -22,7 +22,7 @@ public:
     void finish(const LineFn& fn);
     size_t pending() const { return partial_.size(); }
 
-private:
+  private:
     size_t max_line_;
     std::string partial_;
 };

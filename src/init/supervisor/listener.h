@@ -20,13 +20,13 @@ struct ServiceEvent {
     std::optional<int> exit_code;  // when the run ended by exit
     int signal = 0;                // when it ended by a signal
     int restarts = 0;
-    double since = 0;  // unix time the service entered this state
+    double since = 0;    // unix time the service entered this state
     std::string reason;  // failed/restarting: why
     Duration delay{0};   // restarting: backoff before the next start
 };
 
 class SupervisorListener {
-public:
+  public:
     virtual ~SupervisorListener() = default;
     virtual void on_service_event(const std::string& service, const ServiceEvent& e) = 0;
     virtual void on_log_line(const std::string& service, uint64_t seq, std::string_view line) = 0;

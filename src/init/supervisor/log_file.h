@@ -13,14 +13,14 @@
 namespace keel::init {
 
 class LogFile {
-public:
+  public:
     LogFile(std::string path, uint64_t max_bytes, int keep)
         : path_(std::move(path)), max_(max_bytes), keep_(keep) {}
 
     Status append(std::string_view line);
     const std::string& path() const { return path_; }
 
-private:
+  private:
     Status open();
     Status rotate();
 

@@ -12,7 +12,7 @@
 namespace keel::init {
 
 class LogRing {
-public:
+  public:
     struct Line {
         uint64_t seq;
         double time;  // unix seconds
@@ -28,7 +28,7 @@ public:
     uint64_t dropped() const { return dropped_; }
     size_t bytes() const { return bytes_; }
 
-private:
+  private:
     static constexpr size_t kOverhead = sizeof(Line);
     size_t max_bytes_;
     size_t bytes_ = 0;

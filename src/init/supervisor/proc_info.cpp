@@ -47,7 +47,8 @@ std::optional<ProcInfo> read_proc_info(pid_t pid, std::string_view proc) {
     if (!fields) return std::nullopt;
     ProcInfo info;
     info.rss_bytes = fields->rss_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    info.cpu_seconds = static_cast<double>(fields->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    info.cpu_seconds =
+        static_cast<double>(fields->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 
     // Descendants: one pass over /proc for parent links (PROC_CHILDREN is often not built).
     std::multimap<pid_t, pid_t> kids;

@@ -12,7 +12,7 @@ namespace keel::init {
 
 struct ProcInfo {
     uint64_t rss_bytes = 0;
-    double cpu_seconds = 0;  // user + system, of the process itself
+    double cpu_seconds = 0;       // user + system, of the process itself
     std::vector<pid_t> children;  // every descendant, depth first
 };
 

@@ -24,7 +24,9 @@ double wall_now() {
 }  // namespace
 
 Service::Service(ServiceContext& ctx, ServiceSpec spec)
-    : ctx_(ctx), spec_(std::move(spec)), timer_(ctx.loop, [this] { input(Input::kTimeout); }),
+    : ctx_(ctx),
+      spec_(std::move(spec)),
+      timer_(ctx.loop, [this] { input(Input::kTimeout); }),
       facts_(spec_.wants_facts) {
     since_ = wall_now();
 }
@@ -58,7 +60,8 @@ void Service::publish(const char* kind) {
 
 void Service::input(Input in) {
     Transition t = transition(state_, in);
-    log::debug("%s: %s + %s -> %s", spec_.name.c_str(), to_string(state_), to_string(in), to_string(t.next));
+    log::debug("%s: %s + %s -> %s", spec_.name.c_str(), to_string(state_), to_string(in),
+               to_string(t.next));
     State before = state_;
     enter(t.next);
     switch (t.action) {
@@ -91,7 +94,8 @@ void Service::input(Input in) {
             timer_.arm_after(spec_.stop_timeout);
             break;
         case Action::kKillGroup:
-            log::warning("%s: still running %.1fs after %s: killing its process group", spec_.name.c_str(),
+            log::warning("%s: still running %.1fs after %s: killing its process group",
+                         spec_.name.c_str(),
                          std::chrono::duration<double>(spec_.stop_timeout).count(),
                          signal_name(spec_.stop_signal).c_str());
             signal_group(SIGKILL);
@@ -136,7 +140,8 @@ void Service::decide(bool success) {
         default:
             if (reason_.empty()) reason_ = success ? "exited" : "failed";
             if (spec_.restart_limit > 0 && quick_failures_ > spec_.restart_limit)
-                reason_ = "crash loop: " + std::to_string(quick_failures_) + " short runs in a row (" + reason_ + ")";
+                reason_ = "crash loop: " + std::to_string(quick_failures_) +
+                          " short runs in a row (" + reason_ + ")";
             log::error("%s: failed: %s", spec_.name.c_str(), reason_.c_str());
             publish("failed");
             break;
@@ -191,7 +196,8 @@ void Service::spawn() {
     started_at_ = ctx_.loop.refresh_now();
     exec_status_ = std::move(child->exec_status);
     (void)sys::set_nonblocking(exec_status_.get(), true);
-    (void)exec_watch_.start(ctx_.loop, exec_status_.get(), EPOLLIN, [this](uint32_t) { on_exec_status(); });
+    (void)exec_watch_.start(ctx_.loop, exec_status_.get(), EPOLLIN,
+                            [this](uint32_t) { on_exec_status(); });
     publish("starting");
     if (spec_.type == ServiceType::kLongrun) {
         start_readiness();
@@ -204,7 +210,8 @@ void Service::start_readiness() {
         case Readiness::Kind::kStarted:
             break;  // exec success (end of file on the status pipe) makes it ready
         case Readiness::Kind::kNotify:
-            (void)notify_watch_.start(ctx_.loop, notify_.get(), EPOLLIN, [this](uint32_t) { on_notify(); });
+            (void)notify_watch_.start(ctx_.loop, notify_.get(), EPOLLIN,
+                                      [this](uint32_t) { on_notify(); });
             break;
         case Readiness::Kind::kTcp:
         case Readiness::Kind::kUnix: {
@@ -216,7 +223,8 @@ void Service::start_readiness() {
                 ep.kind = Endpoint::Kind::kUnix;
                 ep.path = spec_.readiness.target;
             }
-            probe_ = std::make_unique<ConnectProbe>(ctx_.loop, ep, [this] { input(Input::kReady); });
+            probe_ =
+                std::make_unique<ConnectProbe>(ctx_.loop, ep, [this] { input(Input::kReady); });
             probe_->start();
             break;
         }
@@ -272,7 +280,8 @@ void Service::on_output() {
     for (int i = 0; i < 8; ++i) {  // bounded per wakeup: one chatty service cannot starve the rest
         auto n = sys::read(out_read_.get(), buf, sizeof buf);
         if (!n || *n == 0) return;
-        splitter_.feed(std::string_view(buf, *n), [this](std::string_view line) { deliver_line(line); });
+        splitter_.feed(std::string_view(buf, *n),
+                       [this](std::string_view line) { deliver_line(line); });
         if (*n < sizeof buf) return;
     }
 }
@@ -281,8 +290,9 @@ void Service::deliver_line(std::string_view line) {
     if (!ring_) ring_ = std::make_unique<LogRing>(spec_.log.ring_bytes);
     uint64_t seq = ring_->append(line, wall_now());
     if (spec_.log.file && !ctx_.log_dir.empty()) {
-        if (!file_) file_ = std::make_unique<LogFile>(ctx_.log_dir + "/" + spec_.name + ".log", spec_.log.file_max,
-                                                      spec_.log.file_keep);
+        if (!file_)
+            file_ = std::make_unique<LogFile>(ctx_.log_dir + "/" + spec_.name + ".log",
+                                              spec_.log.file_max, spec_.log.file_keep);
         if (auto st = file_->append(line); !st && !file_error_reported_) {
             file_error_reported_ = true;
             log::error("%s: log file: %s", spec_.name.c_str(), st.error().message().c_str());
@@ -305,11 +315,14 @@ void Service::exited(int wait_status) {
     on_output();
     if (exec_status_) on_exec_status();
     Exit e;
-    if (WIFEXITED(wait_status)) e.code = WEXITSTATUS(wait_status);
-    else if (WIFSIGNALED(wait_status)) e.signal = WTERMSIG(wait_status);
+    if (WIFEXITED(wait_status))
+        e.code = WEXITSTATUS(wait_status);
+    else if (WIFSIGNALED(wait_status))
+        e.signal = WTERMSIG(wait_status);
     last_exit_ = e;
     if (reason_.empty() && !(e.code && *e.code == 0))
-        reason_ = e.code ? "exit code " + std::to_string(*e.code) : "killed by " + signal_name(e.signal);
+        reason_ =
+            e.code ? "exit code " + std::to_string(*e.code) : "killed by " + signal_name(e.signal);
     pid_t pid = pid_;
     pid_ = -1;
     timer_.cancel();

@@ -38,7 +38,7 @@ struct ServiceContext {
 };
 
 class Service {
-public:
+  public:
     Service(ServiceContext& ctx, ServiceSpec spec);
     ~Service();
     Service(const Service&) = delete;
@@ -62,7 +62,9 @@ public:
     FactSet& facts() { return facts_; }
 
     // Starting, ready or stopping: something of it is up.
-    bool active() const { return state_ == State::kStarting || state_ == State::kReady || state_ == State::kStopping; }
+    bool active() const {
+        return state_ == State::kStarting || state_ == State::kReady || state_ == State::kStopping;
+    }
     bool ready() const { return state_ == State::kReady; }
 
     // Runs one input through the state table.
@@ -74,7 +76,7 @@ public:
     // Clears a failed service so it can be started again.
     void reset();
 
-private:
+  private:
     void enter(State s);
     void publish(const char* kind);
     void spawn();

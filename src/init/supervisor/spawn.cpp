@@ -20,14 +20,38 @@ namespace keel::init {
 namespace {
 
 enum Stage {
-    kStageSignals, kStageSession, kStageCgroup, kStageFds, kStageCwd, kStageRlimit, kStageBounding,
-    kStageKeepCaps, kStageGroups, kStageGid, kStageUid, kStageCapset, kStageAmbient, kStageNoNewPrivs,
-    kStageExec, kStageCount
+    kStageSignals,
+    kStageSession,
+    kStageCgroup,
+    kStageFds,
+    kStageCwd,
+    kStageRlimit,
+    kStageBounding,
+    kStageKeepCaps,
+    kStageGroups,
+    kStageGid,
+    kStageUid,
+    kStageCapset,
+    kStageAmbient,
+    kStageNoNewPrivs,
+    kStageExec,
+    kStageCount
 };
-const char* const kStageNames[] = {
-    "reset signals", "setsid", "join cgroup", "set up fds", "chdir", "setrlimit", "drop bounding capabilities",
-    "keep capabilities", "setgroups", "setgid", "setuid", "capset", "raise ambient capabilities",
-    "set no_new_privs", "exec"};
+const char* const kStageNames[] = {"reset signals",
+                                   "setsid",
+                                   "join cgroup",
+                                   "set up fds",
+                                   "chdir",
+                                   "setrlimit",
+                                   "drop bounding capabilities",
+                                   "keep capabilities",
+                                   "setgroups",
+                                   "setgid",
+                                   "setuid",
+                                   "capset",
+                                   "raise ambient capabilities",
+                                   "set no_new_privs",
+                                   "exec"};
 static_assert(sizeof kStageNames / sizeof kStageNames[0] == kStageCount);
 
 // Lowest fd used to park sources while the child arranges its fds, above any target.
@@ -40,10 +64,13 @@ std::optional<std::string> lookup_env(const std::vector<std::string>& env, std::
     return std::nullopt;
 }
 
-Result<std::vector<std::string>> find_program(const std::string& name, const std::vector<std::string>& env) {
+Result<std::vector<std::string>> find_program(const std::string& name,
+                                              const std::vector<std::string>& env) {
     if (name.find('/') != std::string::npos) return std::vector<std::string>{name};
     std::vector<std::string> found;
-    std::string path = lookup_env(env, "PATH").value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    std::string path =
+        lookup_env(env, "PATH")
+            .value_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     size_t start = 0;
     while (start <= path.size()) {
         size_t end = path.find(':', start);
@@ -72,43 +99,53 @@ bool place_fd(int src, int target) {
     return ::dup2(src, target) == target;
 }
 
-[[noreturn]] void run_child(const SpawnPlan& p, char* const* argv, char* const* envp, int status_fd, int null_fd,
-                            const gid_t* groups, size_t ngroups) {
+[[noreturn]] void run_child(const SpawnPlan& p, char* const* argv, char* const* envp, int status_fd,
+                            int null_fd, const gid_t* groups, size_t ngroups) {
     sigset_t none;
     sigemptyset(&none);
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) < 0) child_fail(status_fd, kStageSignals);
     // Dispositions init set to "ignore" survive exec; services get the defaults.
-    for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU})
+    for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT, SIGTSTP,
+                    SIGTTIN, SIGTTOU})
         ::signal(sig, SIG_DFL);
     if (::setsid() < 0) child_fail(status_fd, kStageSession);
-    if (p.cgroup_procs_fd >= 0 && ::write(p.cgroup_procs_fd, "0", 1) != 1) child_fail(status_fd, kStageCgroup);
+    if (p.cgroup_procs_fd >= 0 && ::write(p.cgroup_procs_fd, "0", 1) != 1)
+        child_fail(status_fd, kStageCgroup);
 
     int out = ::fcntl(p.output_fd, F_DUPFD_CLOEXEC, kParkFd);
     int in = ::fcntl(null_fd, F_DUPFD_CLOEXEC, kParkFd);
     int notify = p.notify_src >= 0 ? ::fcntl(p.notify_src, F_DUPFD_CLOEXEC, kParkFd) : -1;
     if (out < 0 || in < 0 || (p.notify_src >= 0 && notify < 0)) child_fail(status_fd, kStageFds);
-    if (!place_fd(in, 0) || !place_fd(out, 1) || !place_fd(out, 2)) child_fail(status_fd, kStageFds);
+    if (!place_fd(in, 0) || !place_fd(out, 1) || !place_fd(out, 2))
+        child_fail(status_fd, kStageFds);
     if (notify >= 0 && !place_fd(notify, p.notify_fd)) child_fail(status_fd, kStageFds);
 
     if (p.umask) ::umask(*p.umask);
     if (::chdir(p.cwd.c_str()) < 0) child_fail(status_fd, kStageCwd);
     for (const auto& l : p.rlimits) {
         rlimit r{static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
-        if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) < 0) child_fail(status_fd, kStageRlimit);
+        if (::setrlimit(static_cast<__rlimit_resource>(l.resource), &r) < 0)
+            child_fail(status_fd, kStageRlimit);
     }
     if (p.cap_bounding) {
         for (int cap = 0; ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; ++cap) {
             bool keep = false;
-            for (int k : *p.cap_bounding) keep |= k == cap;
-            if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) child_fail(status_fd, kStageBounding);
+            for (int k : *p.cap_bounding)
+                keep |= k == cap;
+            if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+                child_fail(status_fd, kStageBounding);
         }
     }
     bool ambient = !p.cap_ambient.empty();
-    if (ambient && p.uid && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) child_fail(status_fd, kStageKeepCaps);
+    if (ambient && p.uid && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        child_fail(status_fd, kStageKeepCaps);
     // Raw system calls: glibc's set*id wrappers synchronise threads through signals.
-    if (groups && ::syscall(SYS_setgroups, ngroups, groups) < 0) child_fail(status_fd, kStageGroups);
-    if (p.gid && ::syscall(SYS_setresgid, *p.gid, *p.gid, *p.gid) < 0) child_fail(status_fd, kStageGid);
-    if (p.uid && ::syscall(SYS_setresuid, *p.uid, *p.uid, *p.uid) < 0) child_fail(status_fd, kStageUid);
+    if (groups && ::syscall(SYS_setgroups, ngroups, groups) < 0)
+        child_fail(status_fd, kStageGroups);
+    if (p.gid && ::syscall(SYS_setresgid, *p.gid, *p.gid, *p.gid) < 0)
+        child_fail(status_fd, kStageGid);
+    if (p.uid && ::syscall(SYS_setresuid, *p.uid, *p.uid, *p.uid) < 0)
+        child_fail(status_fd, kStageUid);
     if (ambient) {
         __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
         __user_cap_data_struct data[2] = {};
@@ -120,9 +157,11 @@ bool place_fd(int src, int target) {
         }
         if (::syscall(SYS_capset, &header, data) < 0) child_fail(status_fd, kStageCapset);
         for (int cap : p.cap_ambient)
-            if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) child_fail(status_fd, kStageAmbient);
+            if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                child_fail(status_fd, kStageAmbient);
     }
-    if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(status_fd, kStageNoNewPrivs);
+    if (p.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(status_fd, kStageNoNewPrivs);
     bool denied = false;
     for (const auto& path : p.candidates) {
         ::execve(path.c_str(), argv, envp);
@@ -141,12 +180,14 @@ std::string describe(const ExecFailure& f, const std::string& program) {
     return "cannot " + what + ": " + std::strerror(f.err);
 }
 
-Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std::string>& base_env) {
+Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec,
+                                  const std::vector<std::string>& base_env) {
     SpawnPlan p;
     p.env = base_env;
     for (const auto& [k, v] : spec.env) {
         std::string prefix = k + "=";
-        std::erase_if(p.env, [&](const std::string& e) { return e.compare(0, prefix.size(), prefix) == 0; });
+        std::erase_if(
+            p.env, [&](const std::string& e) { return e.compare(0, prefix.size(), prefix) == 0; });
         p.env.push_back(prefix + v);
     }
     p.argv = spec.argv;
@@ -169,7 +210,8 @@ Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std
             // The user's own supplementary groups, as login would give them.
             int n = 64;
             std::vector<gid_t> list(static_cast<size_t>(n));
-            while (::getgrouplist(pw->pw_name, pw->pw_gid, list.data(), &n) < 0) list.resize(static_cast<size_t>(n));
+            while (::getgrouplist(pw->pw_name, pw->pw_gid, list.data(), &n) < 0)
+                list.resize(static_cast<size_t>(n));
             list.resize(static_cast<size_t>(n));
             p.groups = list;
         }
@@ -196,9 +238,11 @@ Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std
 
 Result<Spawned> spawn(const SpawnPlan& plan) {
     std::vector<char*> argv, envp;
-    for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : plan.argv)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : plan.env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     auto status = KEEL_TRY(sys::pipe());
@@ -212,7 +256,8 @@ Result<Spawned> spawn(const SpawnPlan& plan) {
 
     pid_t pid = ::fork();
     if (pid < 0) return errno_error("fork");
-    if (pid == 0) run_child(plan, argv.data(), envp.data(), status.second.get(), null_fd, groups, ngroups);
+    if (pid == 0)
+        run_child(plan, argv.data(), envp.data(), status.second.get(), null_fd, groups, ngroups);
     status.second.reset();
     return Spawned{pid, std::move(status.first)};
 }

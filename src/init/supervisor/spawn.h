@@ -31,14 +31,15 @@ struct SpawnPlan {
     bool no_new_privs = false;
     std::optional<std::vector<int>> cap_bounding;
     std::vector<int> cap_ambient;
-    int output_fd = -1;  // becomes stdout and stderr
+    int output_fd = -1;                   // becomes stdout and stderr
     int notify_src = -1, notify_fd = -1;  // notify_src becomes fd notify_fd
-    int cgroup_procs_fd = -1;  // the child writes itself into this cgroup.procs
+    int cgroup_procs_fd = -1;             // the child writes itself into this cgroup.procs
 };
 
 // Builds the plan from a spec: user and groups by name, PATH search in the
 // service's environment (`base_env` plus the spec's env).
-Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec, const std::vector<std::string>& base_env);
+Result<SpawnPlan> make_spawn_plan(const ServiceSpec& spec,
+                                  const std::vector<std::string>& base_env);
 
 struct Spawned {
     pid_t pid = -1;

@@ -10,9 +10,11 @@ namespace keel::init {
 
 using nlohmann::json;
 
-Supervisor::Supervisor(loop::EventLoop& loop, SupervisorOptions options, SupervisorListener* listener)
+Supervisor::Supervisor(loop::EventLoop& loop, SupervisorOptions options,
+                       SupervisorListener* listener)
     : loop_(loop), opts_(std::move(options)), listener_(listener) {
-    ctx_.reset(new ServiceContext{loop_, opts_.base_env, opts_.cgroups, opts_.log_dir, listener_, [this] { evaluate(); }});
+    ctx_.reset(new ServiceContext{loop_, opts_.base_env, opts_.cgroups, opts_.log_dir, listener_,
+                                  [this] { evaluate(); }});
 }
 
 Supervisor::~Supervisor() {
@@ -24,7 +26,8 @@ void Supervisor::load(std::vector<ServiceSpec> specs) {
     // The first service (the bus) goes to the front when nothing it needs is later.
     for (size_t i = 0; i < specs.size(); ++i)
         if (specs[i].name == opts_.first_service && specs[i].depends.empty()) {
-            std::rotate(specs.begin(), specs.begin() + static_cast<long>(i), specs.begin() + static_cast<long>(i) + 1);
+            std::rotate(specs.begin(), specs.begin() + static_cast<long>(i),
+                        specs.begin() + static_cast<long>(i) + 1);
             break;
         }
     std::map<std::string, size_t> index;
@@ -34,7 +37,8 @@ void Supervisor::load(std::vector<ServiceSpec> specs) {
     }
     for (const auto& s : services_) {
         std::vector<size_t> d;
-        for (const auto& name : s->spec().depends) d.push_back(index.at(name));
+        for (const auto& name : s->spec().depends)
+            d.push_back(index.at(name));
         deps_.push_back(std::move(d));
     }
     wanted_.assign(services_.size(), false);
@@ -85,8 +89,10 @@ void Supervisor::evaluate_now() {
     size_t first = n;
     bool others_idle = true;
     for (size_t i = 0; i < n; ++i) {
-        if (services_[i]->name() == opts_.first_service) first = i;
-        else if (services_[i]->active()) others_idle = false;
+        if (services_[i]->name() == opts_.first_service)
+            first = i;
+        else if (services_[i]->active())
+            others_idle = false;
     }
 
     if (shutting_down_ && others_idle && last_stop_ == LastStop::kNotYet) {
@@ -131,11 +137,13 @@ void Supervisor::evaluate_now() {
         }
         if (s.state() != State::kStarting && s.state() != State::kReady) continue;
         bool dependents_down = true;
-        for (Service* d : dependents_of(s)) dependents_down = dependents_down && !d->active();
+        for (Service* d : dependents_of(s))
+            dependents_down = dependents_down && !d->active();
         if (dependents_down) s.input(Input::kStop);
     }
     for (size_t i = 0; i < n; ++i) {
-        if (restart_pending_[i] && !services_[i]->active() && services_[i]->state() != State::kBackoff) {
+        if (restart_pending_[i] && !services_[i]->active() &&
+            services_[i]->state() != State::kBackoff) {
             restart_pending_[i] = false;
             again_ = true;
         }
@@ -155,7 +163,8 @@ void Supervisor::evaluate_now() {
     for (size_t i = 0; i < n; ++i) {
         const Service& s = *services_[i];
         bool h = s.state() == State::kFailed || (s.state() == State::kDown && !should[i]);
-        for (size_t d : deps_[i]) h = h || hopeless[d];
+        for (size_t d : deps_[i])
+            h = h || hopeless[d];
         hopeless[i] = h && !s.active();
         settled = settled && (s.ready() || hopeless[i]);
         idle = idle && !s.active() && s.state() != State::kBackoff;
@@ -228,7 +237,8 @@ void Supervisor::on_bus_message(std::string_view subject, std::string_view paylo
     bool changed = false;
     for (auto& s : services_) {
         changed = s->facts().on_message(subject, payload) || changed;
-        if (s->spec().readiness.kind == Readiness::Kind::kBus && s->spec().readiness.target == subject)
+        if (s->spec().readiness.kind == Readiness::Kind::kBus &&
+            s->spec().readiness.target == subject)
             s->bus_ready_message();
     }
     if (changed) evaluate();
@@ -270,23 +280,30 @@ json Supervisor::status_json(const std::string& only) const {
                   {"state", state_label(s, wanted_[i] && !shutting_down_)},
                   {"wanted", bool(wanted_[i])},
                   {"pid", s.pid() > 0 ? json(s.pid()) : json(nullptr)},
-                  {"uptime", s.pid() > 0 ? json(std::chrono::duration<double>(now - s.started_at()).count()) : json(nullptr)},
+                  {"uptime", s.pid() > 0
+                                 ? json(std::chrono::duration<double>(now - s.started_at()).count())
+                                 : json(nullptr)},
                   {"since", s.since()},
                   {"restarts", s.restarts()}};
-        if (const auto& e = s.last_exit()) j["last_exit"] = {{"exit_code", e->code ? json(*e->code) : json(nullptr)}, {"signal", e->signal}};
-        else j["last_exit"] = nullptr;
+        if (const auto& e = s.last_exit())
+            j["last_exit"] = {{"exit_code", e->code ? json(*e->code) : json(nullptr)},
+                              {"signal", e->signal}};
+        else
+            j["last_exit"] = nullptr;
         if (!s.reason().empty()) j["reason"] = s.reason();
         json waiting = json::array();
         if (s.state() == State::kDown && wanted_[i]) {
             for (size_t d : deps_[i])
                 if (!services_[d]->ready()) waiting.push_back(services_[d]->name());
             for (size_t f = 0; f < s.spec().wants_facts.size(); ++f)
-                if (!services_[i]->facts().holds(f)) waiting.push_back("fact " + s.spec().wants_facts[f].on);
+                if (!services_[i]->facts().holds(f))
+                    waiting.push_back("fact " + s.spec().wants_facts[f].on);
         }
         if (!waiting.empty()) j["waiting_for"] = waiting;
         list.push_back(std::move(j));
     }
-    return {{"services", list}, {"system_ready", announced_ready_}, {"shutting_down", shutting_down_}};
+    return {
+        {"services", list}, {"system_ready", announced_ready_}, {"shutting_down", shutting_down_}};
 }
 
 Result<json> Supervisor::ps_json(const std::string& name) const {
@@ -294,7 +311,11 @@ Result<json> Supervisor::ps_json(const std::string& name) const {
     if (!s) return Error("no service '" + name + "'");
     json j = {{"name", name}, {"state", to_string(s->state())}, {"restarts", s->restarts()}};
     if (s->pid() <= 0) {
-        j.update({{"pid", nullptr}, {"uptime", nullptr}, {"rss_bytes", 0}, {"cpu_seconds", 0}, {"children", json::array()}});
+        j.update({{"pid", nullptr},
+                  {"uptime", nullptr},
+                  {"rss_bytes", 0},
+                  {"cpu_seconds", 0},
+                  {"children", json::array()}});
         return j;
     }
     j["pid"] = s->pid();

@@ -34,7 +34,7 @@ struct SupervisorOptions {
 };
 
 class Supervisor {
-public:
+  public:
     // `loop` and `listener` must outlive the supervisor.
     Supervisor(loop::EventLoop& loop, SupervisorOptions options, SupervisorListener* listener);
     ~Supervisor();
@@ -71,7 +71,7 @@ public:
     Result<nlohmann::json> ps_json(const std::string& name) const;
     Result<nlohmann::json> logs_json(const std::string& name, size_t max_lines) const;
 
-private:
+  private:
     Service* find_mut(const std::string& name);
     void evaluate();
     void evaluate_now();

@@ -34,7 +34,8 @@ TEST(Manifest, FullServiceParses) {
        "capabilities": {"bounding": ["CAP_NET_BIND_SERVICE", "net_raw"], "ambient": ["cap_net_bind_service"]},
        "cgroup": {"memory_max": "64MiB", "pids_max": 32}},
       {"name": "db", "argv": ["/usr/bin/db"], "type": "oneshot", "readiness": "notify:5"}
-    ])", "\"hostname\": \"box\", \"net\": {\"anything\": true}, ");
+    ])",
+                   "\"hostname\": \"box\", \"net\": {\"anything\": true}, ");
     ASSERT_TRUE(m) << m.error().message();
     EXPECT_EQ(m->hostname, "box");
     ASSERT_EQ(m->services.size(), 2u);
@@ -88,8 +89,10 @@ TEST(Manifest, DefaultsAndNoServices) {
 TEST(Manifest, ErrorsNameThePath) {
     EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "restrat": "always"}])"),
               "m.json: $.services[0].restrat: unknown key");
-    EXPECT_EQ(error_of(R"([{"name": "a", "argv": "x"}])"), "m.json: $.services[0].argv: expected an array of strings");
-    EXPECT_EQ(error_of(R"([{"name": "a", "argv": []}])"), "m.json: $.services[0].argv: must name a program");
+    EXPECT_EQ(error_of(R"([{"name": "a", "argv": "x"}])"),
+              "m.json: $.services[0].argv: expected an array of strings");
+    EXPECT_EQ(error_of(R"([{"name": "a", "argv": []}])"),
+              "m.json: $.services[0].argv: must name a program");
     EXPECT_EQ(error_of(R"([{"argv": ["x"]}])"), "m.json: $.services[0]: missing \"name\"");
     EXPECT_EQ(error_of(R"([{"name": "a.b", "argv": ["x"]}])"),
               "m.json: $.services[0].name: \"a.b\" must be 1-64 of [A-Za-z0-9_-]");
@@ -99,31 +102,39 @@ TEST(Manifest, ErrorsNameThePath) {
               "m.json: $.services[0].restart: expected \"always\", \"on-failure\" or \"never\"");
     EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "log": {"rign": 1}}])"),
               "m.json: $.services[0].log.rign: unknown key");
-    EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "capabilities": {"ambient": ["cap_flying"]}}])"),
-              "m.json: $.services[0].capabilities.ambient: unknown capability 'cap_flying'");
+    EXPECT_EQ(
+        error_of(R"([{"name": "a", "argv": ["x"], "capabilities": {"ambient": ["cap_flying"]}}])"),
+        "m.json: $.services[0].capabilities.ambient: unknown capability 'cap_flying'");
     EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "rlimits": {"nofiles": 3}}])"),
               "m.json: $.services[0].rlimits.nofiles: unknown resource limit");
-    EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "stop_signal": "SIGNOPE"}])"),
-              "m.json: $.services[0].stop_signal: expected a signal such as \"SIGTERM\" or \"HUP\"");
-    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "wants_facts": ["net.link.eth0"]}])").find(
-                  "$.services[0].wants_facts[0]: \"net.link.eth0\" is not a fact subject"),
+    EXPECT_EQ(
+        error_of(R"([{"name": "a", "argv": ["x"], "stop_signal": "SIGNOPE"}])"),
+        "m.json: $.services[0].stop_signal: expected a signal such as \"SIGTERM\" or \"HUP\"");
+    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "wants_facts": ["net.link.eth0"]}])")
+                  .find("$.services[0].wants_facts[0]: \"net.link.eth0\" is not a fact subject"),
               std::string::npos);
-    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "readiness": "tcp:0"}])").find("tcp needs a port"),
+    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "readiness": "tcp:0"}])")
+                  .find("tcp needs a port"),
               std::string::npos);
-    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "readiness": "smoke"}])").find("\"smoke\" is not one of"),
+    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "readiness": "smoke"}])")
+                  .find("\"smoke\" is not one of"),
               std::string::npos);
-    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "stop_timeout": "soon"}])").find("expected a duration"),
+    EXPECT_NE(error_of(R"([{"name": "a", "argv": ["x"], "stop_timeout": "soon"}])")
+                  .find("expected a duration"),
               std::string::npos);
-    EXPECT_EQ(parse_manifest("[1]", "m.json").error().message(), "m.json: expected a JSON object at the top level");
+    EXPECT_EQ(parse_manifest("[1]", "m.json").error().message(),
+              "m.json: expected a JSON object at the top level");
     EXPECT_EQ(parse("{}").error().message(), "m.json: $.services: expected an array of services");
 }
 
 TEST(Manifest, DependencyErrorsNameTheServices) {
     EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "depends": ["ghost"]}])"),
               "m.json: $.services: service 'a' depends on unknown service 'ghost'");
-    EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "depends": ["b"]}, {"name": "b", "argv": ["x"], "depends": ["c"]},
+    EXPECT_EQ(
+        error_of(
+            R"([{"name": "a", "argv": ["x"], "depends": ["b"]}, {"name": "b", "argv": ["x"], "depends": ["c"]},
                           {"name": "c", "argv": ["x"], "depends": ["a"]}])"),
-              "m.json: $.services: dependency cycle: a -> b -> c -> a");
+        "m.json: $.services: dependency cycle: a -> b -> c -> a");
     EXPECT_EQ(error_of(R"([{"name": "a", "argv": ["x"], "depends": ["a"]}])"),
               "m.json: $.services: service 'a' depends on itself");
 }
@@ -134,25 +145,29 @@ TEST(Manifest, OrderPutsDependenciesFirst) {
                        {"name": "cache", "argv": ["x"]}, {"name": "disk", "argv": ["x"]}])");
     ASSERT_TRUE(m);
     std::vector<std::string> names;
-    for (const auto& s : m->services) names.push_back(s.name);
+    for (const auto& s : m->services)
+        names.push_back(s.name);
     EXPECT_EQ(names, (std::vector<std::string>{"disk", "db", "cache", "app"}));
 }
 
 TEST(Manifest, SyntaxErrorsGiveLineAndColumn) {
     auto r = parse_manifest("{\n \"services\": [,]\n}", "/etc/keel/system.json");
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message().find("/etc/keel/system.json: parse error at line 2, column 15"), std::string::npos)
+    EXPECT_NE(r.error().message().find("/etc/keel/system.json: parse error at line 2, column 15"),
+              std::string::npos)
         << r.error().message();
     auto missing = load_manifest("/nonexistent/system.json");
     ASSERT_FALSE(missing);
-    EXPECT_EQ(missing.error().message(), "cannot open /nonexistent/system.json: No such file or directory");
+    EXPECT_EQ(missing.error().message(),
+              "cannot open /nonexistent/system.json: No such file or directory");
 }
 
 TEST(Manifest, ServicesSection) {
     auto r = parse_services_section(R"([{"name": "a", "argv": ["x"]}])", "s.json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->services.size(), 1u);
-    EXPECT_EQ(parse_services_section("{}", "s.json").error().message(), "s.json: $: expected an array of services");
+    EXPECT_EQ(parse_services_section("{}", "s.json").error().message(),
+              "s.json: $: expected an array of services");
 }
 
 TEST(Manifest, UnitsAndSignals) {

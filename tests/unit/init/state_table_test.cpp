@@ -74,7 +74,8 @@ TEST(StateTable, PoliciesAndOneshots) {
     EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kNever), {false, 1s}, 0).next, State::kFailed);
     EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kNever), {true, 1s}, 0).next, State::kDown);
     EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kOnFailure), {true, 1s}, 0).next, State::kDown);
-    EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kOnFailure), {false, 1s}, 0).next, State::kBackoff);
+    EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kOnFailure), {false, 1s}, 0).next,
+              State::kBackoff);
     EXPECT_EQ(decide_after_exit(spec(RestartPolicy::kAlways), {true, 1s}, 0).next, State::kBackoff);
     auto oneshot = spec(RestartPolicy::kNever, ServiceType::kOneshot);
     EXPECT_EQ(decide_after_exit(oneshot, {true, 1s}, 0).next, State::kReady);

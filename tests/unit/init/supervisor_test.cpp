@@ -2,9 +2,9 @@
 // readiness kinds, failures, backoff, stop escalation, facts, logs. (keel init with
 // the bus, the CLI and PID 1 are tested in tests/integration/init_*_test.cpp.)
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -38,7 +38,7 @@ struct Event {
 };
 
 class Recorder : public SupervisorListener {
-public:
+  public:
     void on_service_event(const std::string& s, const ServiceEvent& e) override {
         events.push_back({s, e.kind, e, Clock::now()});
     }
@@ -56,7 +56,8 @@ public:
     }
     bool seen(const std::string& name, const std::string& kind, size_t times = 1) const {
         size_t n = 0;
-        for (const auto& e : events) n += e.name == name && e.kind == kind;
+        for (const auto& e : events)
+            n += e.name == name && e.kind == kind;
         return n >= times;
     }
     const Event* last(const std::string& name, const std::string& kind) const {
@@ -72,7 +73,7 @@ public:
 
 // A supervisor over `services` (a JSON array), reaping through SIGCHLD like keel init.
 class Rig {
-public:
+  public:
     explicit Rig(const std::string& services) {
         ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         char tmpl[] = "/tmp/keel-sup-XXXXXX";
@@ -123,7 +124,9 @@ public:
     std::vector<pid_t> orphans;
 };
 
-bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+bool alive(pid_t pid) {
+    return ::kill(pid, 0) == 0;
+}
 
 TEST(Supervisor, DependencyOrderAndReverseStop) {
     auto rig = std::make_unique<Rig>(R"([
@@ -185,27 +188,39 @@ TEST(Supervisor, ReadinessKinds) {
     std::string sock = sockdir + "/s.sock";
 
     using nlohmann::json;
-    std::string listen_tcp = "import socket,time\ntime.sleep(0.3)\ns=socket.socket()\ns.bind(('127.0.0.1'," +
-                             std::to_string(port) + "))\ns.listen()\ntime.sleep(100)";
-    std::string listen_unix = "import socket,time\ntime.sleep(0.3)\ns=socket.socket(socket.AF_UNIX)\ns.bind('" +
-                              sock + "')\ns.listen()\ntime.sleep(100)";
-    json services = json::array({
-        {{"name", "started"}, {"argv", {"sleep", "100"}}},
-        {{"name", "notify"}, {"argv", {"sh", "-c", "sleep 0.3; echo >&4; exec sleep 100"}}, {"readiness", "notify:4"}},
-        {{"name", "tcp"}, {"argv", {"python3", "-c", listen_tcp}}, {"readiness", "tcp:" + std::to_string(port)}},
-        {{"name", "unix"}, {"argv", {"python3", "-c", listen_unix}}, {"readiness", "unix:" + sock}},
-        {{"name", "bus"}, {"argv", {"sleep", "100"}}, {"readiness", "bus:app.hello"}}});
+    std::string listen_tcp =
+        "import socket,time\ntime.sleep(0.3)\ns=socket.socket()\ns.bind(('127.0.0.1'," +
+        std::to_string(port) + "))\ns.listen()\ntime.sleep(100)";
+    std::string listen_unix =
+        "import socket,time\ntime.sleep(0.3)\ns=socket.socket(socket.AF_UNIX)\ns.bind('" + sock +
+        "')\ns.listen()\ntime.sleep(100)";
+    json services = json::array(
+        {{{"name", "started"}, {"argv", {"sleep", "100"}}},
+         {{"name", "notify"},
+          {"argv", {"sh", "-c", "sleep 0.3; echo >&4; exec sleep 100"}},
+          {"readiness", "notify:4"}},
+         {{"name", "tcp"},
+          {"argv", {"python3", "-c", listen_tcp}},
+          {"readiness", "tcp:" + std::to_string(port)}},
+         {{"name", "unix"},
+          {"argv", {"python3", "-c", listen_unix}},
+          {"readiness", "unix:" + sock}},
+         {{"name", "bus"}, {"argv", {"sleep", "100"}}, {"readiness", "bus:app.hello"}}});
     Rig rig(services.dump());
-    ASSERT_TRUE(rig.run_until([&] {
-        return rig.rec.seen("started", "ready") && rig.rec.seen("notify", "ready") && rig.rec.seen("tcp", "ready") &&
-               rig.rec.seen("unix", "ready");
-    }, 10s)) << testing::PrintToString(rig.rec.trace());
+    ASSERT_TRUE(rig.run_until(
+        [&] {
+            return rig.rec.seen("started", "ready") && rig.rec.seen("notify", "ready") &&
+                   rig.rec.seen("tcp", "ready") && rig.rec.seen("unix", "ready");
+        },
+        10s))
+        << testing::PrintToString(rig.rec.trace());
     auto took = [&](const std::string& n) {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(rig.rec.last(n, "ready")->at -
-                                                                     rig.rec.last(n, "starting")->at);
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            rig.rec.last(n, "ready")->at - rig.rec.last(n, "starting")->at);
     };
     EXPECT_LT(took("started"), 200ms);
-    for (auto n : {"notify", "tcp", "unix"}) EXPECT_GE(took(n), 250ms) << n;
+    for (auto n : {"notify", "tcp", "unix"})
+        EXPECT_GE(took(n), 250ms) << n;
     EXPECT_EQ(rig.state("bus"), State::kStarting);
     rig.sup->on_bus_message("app.other", "");
     EXPECT_EQ(rig.state("bus"), State::kStarting);
@@ -217,7 +232,8 @@ TEST(Supervisor, ReadinessKinds) {
 }
 
 TEST(Supervisor, ReadyTimeoutIsAFailure) {
-    Rig rig(R"([{"name": "mute", "argv": ["sleep", "100"], "readiness": "notify", "ready_timeout": "300ms",
+    Rig rig(
+        R"([{"name": "mute", "argv": ["sleep", "100"], "readiness": "notify", "ready_timeout": "300ms",
                  "restart": "never"}])");
     ASSERT_TRUE(rig.run_until([&] { return rig.rec.seen("mute", "failed"); }, 5s));
     EXPECT_EQ(rig.rec.last("mute", "failed")->e.reason, "not ready within the ready timeout");
@@ -248,11 +264,16 @@ TEST(Supervisor, ExecFailureNamesTheProgram) {
     Rig rig(R"([{"name": "ghost", "argv": ["/nonexistent/prog"], "restart": "never"},
                 {"name": "nopath", "argv": ["no-such-program-anywhere"], "restart": "never"},
                 {"name": "baduser", "argv": ["true"], "user": "no-such-user-x", "restart": "never"}])");
-    ASSERT_TRUE(rig.run_until([&] {
-        return rig.rec.seen("ghost", "failed") && rig.rec.seen("nopath", "failed") && rig.rec.seen("baduser", "failed");
-    }, 5s));
-    EXPECT_EQ(rig.rec.last("ghost", "failed")->e.reason, "cannot exec /nonexistent/prog: No such file or directory");
-    EXPECT_EQ(rig.rec.last("nopath", "failed")->e.reason, "program 'no-such-program-anywhere' not found in PATH");
+    ASSERT_TRUE(rig.run_until(
+        [&] {
+            return rig.rec.seen("ghost", "failed") && rig.rec.seen("nopath", "failed") &&
+                   rig.rec.seen("baduser", "failed");
+        },
+        5s));
+    EXPECT_EQ(rig.rec.last("ghost", "failed")->e.reason,
+              "cannot exec /nonexistent/prog: No such file or directory");
+    EXPECT_EQ(rig.rec.last("nopath", "failed")->e.reason,
+              "program 'no-such-program-anywhere' not found in PATH");
     EXPECT_EQ(rig.rec.last("baduser", "failed")->e.reason, "unknown user 'no-such-user-x'");
 }
 
@@ -264,7 +285,8 @@ TEST(Supervisor, CrashLoopBacksOffThenGivesUp) {
     std::vector<double> delays;
     for (const auto& e : rig.rec.events) {
         if (e.kind == "starting") starts.push_back(e.at);
-        if (e.kind == "restarting") delays.push_back(std::chrono::duration<double>(e.e.delay).count());
+        if (e.kind == "restarting")
+            delays.push_back(std::chrono::duration<double>(e.e.delay).count());
     }
     ASSERT_EQ(starts.size(), 4u);  // the first run and 3 restarts
     const std::chrono::milliseconds want[] = {100ms, 200ms, 400ms};
@@ -283,7 +305,8 @@ TEST(Supervisor, CrashLoopBacksOffThenGivesUp) {
 }
 
 TEST(Supervisor, StopTimeoutKillsTheWholeGroup) {
-    Rig rig(R"([{"name": "stubborn", "argv": ["sh", "-c", "trap '' TERM; sleep 100 & echo $! > $DIR/child; wait"],
+    Rig rig(
+        R"([{"name": "stubborn", "argv": ["sh", "-c", "trap '' TERM; sleep 100 & echo $! > $DIR/child; wait"],
                  "stop_timeout": "300ms"}])");
     ASSERT_TRUE(rig.run_until([&] { return !rig.file("child").empty(); }, 5s));
     pid_t child = std::stoi(rig.file("child"));
@@ -303,14 +326,18 @@ TEST(Supervisor, StopTimeoutKillsTheWholeGroup) {
 TEST(Supervisor, OrphanedGrandchildIsReaped) {
     Rig rig(R"([{"name": "daemon", "type": "oneshot",
                  "argv": ["sh", "-c", "(setsid sh -c 'echo $$ > $DIR/gc; sleep 0.3' &) ; exit 0"]}])");
-    ASSERT_TRUE(rig.run_until([&] { return rig.rec.seen("daemon", "ready") && !rig.file("gc").empty(); }, 5s));
+    ASSERT_TRUE(rig.run_until(
+        [&] { return rig.rec.seen("daemon", "ready") && !rig.file("gc").empty(); }, 5s));
     pid_t gc = std::stoi(rig.file("gc"));
-    ASSERT_TRUE(rig.run_until([&] { return std::find(rig.orphans.begin(), rig.orphans.end(), gc) != rig.orphans.end(); }, 5s));
+    ASSERT_TRUE(rig.run_until(
+        [&] { return std::find(rig.orphans.begin(), rig.orphans.end(), gc) != rig.orphans.end(); },
+        5s));
     EXPECT_FALSE(alive(gc));  // reaped: no zombie left behind
 }
 
 TEST(Supervisor, DependencyRestartCyclesDependents) {
-    Rig rig(R"([{"name": "db", "argv": ["sh", "-c", "echo >&3; exec sleep 100"], "readiness": "notify",
+    Rig rig(
+        R"([{"name": "db", "argv": ["sh", "-c", "echo >&3; exec sleep 100"], "readiness": "notify",
                  "restart_delay": "100ms"},
                 {"name": "app", "argv": ["sleep", "100"], "depends": ["db"]},
                 {"name": "ui", "argv": ["sleep", "100"], "depends": ["app"]}])");
@@ -332,8 +359,9 @@ TEST(Supervisor, DependencyRestartCyclesDependents) {
     ASSERT_TRUE(rig.sup->restart_service("db"));
     ASSERT_TRUE(rig.run_until([&] { return rig.rec.seen("ui", "ready"); }, 5s));
     t = rig.rec.trace();
-    EXPECT_EQ(t, (std::vector<std::string>{"ui.stopped", "app.stopped", "db.stopped", "db.starting", "db.ready",
-                                           "app.starting", "app.ready", "ui.starting", "ui.ready"}));
+    EXPECT_EQ(t, (std::vector<std::string>{"ui.stopped", "app.stopped", "db.stopped", "db.starting",
+                                           "db.ready", "app.starting", "app.ready", "ui.starting",
+                                           "ui.ready"}));
 }
 
 TEST(Supervisor, FactsStartAndStop) {
@@ -361,7 +389,8 @@ TEST(Supervisor, LogsToRingAndFile) {
     Rig rig(R"([{"name": "talk", "type": "oneshot", "log": {"file": true, "ring": "1KiB"},
                  "argv": ["sh", "-c", "for i in $(seq 1 200); do echo line $i; done; echo err >&2; printf tail"]}])");
     ASSERT_TRUE(rig.run_until([&] { return rig.rec.seen("talk", "ready"); }, 5s));
-    ASSERT_TRUE(rig.run_until([&] { return rig.rec.lines["talk"].size() == 201; }, 2s)) << rig.rec.lines["talk"].size();
+    ASSERT_TRUE(rig.run_until([&] { return rig.rec.lines["talk"].size() == 201; }, 2s))
+        << rig.rec.lines["talk"].size();
     EXPECT_EQ(rig.rec.lines["talk"].back(), "err");  // "tail" has no newline yet
     auto logs = rig.sup->logs_json("talk", 1000);
     ASSERT_TRUE(logs);
@@ -374,11 +403,13 @@ TEST(Supervisor, LogsToRingAndFile) {
 
 TEST(Supervisor, HardeningIsApplied) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to change user and capabilities";
-    Rig rig(R"([{"name": "h", "type": "oneshot", "user": "nobody", "umask": "077", "no_new_privs": true,
+    Rig rig(
+        R"([{"name": "h", "type": "oneshot", "user": "nobody", "umask": "077", "no_new_privs": true,
                  "rlimits": {"nofile": 77},
                  "capabilities": {"bounding": ["net_bind_service"], "ambient": ["net_bind_service"]},
                  "argv": ["sh", "-c", "id -u; umask; ulimit -n; grep -E '^(NoNewPrivs|CapAmb|CapBnd)' /proc/self/status"]}])");
-    ASSERT_TRUE(rig.run_until([&] { return rig.rec.seen("h", "ready") || rig.rec.seen("h", "failed"); }, 5s));
+    ASSERT_TRUE(rig.run_until(
+        [&] { return rig.rec.seen("h", "ready") || rig.rec.seen("h", "failed"); }, 5s));
     ASSERT_TRUE(rig.rec.seen("h", "ready")) << rig.rec.last("h", "failed")->e.reason;
     ASSERT_TRUE(rig.run_until([&] { return rig.rec.lines["h"].size() >= 6; }, 2s));
     auto& l = rig.rec.lines["h"];
@@ -395,10 +426,13 @@ TEST(Supervisor, PsReportsTheProcess) {
     ASSERT_TRUE(rig.run_until([&] { return rig.rec.ready; }, 5s));
     pid_t pid = rig.sup->find("tree")->pid();
     nlohmann::json ps;
-    ASSERT_TRUE(rig.run_until([&] {
-        ps = *rig.sup->ps_json("tree");
-        return ps["children"].size() == 2;
-    }, 3s)) << ps.dump();
+    ASSERT_TRUE(rig.run_until(
+        [&] {
+            ps = *rig.sup->ps_json("tree");
+            return ps["children"].size() == 2;
+        },
+        3s))
+        << ps.dump();
     EXPECT_EQ(ps["pid"], pid);
     EXPECT_GT(ps["rss_bytes"].get<uint64_t>(), 0u);
     EXPECT_EQ(ps["state"], "ready");
