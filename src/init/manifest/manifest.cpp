@@ -267,10 +267,10 @@ Result<ServiceSpec> parse_service(const json& v, const std::string& path) {
     KEEL_TRY_STATUS(f.string("group", &s.group));
     KEEL_TRY_STATUS(f.strings("groups", &s.groups));
     if (const json* u = f.find("umask")) {
-        unsigned long m = 0;
+        std::string text = u->is_string() ? u->get<std::string>() : "";
         char* end = nullptr;
-        if (u->is_string()) m = std::strtoul(u->get<std::string>().c_str(), &end, 8);
-        if (!u->is_string() || u->get<std::string>().empty() || *end || m > 0777)
+        unsigned long m = std::strtoul(text.c_str(), &end, 8);
+        if (text.empty() || *end || m > 0777)
             return f.error("umask", "expected an octal string such as \"022\"");
         s.umask = static_cast<mode_t>(m);
     }
