@@ -96,7 +96,7 @@ Result<Fd> Cgroups::prepare(const std::string& service, std::optional<uint64_t> 
         else
             warn_missing("pids", service);
     }
-    return sys::open(dir + "/cgroup.procs", O_WRONLY);
+    return sys::open(dir, O_RDONLY | O_DIRECTORY);
 }
 
 bool Cgroups::kill(const std::string& service) {

@@ -26,7 +26,7 @@ class Cgroups {
                                          const std::string& base);
 
     // Creates (or reuses) the service's cgroup, applies the limits, and returns its
-    // cgroup.procs opened for writing.
+    // directory opened for clone3(CLONE_INTO_CGROUP).
     Result<Fd> prepare(const std::string& service, std::optional<uint64_t> memory_max,
                        std::optional<uint64_t> pids_max);
     // SIGKILLs every process in the service's cgroup; false when cgroup.kill is missing.

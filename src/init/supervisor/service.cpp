@@ -174,7 +174,7 @@ void Service::spawn() {
     if (!plan) return spawn_failed(plan.error().message());
     plan->output_fd = out_write_.get();
 
-    Fd notify_write, procs;
+    Fd notify_write, cgroup;
     if (spec_.type == ServiceType::kLongrun && spec_.readiness.kind == Readiness::Kind::kNotify) {
         auto p = sys::pipe();
         if (!p) return spawn_failed(p.error().message());
@@ -187,8 +187,8 @@ void Service::spawn() {
     if (ctx_.cgroups) {
         auto fd = ctx_.cgroups->prepare(spec_.name, spec_.memory_max, spec_.pids_max);
         if (!fd) return spawn_failed("cgroup: " + fd.error().message());
-        procs = std::move(fd).value();
-        plan->cgroup_procs_fd = procs.get();
+        cgroup = std::move(fd).value();
+        plan->cgroup_fd = cgroup.get();
     }
     auto child = init::spawn(*plan);
     if (!child) return spawn_failed(child.error().message());

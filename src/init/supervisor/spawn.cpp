@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/sched.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -100,7 +101,7 @@ bool place_fd(int src, int target) {
 }
 
 [[noreturn]] void run_child(const SpawnPlan& p, char* const* argv, char* const* envp, int status_fd,
-                            int null_fd, const gid_t* groups, size_t ngroups) {
+                            int null_fd, const gid_t* groups, size_t ngroups, bool join_cgroup) {
     sigset_t none;
     sigemptyset(&none);
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) < 0) child_fail(status_fd, kStageSignals);
@@ -109,8 +110,11 @@ bool place_fd(int src, int target) {
                     SIGTTIN, SIGTTOU})
         ::signal(sig, SIG_DFL);
     if (::setsid() < 0) child_fail(status_fd, kStageSession);
-    if (p.cgroup_procs_fd >= 0 && ::write(p.cgroup_procs_fd, "0", 1) != 1)
-        child_fail(status_fd, kStageCgroup);
+    if (join_cgroup) {
+        int procs = ::openat(p.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0 || ::write(procs, "0", 1) != 1) child_fail(status_fd, kStageCgroup);
+        ::close(procs);
+    }
 
     int out = ::fcntl(p.output_fd, F_DUPFD_CLOEXEC, kParkFd);
     int in = ::fcntl(null_fd, F_DUPFD_CLOEXEC, kParkFd);
@@ -254,10 +258,26 @@ Result<Spawned> spawn(const SpawnPlan& plan) {
     static const gid_t kNoGroups[1] = {0};
     if (plan.groups && plan.groups->empty()) groups = kNoGroups;
 
-    pid_t pid = ::fork();
+    // Born in its cgroup (clone3 CLONE_INTO_CGROUP, Linux 5.7): moving a process in
+    // later takes the cgroup-wide threadgroup lock, which serialises a mass start.
+    bool join_cgroup = false;
+    pid_t pid = -1;
+    if (plan.cgroup_fd >= 0) {
+        clone_args args{};
+        args.flags = CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = static_cast<uint64_t>(plan.cgroup_fd);
+        pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
+        if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) return errno_error("clone3");
+    }
+    if (pid < 0) {
+        join_cgroup = plan.cgroup_fd >= 0;
+        pid = ::fork();
+    }
     if (pid < 0) return errno_error("fork");
     if (pid == 0)
-        run_child(plan, argv.data(), envp.data(), status.second.get(), null_fd, groups, ngroups);
+        run_child(plan, argv.data(), envp.data(), status.second.get(), null_fd, groups, ngroups,
+                  join_cgroup);
     status.second.reset();
     return Spawned{pid, std::move(status.first)};
 }

@@ -33,7 +33,7 @@ struct SpawnPlan {
     std::vector<int> cap_ambient;
     int output_fd = -1;                   // becomes stdout and stderr
     int notify_src = -1, notify_fd = -1;  // notify_src becomes fd notify_fd
-    int cgroup_procs_fd = -1;             // the child writes itself into this cgroup.procs
+    int cgroup_fd = -1;  // a cgroup v2 directory: the child is born in it (or joins it)
 };
 
 // Builds the plan from a spec: user and groups by name, PATH search in the
