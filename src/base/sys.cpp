@@ -215,6 +215,12 @@ std::chrono::nanoseconds monotonic_now() {
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
+double unix_time() {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 Result<std::pair<Fd, Fd>> pipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) < 0) return errno_error("pipe");

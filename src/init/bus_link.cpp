@@ -1,8 +1,8 @@
 #include "init/bus_link.h"
 
-#include <ctime>
 
 #include "base/log.h"
+#include "base/sys.h"
 #include "init/supervisor/supervisor.h"
 
 namespace keel::init {
@@ -10,12 +10,6 @@ namespace keel::init {
 using nlohmann::json;
 
 namespace {
-
-double wall_now() {
-    timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 // The service name a request carries: plain text, or JSON {"name": ...} / "name".
 std::string name_of(std::string_view data) {
@@ -142,12 +136,12 @@ void BusLink::on_system_ready() {
     json services = json::object();
     for (const auto& s : sup_->services())
         services[s->name()] = to_string(s->state());
-    publish_json("system.ready", {{"time", wall_now()}, {"services", services}});
+    publish_json("system.ready", {{"time", sys::unix_time()}, {"services", services}});
     if (ready_) ready_();
 }
 
 void BusLink::publish_shutdown(const std::string& action) {
-    publish_json("system.shutdown", {{"action", action}, {"time", wall_now()}});
+    publish_json("system.shutdown", {{"action", action}, {"time", sys::unix_time()}});
 }
 
 void BusLink::flush(std::chrono::nanoseconds timeout, std::function<void()> done) {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-#include <ctime>
 
 #include "base/log.h"
 #include "base/sys.h"
@@ -13,22 +12,12 @@
 
 namespace keel::init {
 
-namespace {
-
-double wall_now() {
-    timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-}  // namespace
-
 Service::Service(ServiceContext& ctx, ServiceSpec spec)
     : ctx_(ctx),
       spec_(std::move(spec)),
       timer_(ctx.loop, [this] { input(Input::kTimeout); }),
       facts_(spec_.wants_facts) {
-    since_ = wall_now();
+    since_ = sys::unix_time();
 }
 
 Service::~Service() {
@@ -37,7 +26,7 @@ Service::~Service() {
 }
 
 void Service::enter(State s) {
-    if (s != state_) since_ = wall_now();
+    if (s != state_) since_ = sys::unix_time();
     state_ = s;
 }
 
@@ -288,7 +277,7 @@ void Service::on_output() {
 
 void Service::deliver_line(std::string_view line) {
     if (!ring_) ring_ = std::make_unique<LogRing>(spec_.log.ring_bytes);
-    uint64_t seq = ring_->append(line, wall_now());
+    uint64_t seq = ring_->append(line, sys::unix_time());
     if (spec_.log.file && !ctx_.log_dir.empty()) {
         if (!file_)
             file_ = std::make_unique<LogFile>(ctx_.log_dir + "/" + spec_.name + ".log",
