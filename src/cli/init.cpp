@@ -2,12 +2,33 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/verbs.h"
 #include "init/init_daemon.h"
 
 namespace keel::cli {
+
+namespace {
+
+// argv without the bare words that are neither an option nor an option's value.
+std::vector<char*> options_only(int argc, char** argv) {
+    std::vector<char*> out{argv[0]};
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.empty() || a[0] != '-') continue;
+        out.push_back(argv[i]);
+        bool flag = a == "-v" || a == "--verbose" || a == "-h" || a == "--help" ||
+                    a.find('=') != std::string::npos;
+        if (!flag && i + 1 < argc) out.push_back(argv[++i]);
+    }
+    return out;
+}
+
+}  // namespace
 
 int init_main(int argc, char** argv) {
     init::InitOptions o;
@@ -43,7 +64,11 @@ int init_main(int argc, char** argv) {
         "Signals: as PID 1, SIGTERM/SIGUSR2 power off and SIGINT (Ctrl-Alt-Del)/SIGUSR1 reboot;\n"
         "otherwise SIGTERM/SIGINT stop every service (dependents first) and exit.\n"
         "Exit codes: 0 stopped cleanly, 100 bad usage or manifest, 111 system error.");
-    if (auto rc = args.parse(argc, argv)) return *rc;
+    // The kernel hands PID 1 the boot arguments it did not understand ("splash",
+    // "single"...): exiting over them would panic the machine, so PID 1 drops them.
+    std::vector<char*> kept =
+        ::getpid() == 1 ? options_only(argc, argv) : std::vector<char*>(argv, argv + argc);
+    if (auto rc = args.parse(static_cast<int>(kept.size()), kept.data())) return *rc;
     if (verbose) log::set_level(log::Level::kDebug);
     if (!config.empty()) {
         o.manifest = config;

@@ -121,7 +121,8 @@ TEST_F(Pid1, BootsReapsAndPowersOffInOrder) {
 
 TEST_F(Pid1, RebootOverTheBus) {
     json m = {{"services", {{{"name", "bus"}}, {{"name", "idle"}, {"argv", {"sleep", "1000"}}}}}};
-    InitProcess init(m, /*pid1=*/true);
+    // Words the kernel passes on from its command line do not stop PID 1.
+    InitProcess init(m, /*pid1=*/true, {"splash", "single"});
     ASSERT_TRUE(init.wait_ready(slow(10s))) << init.log();
     CliResult r = run_cli({"reboot", "--server", init.url()});
     EXPECT_EQ(r.code, 0) << r.describe();
