@@ -352,7 +352,7 @@ Result<Manifest> parse_services(const json& services, const std::string& path, M
 Result<json> parse_json(std::string_view text, const std::string& source) {
     try {
         return json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e9999
         // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
         std::string what = e.what();
         if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
