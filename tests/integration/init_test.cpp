@@ -392,3 +392,92 @@ TEST(InitFacts, FactsAndBusReadinessOverTheBus) {
 
 }  // namespace
 }  // namespace keel::it
+
+namespace keel::it {
+namespace {
+
+// The same behaviours the supervisor unit tests check, here through the real binary
+// and seen by nats.js: connect readiness, crash-loop backoff gaps (from the events'
+// `since` stamps), stop timeout escalating to SIGKILL of the whole group.
+TEST(InitBehaviour, ReadinessBackoffAndStopEscalation) {
+    if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
+    TempDir scratch;
+    const uint16_t port = free_port();
+    const std::string sock = scratch.file("svc.sock"), gate = scratch.file("gate"),
+                      child = scratch.file("child");
+    auto listener = [](const std::string& family, const std::string& addr) {
+        return "import socket,time\ntime.sleep(0.3)\ns=socket.socket(" + family + ")\ns.bind(" +
+               addr + ")\ns.listen()\ntime.sleep(1000)";
+    };
+    json m = {
+        {"services",
+         {{{"name", "bus"}},
+          {{"name", "gate"},
+           {"type", "oneshot"},
+           {"argv", {"sh", "-c", "while [ ! -e " + gate + " ]; do sleep 0.05; done"}}},
+          {{"name", "tcp"},
+           {"depends", {"gate"}},
+           {"readiness", "tcp:" + std::to_string(port)},
+           {"argv", {"python3", "-c", listener("", "('127.0.0.1'," + std::to_string(port) + ")")}}},
+          {{"name", "unix"},
+           {"depends", {"gate"}},
+           {"readiness", "unix:" + sock},
+           {"argv", {"python3", "-c", listener("socket.AF_UNIX", "'" + sock + "'")}}},
+          {{"name", "crash"},
+           {"depends", {"gate"}},
+           {"restart_delay", "100ms"},
+           {"restart_limit", 3},
+           {"argv", {"sh", "-c", "exit 1"}}},
+          {{"name", "stubborn"},
+           {"depends", {"gate"}},
+           {"stop_timeout", "300ms"},
+           {"argv", {"sh", "-c", "trap '' TERM; sleep 1000 & echo $! > " + child + "; wait"}}}}}};
+    InitProcess init(m);
+    ASSERT_TRUE(init.wait_log("connected to the bus", slow(10s))) << init.log();
+    NatsWatcher w(init.url(), {"service.>"});
+    write_file_atomic(gate, "");
+
+    ASSERT_TRUE(w.wait_for("service.crash.failed", slow(10s)))
+        << testing::PrintToString(w.subjects());
+    for (auto s : {"service.tcp.ready", "service.unix.ready", "service.stubborn.ready"})
+        ASSERT_TRUE(w.wait_for(s, slow(5s))) << s << testing::PrintToString(w.subjects());
+    auto since = [&](const std::string& subject) {
+        std::vector<double> out;
+        for (const auto& msg : w.messages())
+            if (msg["subject"] == subject)
+                out.push_back(json::parse(msg["data"].get<std::string>())["since"]);
+        return out;
+    };
+    // Readiness waited for the listeners (0.3 s after start).
+    EXPECT_GE(since("service.tcp.ready")[0] - since("service.tcp.starting")[0], 0.25);
+    EXPECT_GE(since("service.unix.ready")[0] - since("service.unix.starting")[0], 0.25);
+    // Crash loop: starts 100, 200, 400 ms apart, then failed.
+    auto starts = since("service.crash.starting");
+    ASSERT_EQ(starts.size(), 4u);
+    const double want[] = {0.1, 0.2, 0.4};
+    for (size_t i = 1; i < starts.size(); ++i) {
+        EXPECT_GE(starts[i] - starts[i - 1], want[i - 1]) << i;
+        EXPECT_LT(starts[i] - starts[i - 1], want[i - 1] + (kSanitized ? 0.6 : 0.15)) << i;
+    }
+
+    // Stop: SIGTERM is ignored, SIGKILL after 300 ms takes the whole group.
+    pid_t grandchild = std::stoi(read_file(child));
+    ASSERT_TRUE(process_alive(grandchild));
+    size_t mark = w.count();
+    CliResult r = init.svc({"stop", "stubborn"});
+    ASSERT_EQ(r.code, 0) << r.describe();
+    auto stopped = w.wait_for("service.stubborn.stopped", slow(5s), mark);
+    ASSERT_TRUE(stopped);
+    json ev = json::parse((*stopped)["data"].get<std::string>());
+    EXPECT_EQ(ev["signal"], SIGKILL);
+    auto deadline = Clock::now() + slow(2s);
+    while (process_alive(grandchild) && Clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_FALSE(process_alive(grandchild));
+    EXPECT_TRUE(contains(init.log(),
+                         "stubborn: still running 0.3s after SIGTERM: killing its process group"))
+        << init.log();
+}
+
+}  // namespace
+}  // namespace keel::it
