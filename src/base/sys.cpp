@@ -84,14 +84,20 @@ Result<Fd> signalfd(const sigset_t& mask) {
     return Fd(fd);
 }
 
-Status block_signals(const sigset_t& mask, sigset_t* old) {
-    if (::sigprocmask(SIG_BLOCK, &mask, old) < 0) return errno_error("sigprocmask");
+Status block_signals(const sigset_t& mask) {
+    if (::sigprocmask(SIG_BLOCK, &mask, nullptr) < 0) return errno_error("sigprocmask");
     return {};
 }
 
-Status set_signal_mask(const sigset_t& mask) {
-    if (::sigprocmask(SIG_SETMASK, &mask, nullptr) < 0) return errno_error("sigprocmask");
+Status unblock_signals(const sigset_t& mask) {
+    if (::sigprocmask(SIG_UNBLOCK, &mask, nullptr) < 0) return errno_error("sigprocmask");
     return {};
+}
+
+Result<sigset_t> blocked_signals() {
+    sigset_t mask;
+    if (::sigprocmask(SIG_BLOCK, nullptr, &mask) < 0) return errno_error("sigprocmask");
+    return mask;
 }
 
 Result<Fd> socket(int domain, int type, int protocol) {

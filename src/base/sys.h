@@ -34,8 +34,9 @@ Result<Fd> timerfd_create();
 Status timerfd_set(int fd, std::chrono::nanoseconds deadline);
 
 Result<Fd> signalfd(const sigset_t& mask);
-Status block_signals(const sigset_t& mask, sigset_t* old);
-Status set_signal_mask(const sigset_t& mask);
+Status block_signals(const sigset_t& mask);
+Status unblock_signals(const sigset_t& mask);
+Result<sigset_t> blocked_signals();
 
 Result<Fd> socket(int domain, int type, int protocol);
 Status bind(int fd, const sockaddr* addr, socklen_t len);

@@ -338,5 +338,26 @@ TEST_F(ClientTest, FirstConnectBeforeTheBusExists) {
     ASSERT_TRUE(flush(patient));
 }
 
+// A handler may close its own client while more messages of the same read are
+// still to be parsed (ASan catches a parser freed under its own feet).
+TEST_F(ClientTest, HandlerMayCloseItsClient) {
+    BusProcess bus;
+    auto sub = make_client(bus, "sub");
+    auto pub = make_client(bus, "pub");
+    ASSERT_TRUE(connect(*sub));
+    ASSERT_TRUE(connect(*pub));
+    int seen = 0;
+    sub->subscribe("close.me", [&](const bus::Message&) {
+        ++seen;
+        sub->close();
+    });
+    ASSERT_TRUE(flush(*sub));
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(pub->publish("close.me", "x"));
+    ASSERT_TRUE(flush(*pub));
+    ASSERT_TRUE(run_until(*loop_, [&] { return sub->closed(); }, slow(5s)));
+    EXPECT_EQ(seen, 1);
+    EXPECT_TRUE(saw_event("sub:closed"));
+}
+
 }  // namespace
 }  // namespace keel::it

@@ -135,7 +135,11 @@ void Client::read_socket() {
             lost(last_error_.empty() ? "server closed the connection" : last_error_);
             return;
         }
+        in_feed_ = true;
         ParseError e = parser_->feed(buf, *n);
+        in_feed_ = false;
+        retired_parser_.reset();
+        if (!parser_) return;  // closed or lost by a callback
         if (e != ParseError::kNone && e != ParseError::kStopped) {
             lost(std::string("protocol error from server: ") + bus::to_string(e));
             return;
@@ -210,7 +214,7 @@ void Client::lost(const std::string& why) {
     const bool was_connected = state_ == State::kConnected;
     watch_.stop();
     fd_.reset();
-    parser_.reset();
+    drop_parser();
     connect_timer_.cancel();
     ping_timer_.cancel();
     // Bytes not yet written belong to a dead connection; publishes in them are lost,
@@ -257,7 +261,7 @@ void Client::close() {
     state_ = State::kClosed;
     watch_.stop();
     fd_.reset();
-    parser_.reset();
+    drop_parser();
     retry_timer_.cancel();
     connect_timer_.cancel();
     ping_timer_.cancel();
@@ -266,6 +270,13 @@ void Client::close() {
     requests_.clear();
     for (auto& [token, r] : requests) r.handler(Error("connection closed"));
     emit(ClientEvent::kClosed, "closed");
+}
+
+void Client::drop_parser() {
+    // A handler may close us while the parser is still on the stack: keep it alive
+    // until feed() returns.
+    if (in_feed_) retired_parser_ = std::move(parser_);
+    else parser_.reset();
 }
 
 // ---- output ----

@@ -147,6 +147,7 @@ private:
     void send_connect();
     void handshake_done();
     void lost(const std::string& why);
+    void drop_parser();
     void schedule_write();
     void write_out();
     void emit(ClientEvent e, std::string_view detail);
@@ -165,6 +166,8 @@ private:
     Fd fd_;
     loop::FdWatch watch_;
     std::unique_ptr<Parser> parser_;
+    std::unique_ptr<Parser> retired_parser_;  // dropped during feed(), freed after it
+    bool in_feed_ = false;
     ServerInfo info_;
     ByteBuffer out_;      // bytes for the current connection
     ByteBuffer backlog_;  // publishes made while not connected
