@@ -25,6 +25,10 @@ constexpr Verb kVerbs[] = {
     {"lua", keel::cli::lua_main, "run a Lua script with the keel library"},
     {"luad", keel::cli::luad_main, "the Lua fork server: runs scripts in a prewarmed process"},
     {"net", keel::cli::net_main, "network daemon: declarative links, addresses, routes, DNS, DHCP; net.* events"},
+    {"init", keel::cli::init_main, "PID 1 and service supervisor"},
+    {"svc", keel::cli::svc_main, "service status, start, stop, restart, logs (asks init)"},
+    {"poweroff", keel::cli::poweroff_main, "ask init to stop everything and power off"},
+    {"reboot", keel::cli::reboot_main, "ask init to stop everything and reboot"},
 };
 
 int usage(FILE* out) {

@@ -12,5 +12,9 @@ int bench_main(int argc, char** argv);
 int lua_main(int argc, char** argv);
 int luad_main(int argc, char** argv);
 int net_main(int argc, char** argv);
+int init_main(int argc, char** argv);
+int svc_main(int argc, char** argv);
+int poweroff_main(int argc, char** argv);
+int reboot_main(int argc, char** argv);
 
 }  // namespace keel::cli
