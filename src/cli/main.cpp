@@ -22,6 +22,7 @@ constexpr Verb kVerbs[] = {
     {"req", keel::cli::req_main, "send a request and print the reply"},
     {"reply", keel::cli::reply_main, "answer requests on a subject"},
     {"bench", keel::cli::bench_main, "measure bus throughput and latency"},
+    {"dev", keel::cli::dev_main, "device manager: uevents to hardware.*, coldplug, modules, rules"},
 };
 
 int usage(FILE* out) {

@@ -9,5 +9,6 @@ int sub_main(int argc, char** argv);
 int req_main(int argc, char** argv);
 int reply_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
+int dev_main(int argc, char** argv);
 
 }  // namespace keel::cli

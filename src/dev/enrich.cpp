@@ -1,0 +1,91 @@
+#include "dev/enrich.h"
+
+#include "dev/block_probe.h"
+#include "dev/text.h"
+
+namespace keel::dev {
+
+namespace {
+
+bool plain_char(unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           std::string_view("#+-.:=@_").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+void add_usb(Device& dev, const Sysfs& sysfs) {
+    std::string_view path = dev.devpath();
+    std::string iface_num;
+    // Walk from the device up to the USB device it belongs to.
+    for (std::string p(path); p.size() > 1; p.resize(p.rfind('/'))) {
+        if (iface_num.empty())
+            if (auto n = sysfs.attr(p, "bInterfaceNumber")) iface_num = *n;
+        auto vendor = sysfs.attr(p, "idVendor");
+        if (!vendor) continue;
+        dev.set("ID_BUS", "usb");
+        dev.set("ID_VENDOR_ID", *vendor);
+        auto product = sysfs.attr(p, "idProduct");
+        if (product) dev.set("ID_MODEL_ID", *product);
+        std::string vendor_name = id_safe(sysfs.attr(p, "manufacturer").value_or(*vendor));
+        std::string model_name = id_safe(sysfs.attr(p, "product").value_or(product.value_or("")));
+        dev.set("ID_VENDOR", vendor_name);
+        dev.set("ID_MODEL", model_name);
+        if (auto rev = sysfs.attr(p, "bcdDevice")) dev.set("ID_REVISION", *rev);
+        std::string serial = vendor_name + "_" + model_name;
+        if (auto s = sysfs.attr(p, "serial"); s && !s->empty()) {
+            std::string safe = id_safe(*s);
+            dev.set("ID_SERIAL_SHORT", safe);
+            serial += "_" + safe;
+        }
+        dev.set("ID_SERIAL", serial);
+        if (!iface_num.empty()) dev.set("ID_USB_INTERFACE_NUM", iface_num);
+        return;
+    }
+}
+
+}  // namespace
+
+std::string id_safe(std::string_view s) {
+    size_t b = 0, e = s.size();
+    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n')) ++b;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n')) --e;
+    std::string out;
+    bool space = false;
+    for (size_t i = b; i < e;) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == ' ' || c == '\t' || c == '\n') {
+            if (!space) out += '_';
+            space = true;
+            ++i;
+            continue;
+        }
+        space = false;
+        if (plain_char(c)) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (size_t n = utf8_sequence(s, i)) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out += '_';
+            ++i;
+        }
+    }
+    return out;
+}
+
+void enrich(Device& dev, const Sysfs& sysfs, const std::string& dev_root) {
+    std::string_view action = dev.action();
+    if (action == "remove" || action == "unbind" || action == "offline") return;
+    std::string_view subsystem = dev.subsystem();
+    std::string_view path = dev.devpath();
+    if (path.find("/usb") != std::string_view::npos) add_usb(dev, sysfs);
+    if (subsystem == "block" && dev.has("DEVNAME")) {
+        // An unbound loop device or an empty card reader has size 0: nothing to probe.
+        auto size = sysfs.attr(path, "size");
+        if (size && *size != "0") probe_block(dev.node(dev_root), dev);
+    } else if (subsystem == "net") {
+        if (auto mac = sysfs.attr(path, "address"); mac && !mac->empty()) dev.set("ID_NET_ADDRESS", *mac);
+    }
+}
+
+}  // namespace keel::dev

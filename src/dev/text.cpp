@@ -1,0 +1,54 @@
+#include "dev/text.h"
+
+namespace keel::dev {
+
+size_t utf8_sequence(std::string_view s, size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
+    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    if (c == 0xe0 && c1 < 0xa0) return 0;
+    if (c == 0xed && c1 >= 0xa0) return 0;
+    if (c == 0xf0 && c1 < 0x90) return 0;
+    if (c == 0xf4 && c1 >= 0x90) return 0;
+    return n;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (size_t i = 0; i < s.size();) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20 || c == 0x7f) {
+            out += "\\u00";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else if (c >= 0x80) {
+            size_t n = utf8_sequence(s, i);
+            if (n == 0) {
+                out += "\xef\xbf\xbd";
+                ++i;
+            } else {
+                out.append(s.substr(i, n));
+                i += n;
+            }
+            continue;
+        } else {
+            out += static_cast<char>(c);
+        }
+        ++i;
+    }
+    out += '"';
+}
+
+}  // namespace keel::dev
