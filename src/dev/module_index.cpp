@@ -131,7 +131,7 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
                 else if (w[i] == "post:") into = &post;
                 else if (into) into->emplace_back(w[i]);
             }
-            ix.add_softdep(std::string(w[1]), std::move(pre), std::move(post));
+            ix.tree_soft_.push_back({module_name(w[1]), std::move(pre), std::move(post)});
         });
     }
     if (auto builtin = sys::read_file(dir + "/modules.builtin")) {
@@ -159,9 +159,7 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
 
 void ModuleIndex::add_softdep(const std::string& module, std::vector<std::string> pre,
                               std::vector<std::string> post) {
-    auto& s = soft_[module_name(module)];
-    for (auto& p : pre) s.pre.push_back(std::move(p));
-    for (auto& p : post) s.post.push_back(std::move(p));
+    config_soft_.push_back({module_name(module), std::move(pre), std::move(post)});
 }
 
 // Lines were checked at load: "alias PATTERN MODULE", single words.
@@ -248,24 +246,44 @@ ModuleIndex::Lookup ModuleIndex::lookup(std::string_view name) const {
     return r;
 }
 
-void ModuleIndex::visit(const std::string& name, bool soft, std::vector<std::string>* seen,
-                        std::vector<Step>* out, int depth) const {
-    if (depth > kMaxDepth) return;
-    if (std::find(seen->begin(), seen->end(), name) != seen->end()) return;
-    seen->push_back(name);
+const ModuleIndex::Soft* ModuleIndex::softdep_of(const std::string& name) const {
+    for (const auto* list : {&config_soft_, &tree_soft_})
+        for (const auto& s : *list)
+            if (::fnmatch(s.module.c_str(), name.c_str(), 0) == 0) return &s;
+    return nullptr;
+}
+
+// The same walk as kmod's __kmod_module_get_probe_list / __kmod_module_fill_softdep.
+void ModuleIndex::probe_list(const std::string& name, bool soft, PlanState& st) const {
+    if (std::find(st.visited.begin(), st.visited.end(), name) != st.visited.end()) return;
+    if (st.depth > kMaxDepth) return;
+    st.visited.push_back(name);
+    ++st.depth;
     DepLine d;
-    if (!find_dep(name, &d)) return;  // built-in or unknown: nothing to load
-    auto s = soft_.find(name);
-    if (s != soft_.end())
-        for (const auto& pre : s->second.pre)
-            for (const auto& m : lookup(pre).modules) visit(m, true, seen, out, depth + 1);
-    for (auto it = d.deps.rbegin(); it != d.deps.rend(); ++it)
-        visit(module_name(*it), soft, seen, out, depth + 1);
-    std::string path = d.path.starts_with('/') ? std::string(d.path) : dir_ + "/" + std::string(d.path);
-    out->push_back({name, std::move(path), soft});
-    if (s != soft_.end())
-        for (const auto& post : s->second.post)
-            for (const auto& m : lookup(post).modules) visit(m, true, seen, out, depth + 1);
+    if (find_dep(name, &d))
+        for (auto it = d.deps.rbegin(); it != d.deps.rend(); ++it) fill_softdep(module_name(*it), soft, st);
+    fill_softdep(name, soft, st);
+    --st.depth;
+}
+
+void ModuleIndex::fill_softdep(const std::string& name, bool soft, PlanState& st) const {
+    const Soft* s = softdep_of(name);
+    if (s)
+        for (const auto& pre : s->pre)
+            for (const auto& m : lookup(pre).modules) probe_list(m, true, st);
+    DepLine d;
+    if (find_dep(name, &d)) {
+        auto it = std::find_if(st.out.begin(), st.out.end(), [&](const Step& x) { return x.name == name; });
+        if (it == st.out.end()) {
+            std::string path = d.path.starts_with('/') ? std::string(d.path) : dir_ + "/" + std::string(d.path);
+            st.out.push_back({name, std::move(path), soft});
+        } else if (!soft) {
+            it->soft = false;
+        }
+    }
+    if (s)
+        for (const auto& post : s->post)
+            for (const auto& m : lookup(post).modules) probe_list(m, true, st);
 }
 
 Result<std::vector<ModuleIndex::Step>> ModuleIndex::plan(std::string_view module) const {
@@ -275,10 +293,9 @@ Result<std::vector<ModuleIndex::Step>> ModuleIndex::plan(std::string_view module
         if (is_builtin(name)) return std::vector<Step>{};
         return Error("module " + name + " not found in " + dir_ + "/modules.dep");
     }
-    std::vector<std::string> seen;
-    std::vector<Step> out;
-    visit(name, false, &seen, &out, 0);
-    return out;
+    PlanState st;
+    probe_list(name, false, st);
+    return std::move(st.out);
 }
 
 }  // namespace keel::dev

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +35,11 @@ public:
         std::string name, path;  // path is absolute
         bool soft = false;       // a softdep: its failure does not fail the load
     };
-    // What to load for `module`, in order: its pre softdeps, its dependencies (the
-    // deepest first, as modprobe), the module, its post softdeps. Built-in
-    // modules are left out; an unknown module is an Error.
+    // What to load for `module`, in kmod's order: each dependency (the deepest
+    // first) wrapped in its own pre/post softdeps, then the module's pre softdeps,
+    // the module, its post softdeps. A softdep applies from the first "softdep"
+    // entry whose name matches, as in modprobe. Each module appears once (its
+    // first place); built-in modules are left out; an unknown module is an Error.
     Result<std::vector<Step>> plan(std::string_view module) const;
 
     bool is_module(std::string_view name) const;
@@ -46,12 +47,14 @@ public:
     size_t alias_count() const { return alias_lines_.size(); }
     size_t module_count() const { return dep_lines_.size(); }
 
-    // Adds soft dependencies from modprobe.d configuration ("softdep M pre: A post: B").
+    // Soft dependencies from modprobe.d ("softdep M pre: A post: B"): they are
+    // consulted before the tree's own modules.softdep.
     void add_softdep(const std::string& module, std::vector<std::string> pre,
                      std::vector<std::string> post);
 
 private:
     struct Soft {
+        std::string module;  // a glob over normalised names
         std::vector<std::string> pre, post;
     };
     struct DepLine {
@@ -62,8 +65,14 @@ private:
     std::string_view alias_module(uint32_t off) const;
     std::string_view dep_name_at(uint32_t off, std::string* scratch) const;
     bool find_dep(std::string_view normalized, DepLine* out) const;
-    void visit(const std::string& name, bool soft, std::vector<std::string>* seen,
-               std::vector<Step>* out, int depth) const;
+    struct PlanState {
+        std::vector<std::string> visited;
+        std::vector<Step> out;
+        int depth = 0;
+    };
+    const Soft* softdep_of(const std::string& name) const;
+    void probe_list(const std::string& name, bool soft, PlanState& st) const;
+    void fill_softdep(const std::string& name, bool soft, PlanState& st) const;
 
     std::string dir_;
     MappedFile alias_, dep_;
@@ -71,7 +80,7 @@ private:
     std::vector<uint32_t> dep_lines_;    // sorted by normalized module name
     std::vector<std::pair<std::string, std::string>> builtin_aliases_;  // (pattern, module)
     std::vector<std::string> builtin_;  // sorted names
-    std::map<std::string, Soft, std::less<>> soft_;
+    std::vector<Soft> config_soft_, tree_soft_;  // modprobe.d's, then modules.softdep's
 };
 
 // Module name from a name or a path: basename, extension(s) dropped, '-' -> '_'.
