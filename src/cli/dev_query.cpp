@@ -10,7 +10,7 @@ namespace keel::cli {
 namespace {
 
 // udevadm's export format: "P: DEVPATH", then "E: KEY=VALUE" lines, then a blank line.
-void print_device(const nlohmann::json& d) {
+void print_device(const nlohmann::ordered_json& d) {
     std::string out = "P: " + d.value("DEVPATH", std::string()) + "\n";
     for (auto it = d.begin(); it != d.end(); ++it)
         if (it.value().is_string()) out += "E: " + it.key() + "=" + it.value().get<std::string>() + "\n";
@@ -21,7 +21,7 @@ void print_device(const nlohmann::json& d) {
 // Sends `data` to `subject` and hands the parsed reply to `print`. Exit codes:
 // 0 answered, 1 the daemon answered with an error or did not answer, 111 no bus.
 int ask(const char* verb, const ConnectArgs& conn, const std::string& subject, const std::string& data,
-        std::chrono::nanoseconds timeout, const std::function<void(const nlohmann::json&, const std::string&)>& print) {
+        std::chrono::nanoseconds timeout, const std::function<void(const nlohmann::ordered_json&, const std::string&)>& print) {
     auto bus = BusConnection::open(conn);
     if (!bus) return fail(verb, bus.error().message(), kExitTemporary);
     int rc = kExitOk;
@@ -32,7 +32,7 @@ int ask(const char* verb, const ConnectArgs& conn, const std::string& subject, c
             rc = fail(verb, r.error().message() + " on '" + subject + "' (is keel dev running?)", kExitNo);
             return;
         }
-        auto j = nlohmann::json::parse(r->data, nullptr, false);
+        auto j = nlohmann::ordered_json::parse(r->data, nullptr, false);
         if (j.is_discarded()) {
             rc = fail(verb, "the answer on " + subject + " is not JSON", kExitNo);
             return;
@@ -62,9 +62,9 @@ int dev_list_main(int argc, char** argv) {
     add_connect_options(args, &conn);
     args.epilog("Exit codes: 0 listed, 1 keel dev did not answer or failed, 111 no bus.");
     if (auto rc = args.parse(argc, argv)) return *rc;
-    nlohmann::json req = nlohmann::json::object();
+    nlohmann::ordered_json req = nlohmann::ordered_json::object();
     if (!subsystem.empty()) req["subsystem"] = subsystem;
-    return ask("dev list", conn, "dev.list", req.dump(), timeout, [&](const nlohmann::json& j, const std::string& raw) {
+    return ask("dev list", conn, "dev.list", req.dump(), timeout, [&](const nlohmann::ordered_json& j, const std::string& raw) {
         if (json) {
             std::printf("%s\n", raw.c_str());
             return;
@@ -86,7 +86,7 @@ int dev_info_main(int argc, char** argv) {
     add_connect_options(args, &conn);
     args.epilog("Exit codes: 0 found, 1 no such device or keel dev did not answer, 111 no bus.");
     if (auto rc = args.parse(argc, argv)) return *rc;
-    return ask("dev info", conn, "dev.info", device, timeout, [&](const nlohmann::json& j, const std::string& raw) {
+    return ask("dev info", conn, "dev.info", device, timeout, [&](const nlohmann::ordered_json& j, const std::string& raw) {
         if (json) std::printf("%s\n", raw.c_str());
         else print_device(j);
     });
@@ -101,7 +101,7 @@ int dev_status_main(int argc, char** argv) {
     add_connect_options(args, &conn);
     args.epilog("Exit codes: 0 answered, 1 keel dev did not answer, 111 no bus.");
     if (auto rc = args.parse(argc, argv)) return *rc;
-    return ask("dev status", conn, "dev.status", "", timeout, [](const nlohmann::json& j, const std::string&) {
+    return ask("dev status", conn, "dev.status", "", timeout, [](const nlohmann::ordered_json& j, const std::string&) {
         std::printf("%s\n", j.dump(2).c_str());
     });
 }

@@ -1,0 +1,576 @@
+// keel dev against the real kernel, as root: uevents triggered through sysfs, loop
+// devices made and removed, veth pairs in a network namespace of our own. What
+// keel dev publishes is observed by the official NATS client (npm `nats`).
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/loop.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <set>
+#include <sstream>
+
+#include "harness.h"
+
+namespace keel::it {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+std::string source_dir() {
+    std::string f = __FILE__;
+    return f.substr(0, f.rfind('/'));
+}
+const std::string kClientDir = source_dir() + "/nats-client";
+
+std::string sh(const std::string& cmd, int* status = nullptr) {
+    std::string out;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) throw std::runtime_error("popen: " + cmd);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    int st = ::pclose(p);
+    if (status) *status = st;
+    return out;
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_sysfs(const std::string& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+// Why the dev integration tests cannot run here, or "" when they can.
+std::string missing_facility() {
+    if (::geteuid() != 0) return "needs root (netlink uevents, sysfs triggers, loop devices)";
+    if (::access("/sys/class/mem/null/uevent", W_OK) != 0) return "/sys is not writable";
+    if (sh("command -v node").empty()) return "node is not installed (scripts/deps)";
+    // npm ci once, serialised across test processes.
+    int st = 0;
+    std::string out = sh("cd '" + kClientDir + "' && flock .npm.lock sh -c '"
+                         "[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || "
+                         "npm ci --no-audit --no-fund --loglevel=error' 2>&1", &st);
+    if (st != 0) throw std::runtime_error("npm ci in " + kClientDir + " failed:\n" + out);
+    return "";
+}
+
+#define REQUIRE_FACILITIES()                                 \
+    do {                                                     \
+        static const std::string why = missing_facility();   \
+        if (!why.empty()) GTEST_SKIP() << why;               \
+    } while (0)
+
+// The official NATS client subscribed to subjects; messages parsed from its output.
+class Watcher {
+public:
+    Watcher(const std::string& url, std::vector<std::string> subjects) {
+        std::vector<std::string> argv = {"/usr/bin/env", "node", kClientDir + "/watch.mjs", url};
+        for (auto& s : subjects) argv.push_back(std::move(s));
+        proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
+        if (!proc_->wait_output("READY\n", slow(15s))) throw std::runtime_error("nats client not ready: " + proc_->err());
+    }
+    // Messages so far.
+    std::vector<Json> messages() const {
+        std::vector<Json> out;
+        std::istringstream in(proc_->out());
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty() && line[0] == '{') out.push_back(Json::parse(line));
+        return out;
+    }
+    // Waits until `pred` holds for at least `n` messages; returns those.
+    std::vector<Json> wait(const std::function<bool(const Json&)>& pred, size_t n, Ms timeout) const {
+        auto deadline = Clock::now() + timeout;
+        for (;;) {
+            size_t seen = proc_->out().size();
+            std::vector<Json> hits;
+            for (auto& m : messages())
+                if (pred(m)) hits.push_back(std::move(m));
+            if (hits.size() >= n || Clock::now() >= deadline) return hits;
+            auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now());
+            proc_->wait_output("\n", std::min(left, Ms(200)), false, seen);
+        }
+    }
+    std::optional<Json> wait_one(const std::function<bool(const Json&)>& pred, Ms timeout = slow(10s)) const {
+        auto hits = wait(pred, 1, timeout);
+        if (hits.empty()) return std::nullopt;
+        return hits[0];
+    }
+
+private:
+    std::unique_ptr<Process> proc_;
+};
+
+// `keel dev ...` (optionally wrapped, e.g. in `ip netns exec NS`), ready once
+// connected to the bus and (if on) coldplug is done.
+class DevProcess {
+public:
+    DevProcess(const BusProcess& bus, std::vector<std::string> extra, std::vector<std::string> wrapper = {}) {
+        std::vector<std::string> argv = wrapper;
+        argv.push_back(KEEL_BIN);
+        argv.push_back("dev");
+        argv.push_back("--server");
+        argv.push_back(bus.unix_url());
+        for (auto& e : extra) argv.push_back(std::move(e));
+        proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
+        if (!proc_->wait_output("bus connected", slow(10s), true))
+            throw std::runtime_error("keel dev did not connect:\n" + proc_->err());
+    }
+    Process& proc() { return *proc_; }
+    std::string err() const { return proc_->err(); }
+
+private:
+    std::unique_ptr<Process> proc_;
+};
+
+Json request(const BusProcess& bus, const std::string& subject, const std::string& data) {
+    int st = 0;
+    std::string out = sh("node '" + kClientDir + "/request.mjs' '" + bus.url() + "' '" + subject + "' '" + data + "' 2>&1", &st);
+    if (st != 0) throw std::runtime_error("request " + subject + " failed: " + out);
+    return Json::parse(out);
+}
+
+bool devpath_is(const Json& m, const std::string& subject, const std::string& devpath) {
+    return m["subject"] == subject && m["data"].is_object() && m["data"].value("DEVPATH", "") == devpath;
+}
+
+TEST(Dev, KernelEventsReachANatsClient) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.mem.*"});
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
+
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    auto m = w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); });
+    ASSERT_TRUE(m) << dev.err();
+    const Json& d = (*m)["data"];
+    EXPECT_EQ(d["ACTION"], "change");
+    EXPECT_EQ(d["SUBSYSTEM"], "mem");
+    EXPECT_EQ(d["DEVNAME"], "null");
+    EXPECT_EQ(d["MAJOR"], "1");
+    EXPECT_EQ(d["MINOR"], "3");
+    EXPECT_GT(std::stoull(d["SEQNUM"].get<std::string>()), 0u);
+    EXPECT_FALSE(d.contains("KEEL_SOURCE"));  // a kernel event, not a synthesised one
+
+    // Synthetic-event arguments pass through (udevadm trigger --uuid --env style).
+    write_sysfs("/sys/class/mem/null/uevent", "add 7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a KEELTEST=yes");
+    auto a = w.wait_one([](const Json& m) {
+        return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null") && m["data"].contains("SYNTH_ARG_KEELTEST");
+    });
+    ASSERT_TRUE(a);
+    EXPECT_EQ((*a)["data"]["SYNTH_UUID"], "7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a");
+    EXPECT_EQ((*a)["data"]["SYNTH_ARG_KEELTEST"], "yes");
+}
+
+// A process forging a uevent on the kernel's multicast group is ignored and counted.
+TEST(Dev, ForgedUeventsAreDropped) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.>"});
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
+    const char fake[] = "add@/devices/virtual/mem/keel-forged\0ACTION=add\0DEVPATH=/devices/virtual/mem/keel-forged\0"
+                        "SUBSYSTEM=mem\0SEQNUM=1\0";
+    Fd s(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT));
+    ASSERT_TRUE(s.valid());
+    sockaddr_nl to{};
+    to.nl_family = AF_NETLINK;
+    to.nl_groups = 1;  // the kernel's group
+    ASSERT_EQ(::sendto(s.get(), fake, sizeof fake - 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+              static_cast<ssize_t>(sizeof fake - 1)) << std::strerror(errno);
+    // A real event afterwards arrives; the forged one never did.
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    ASSERT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); }));
+    for (const auto& m : w.messages()) EXPECT_NE(m["data"].value("DEVPATH", ""), "/devices/virtual/mem/keel-forged");
+    Json st = request(bus, "dev.status", "");
+    EXPECT_GE(st["events"]["rejected"].get<int>(), 1) << st.dump();
+    EXPECT_NE(dev.err().find("sent by a process, not the kernel"), std::string::npos) << dev.err();
+    EXPECT_TRUE(dev.proc().running());
+}
+
+// Every device directory under /sys/devices the kernel announces (a uevent file
+// and a subsystem link), found by walking the tree independently of keel dev.
+std::set<std::string> sysfs_devices() {
+    std::set<std::string> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator("/sys/devices", fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it->is_symlink(ec) || !it->is_directory(ec)) {
+            if (it->is_symlink(ec)) it.disable_recursion_pending();
+            continue;
+        }
+        const fs::path& p = it->path();
+        if (fs::exists(p / "uevent", ec) && fs::is_symlink(p / "subsystem", ec)) out.insert(p.string().substr(4));
+    }
+    return out;
+}
+
+TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.>"});
+    auto before = sysfs_devices();
+    DevProcess dev(bus, {"--no-modules"});
+    ASSERT_TRUE(dev.proc().wait_output("coldplug: ", slow(10s), true));
+    auto after = sysfs_devices();
+    std::string log = dev.err();
+    size_t at = log.find("coldplug: ") + 10;
+    const size_t n = std::stoul(log.substr(at));
+    auto msgs = w.wait([](const Json& m) { return m["data"].is_object() && m["data"].value("KEEL_SOURCE", "") == "coldplug"; },
+                       n, slow(15s));
+    ASSERT_EQ(msgs.size(), n);
+    std::set<std::string> announced;
+    for (const auto& m : msgs) {
+        const Json& d = m["data"];
+        EXPECT_EQ(d["ACTION"], "add");
+        EXPECT_EQ(m["subject"], "hardware." + d["SUBSYSTEM"].get<std::string>() + ".add");
+        announced.insert(d["DEVPATH"].get<std::string>());
+    }
+    // Devices that existed throughout were all announced; nothing was invented.
+    for (const auto& p : before)
+        if (after.count(p)) {
+            EXPECT_TRUE(announced.count(p)) << "not announced: " << p;
+        }
+    for (const auto& p : announced) EXPECT_TRUE(before.count(p) || after.count(p)) << "not in /sys: " << p;
+    EXPECT_GT(announced.size(), 10u);
+
+    // Block devices carry what blkid finds on them.
+    int checked = 0;
+    for (const auto& m : msgs) {
+        const Json& d = m["data"];
+        if (d["SUBSYSTEM"] != "block" || !d.contains("DEVNAME")) continue;
+        int st = 0;
+        std::string out = sh("blkid -p -o export /dev/" + d["DEVNAME"].get<std::string>() + " 2>/dev/null", &st);
+        if (st != 0 || out.find("TYPE=") == std::string::npos) continue;
+        std::istringstream in(out);
+        for (std::string line; std::getline(in, line);) {
+            auto eq = line.find('=');
+            std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+            if (k == "TYPE") {
+                EXPECT_EQ(d.value("ID_FS_TYPE", ""), v) << d.dump();
+            } else if (k == "UUID") {
+                EXPECT_EQ(d.value("ID_FS_UUID", ""), v) << d.dump();
+            }
+        }
+        ++checked;
+    }
+    std::cout << "[ info     ] " << n << " devices announced; " << checked << " block devices checked against blkid\n";
+}
+
+// A loop device made and removed through /dev/loop-control, with a real ext4
+// image attached in between: enrichment, rules (mode, owner, group, links, run,
+// publish), default links, and link removal.
+class LoopDevice {
+public:
+    LoopDevice() {
+        ctl_ = Fd(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+        if (!ctl_) throw std::runtime_error("cannot open /dev/loop-control");
+        for (int n = 200 + ::getpid() % 300;; ++n) {
+            if (::ioctl(ctl_.get(), LOOP_CTL_ADD, n) >= 0) {
+                number_ = n;
+                break;
+            }
+            if (errno != EEXIST || n > 1000) throw std::runtime_error("LOOP_CTL_ADD failed");
+        }
+    }
+    ~LoopDevice() {
+        detach();
+        remove();
+    }
+    std::string name() const { return "loop" + std::to_string(number_); }
+    void attach(const std::string& image) {
+        int st = 0;
+        std::string out = sh("losetup /dev/" + name() + " '" + image + "' 2>&1", &st);
+        if (st != 0) throw std::runtime_error("losetup: " + out);
+        attached_ = true;
+    }
+    void detach() {
+        if (attached_) sh("losetup -d /dev/" + name() + " 2>&1");
+        attached_ = false;
+    }
+    void remove() {
+        if (number_ < 0) return;
+        for (int i = 0; i < 50 && ::ioctl(ctl_.get(), LOOP_CTL_REMOVE, number_) < 0 && errno == EBUSY; ++i) ::usleep(20000);
+        number_ = -1;
+    }
+
+private:
+    Fd ctl_;
+    int number_ = -1;
+    bool attached_ = false;
+};
+
+std::string link_target(const std::string& p) {
+    std::error_code ec;
+    auto t = fs::read_symlink(p, ec);
+    return ec ? "" : t.string();
+}
+
+TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
+    REQUIRE_FACILITIES();
+    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    int st = 0;
+    TempDir t;
+    const std::string label = "KEEL" + std::to_string(::getpid() % 100000);
+    const std::string uuid = "5d0f6b2c-3e4a-4b1d-8c7e-2a9f1e6d4b3" + std::to_string(::getpid() % 10);
+    sh("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid + " " + t.file("img") + " 2>&1", &st);
+    if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
+    // Links and rule effects go to a device directory of our own; the node keel
+    // dev acts on is a real block node for the loop device, made here.
+    const std::string devdir = t.file("dev");
+    fs::create_directory(devdir);
+    const gid_t disk = ::getgrnam("disk") ? ::getgrnam("disk")->gr_gid : 6;
+    write_file_atomic(t.file("dev.json"), R"({
+      "rules": [
+        {"match": {"subsystem": "block", "kernel": "loop*", "env": {"ID_FS_LABEL": "KEEL*"}},
+         "mode": "0640", "owner": "1", "group": "disk",
+         "symlink": "keel/by-test/$env{ID_FS_LABEL}",
+         "publish": "test.storage.%k",
+         "run": ["/bin/sh", "-c", "echo \"$DEVNAME $ID_FS_LABEL\" >> )" + t.file("ran") + R"("]}
+      ]})");
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.block.*", "test.storage.>"});
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json"), "--dev", devdir});
+
+    LoopDevice loop;
+    const std::string name = loop.name();
+    const std::string devpath = "/devices/virtual/block/" + name;
+    ASSERT_TRUE(w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", devpath); })) << dev.err();
+    std::string majmin = read_text("/sys/class/block/" + name + "/dev");
+    unsigned maj = 0, min = 0;
+    ASSERT_EQ(std::sscanf(majmin.c_str(), "%u:%u", &maj, &min), 2);
+    ASSERT_EQ(::mknod((devdir + "/" + name).c_str(), S_IFBLK | 0600, makedev(maj, min)), 0);
+
+    loop.attach(t.file("img"));
+    auto ch = w.wait_one([&](const Json& m) {
+        return devpath_is(m, "hardware.block.change", devpath) && m["data"].value("ID_FS_LABEL", "") == label;
+    });
+    ASSERT_TRUE(ch) << dev.err();
+    const Json& d = (*ch)["data"];
+    EXPECT_EQ(d["ID_FS_TYPE"], "ext4");
+    EXPECT_EQ(d["ID_FS_UUID"], uuid);
+    EXPECT_EQ(d["DEVNAME"], name);
+    std::string links = d.value("DEVLINKS", "");
+    EXPECT_NE(links.find(devdir + "/disk/by-label/" + label), std::string::npos) << links;
+    EXPECT_NE(links.find(devdir + "/disk/by-uuid/" + uuid), std::string::npos) << links;
+    EXPECT_NE(links.find(devdir + "/keel/by-test/" + label), std::string::npos) << links;
+    EXPECT_EQ(link_target(devdir + "/disk/by-label/" + label), "../../" + name);
+    EXPECT_EQ(link_target(devdir + "/disk/by-uuid/" + uuid), "../../" + name);
+    EXPECT_EQ(link_target(devdir + "/keel/by-test/" + label), "../../" + name);
+    struct stat sb;
+    ASSERT_EQ(::stat((devdir + "/" + name).c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_mode & 07777, 0640u);
+    EXPECT_EQ(sb.st_uid, 1u);
+    EXPECT_EQ(sb.st_gid, disk);
+    EXPECT_TRUE(w.wait_one([&](const Json& m) { return m["subject"] == "test.storage." + name; }));
+    auto deadline = Clock::now() + slow(5s);
+    while (read_text(t.file("ran")).find(name + " " + label) == std::string::npos && Clock::now() < deadline) ::usleep(20000);
+    EXPECT_NE(read_text(t.file("ran")).find(name + " " + label), std::string::npos);
+
+    // dev.info by node and by DEVPATH: the same device, enriched.
+    Json info = request(bus, "dev.info", devpath);
+    EXPECT_EQ(info["ID_FS_LABEL"], label);
+    EXPECT_EQ(info["DEVNAME"], name);
+
+    // Detached: the file system is gone, and so are its links.
+    loop.detach();
+    ASSERT_TRUE(w.wait_one([&](const Json& m) {
+        return devpath_is(m, "hardware.block.change", devpath) && !m["data"].contains("ID_FS_LABEL");
+    })) << dev.err();
+    EXPECT_EQ(link_target(devdir + "/disk/by-label/" + label), "");
+    EXPECT_EQ(link_target(devdir + "/keel/by-test/" + label), "");
+    EXPECT_FALSE(fs::exists(devdir + "/keel"));
+
+    loop.remove();
+    auto rm = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.remove", devpath); });
+    ASSERT_TRUE(rm) << dev.err();
+    EXPECT_EQ((*rm)["data"]["DEVNAME"], name);
+}
+
+TEST(Dev, VethPairInANetworkNamespace) {
+    REQUIRE_FACILITIES();
+    if (sh("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
+    const std::string ns = "keel-dev-" + std::to_string(::getpid());
+    int st = 0;
+    sh("ip netns add " + ns + " 2>&1", &st);
+    if (st != 0) GTEST_SKIP() << "cannot create a network namespace";
+    struct Cleanup {
+        std::string ns;
+        ~Cleanup() { sh("ip netns del " + ns + " 2>/dev/null"); }
+    } cleanup{ns};
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.net.*"});
+    {
+        DevProcess dev(bus, {"--no-coldplug", "--no-modules"}, {"/usr/bin/env", "ip", "netns", "exec", ns});
+        const std::string a = "vk" + std::to_string(::getpid() % 100000) + "a", b = a.substr(0, a.size() - 1) + "b";
+        sh("ip netns exec " + ns + " ip link add " + a + " type veth peer name " + b + " 2>&1", &st);
+        ASSERT_EQ(st, 0);
+        std::string mac = sh("ip netns exec " + ns + " cat /sys/class/net/" + a + "/address");
+        while (!mac.empty() && mac.back() == '\n') mac.pop_back();
+        auto add = w.wait_one([&](const Json& m) {
+            return m["subject"] == "hardware.net.add" && m["data"].value("INTERFACE", "") == a;
+        });
+        ASSERT_TRUE(add) << dev.err();
+        EXPECT_EQ((*add)["data"]["DEVPATH"], "/devices/virtual/net/" + a);
+        EXPECT_EQ((*add)["data"]["ID_NET_ADDRESS"], mac);
+        EXPECT_FALSE((*add)["data"].value("IFINDEX", "").empty());
+        EXPECT_TRUE(w.wait_one([&](const Json& m) {
+            return m["subject"] == "hardware.net.add" && m["data"].value("INTERFACE", "") == b;
+        }));
+        sh("ip netns exec " + ns + " ip link del " + a + " 2>&1", &st);
+        ASSERT_EQ(st, 0);
+        auto rm = w.wait_one([&](const Json& m) {
+            return m["subject"] == "hardware.net.remove" && m["data"].value("INTERFACE", "") == a;
+        });
+        ASSERT_TRUE(rm) << dev.err();
+        // The address was learnt at add; the remove event still carries it.
+        EXPECT_EQ((*rm)["data"]["ID_NET_ADDRESS"], mac);
+    }
+}
+
+TEST(Dev, ListAndInfoRequests) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
+    Json list = request(bus, "dev.list", R"({"subsystem":"mem"})");
+    ASSERT_TRUE(list.is_array());
+    bool found = false;
+    for (const auto& d : list) {
+        EXPECT_EQ(d["SUBSYSTEM"], "mem");
+        found = found || d.value("DEVPATH", "") == "/devices/virtual/mem/null";
+    }
+    EXPECT_TRUE(found) << list.dump();
+    Json all = request(bus, "dev.list", "");
+    EXPECT_GT(all.size(), list.size());
+
+    Json info = request(bus, "dev.info", "/dev/null");
+    EXPECT_EQ(info["DEVPATH"], "/devices/virtual/mem/null");
+    EXPECT_EQ(info["MAJOR"], "1");
+    Json none = request(bus, "dev.info", "/devices/virtual/mem/keel-none");
+    EXPECT_TRUE(none.contains("error"));
+
+    auto cli = run_cli({"dev", "list", "--subsystem", "mem", "--server", bus.url()});
+    EXPECT_EQ(cli.code, 0) << cli.describe();
+    EXPECT_NE(cli.out.find("P: /devices/virtual/mem/null\nE: DEVPATH=/devices/virtual/mem/null"), std::string::npos) << cli.out;
+    cli = run_cli({"dev", "info", "/sys/devices/virtual/mem/zero", "--server", bus.url()});
+    EXPECT_EQ(cli.code, 0) << cli.describe();
+    EXPECT_NE(cli.out.find("E: DEVNAME=zero\n"), std::string::npos) << cli.out;
+    cli = run_cli({"dev", "info", "/devices/nothing/here", "--server", bus.url()});
+    EXPECT_EQ(cli.code, 1) << cli.describe();
+    EXPECT_NE(cli.err.find("/devices/nothing/here"), std::string::npos) << cli.err;
+    cli = run_cli({"dev", "status", "--server", bus.url()});
+    EXPECT_EQ(cli.code, 0) << cli.describe();
+    EXPECT_NE(cli.out.find("\"events\""), std::string::npos);
+}
+
+// With the bus gone keel dev keeps handling events, buffers a bounded amount,
+// counts what it drops, and publishes again once the bus is back.
+TEST(Dev, KeepsWorkingWithTheBusDown) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--bus-buffer", "2KiB"});
+    bus.signal(SIGTERM);
+    ASSERT_TRUE(bus.wait_exit(slow(10s)));
+    ASSERT_TRUE(dev.proc().wait_output("bus unavailable", slow(10s), true)) << dev.err();
+    for (int i = 0; i < 40; ++i) write_sysfs("/sys/class/mem/null/uevent", "change");
+    bus.restart();
+    ASSERT_TRUE(dev.proc().wait_output("bus reconnected", slow(15s), true)) << dev.err();
+    Json st = request(bus, "dev.status", "");
+    EXPECT_GE(st["events"]["kernel"].get<int>(), 40) << st.dump();
+    EXPECT_GT(st["bus"]["dropped"].get<int>(), 0) << st.dump();
+    EXPECT_TRUE(st["bus"]["connected"].get<bool>());
+    Watcher w(bus.url(), {"hardware.mem.*"});
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    EXPECT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); }));
+    EXPECT_TRUE(dev.proc().running());
+}
+
+// keel dev's module matching in the daemon, against the Debian tree. This kernel
+// may have no module support at all (the development VMs): then keel dev says so
+// and only matches; dev.status shows what it resolved.
+TEST(Dev, ModaliasesOfThisMachineResolveAgainstTheDebianTree) {
+    REQUIRE_FACILITIES();
+    std::string tree;
+    for (const auto& e : fs::directory_iterator("/lib/modules"))
+        if (fs::exists(e.path() / "modules.alias")) tree = e.path().string();
+    if (tree.empty()) GTEST_SKIP() << "no Debian module tree (linux-image-amd64)";
+    if (::access("/proc/modules", F_OK) == 0)
+        GTEST_SKIP() << "this kernel loads modules: not loading " << tree << " into it (see module_loader_test)";
+    if (sh("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty()) GTEST_SKIP() << "no virtio PCI device here";
+    BusProcess bus;
+    DevProcess dev(bus, {"--modules-dir", tree});
+    ASSERT_TRUE(dev.proc().wait_output("matching only", slow(10s), true)) << dev.err();
+    Json st;
+    auto deadline = Clock::now() + slow(20s);
+    do {
+        st = request(bus, "dev.status", "");
+        if (st["modules"]["pending"] == 0 && st["events"]["coldplug"].get<int>() > 0) break;
+        ::usleep(100000);
+    } while (Clock::now() < deadline);
+    const auto& resolved = st["modules"]["resolved"];
+    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_pci"), resolved.end()) << st.dump(1);
+    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_ring"), resolved.end()) << st.dump(1);
+    EXPECT_FALSE(st["modules"]["unmatched"].empty());  // this machine has devices with no module (acpi, cpu, ...)
+    EXPECT_EQ(st["modules"]["failed"].size(), 0u);
+}
+
+TEST(Dev, MonitorAndTriggerVerbs) {
+    REQUIRE_FACILITIES();
+    // `keel dev monitor --kernel` straight from the socket, fed by `keel dev trigger`.
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    Fd ready_r(fds[0]), ready_w(fds[1]);
+    Process::Spec spec{{KEEL_BIN, "dev", "monitor", "--kernel", "--subsystem", "mem", "--count", "1", "--ready-fd", "3"},
+                       std::nullopt, false, ""};
+    spec.fd3 = ready_w.get();
+    Process mon(spec);
+    ready_w.reset();
+    char c = 0;
+    pollfd p{ready_r.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, static_cast<int>(slow(10s).count())), 1);
+    ASSERT_EQ(::read(ready_r.get(), &c, 1), 1);
+    auto tr = run_cli({"dev", "trigger", "--verbose", "/sys/devices/virtual/mem/null"});
+    EXPECT_EQ(tr.code, 0) << tr.describe();
+    EXPECT_EQ(tr.out, "/devices/virtual/mem/null\n");
+    auto ex = mon.wait_exit(slow(10s));
+    ASSERT_TRUE(ex);
+    EXPECT_EQ(ex->code, 0);
+    EXPECT_NE(mon.out().find("change  /devices/virtual/mem/null (mem)"), std::string::npos) << mon.out();
+    auto bad = run_cli({"dev", "trigger", "--action", "explode"});
+    EXPECT_EQ(bad.code, 100);
+    auto dry = run_cli({"dev", "trigger", "--dry-run", "--subsystem", "mem"});
+    EXPECT_EQ(dry.code, 0);
+    EXPECT_NE(dry.out.find("/devices/virtual/mem/null\n"), std::string::npos);
+}
+
+TEST(Dev, BadConfigurationIsAUsageError) {
+    TempDir t;
+    write_file_atomic(t.file("bad.json"), R"({"rules": [{"match": {"subsystem": "block"}, "mode": "rw"}]})");
+    auto r = run_cli({"dev", "--config", t.file("bad.json"), "--server", "127.0.0.1:1"});
+    EXPECT_EQ(r.code, 100) << r.describe();
+    EXPECT_NE(r.err.find("keel dev: fatal: cannot load the configuration: " + t.file("bad.json") + ": dev.rules[0].mode"),
+              std::string::npos) << r.err;
+    r = run_cli({"dev", "--manifest", t.file("missing.json")});
+    EXPECT_EQ(r.code, 100) << r.describe();
+    EXPECT_NE(r.err.find("missing.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace keel::it
