@@ -1,5 +1,6 @@
 // keel dev: the device manager daemon; `keel dev list|info|status|monitor|trigger`
 // are its client verbs (dev_query.cpp, dev_monitor.cpp, dev_trigger.cpp).
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -102,6 +103,9 @@ int dev_main(int argc, char** argv) {
     if (no_modules) cfg->modules_enabled = false;
 
     ::signal(SIGPIPE, SIG_IGN);
+    // One malloc arena for the module worker thread too: a second arena would keep
+    // its own dirty pages for the life of the daemon.
+    ::mallopt(M_ARENA_MAX, 1);
     auto loop = loop::EventLoop::create();
     if (!loop) {
         log::fatal("%s", loop.error().message().c_str());

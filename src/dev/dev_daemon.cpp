@@ -1,5 +1,6 @@
 #include "dev/dev_daemon.h"
 
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -93,6 +94,8 @@ Status DevDaemon::start() {
         if (!st) return st;
         log::info("coldplug: %llu devices", static_cast<unsigned long long>(stats_.coldplug_events));
     }
+    // The scan's transient strings are freed; give the pages back (idle footprint).
+    ::malloc_trim(0);
     return {};
 }
 
@@ -155,6 +158,7 @@ void DevDaemon::resync() {
     log::info("resync: %zu devices appeared, %zu disappeared while events were lost", present.size(), gone.size());
     for (auto& d : present) handle(std::move(d), "resync");
     for (auto& d : gone) handle(std::move(d), "resync");
+    ::malloc_trim(0);
 }
 
 void DevDaemon::handle(Device dev, const char* source) {
@@ -373,6 +377,8 @@ void DevDaemon::answer_list(const bus::Message& m) {
     if (out.size() > static_cast<size_t>(bus_.server_info().max_payload) && bus_.server_info().max_payload > 0)
         out = error_json("the list is " + std::to_string(out.size()) + " bytes, over the bus's max_payload: filter by subsystem");
     publish(std::string(m.reply), out);
+    out = std::string();
+    ::malloc_trim(0);
 }
 
 void DevDaemon::answer_info(const bus::Message& m) {

@@ -404,6 +404,41 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     EXPECT_EQ((*rm)["data"]["DEVNAME"], name);
 }
 
+// The kernel's queue overflows while keel dev is stopped: a loop device appears
+// and another disappears meanwhile, their events lost. keel dev notices (ENOBUFS),
+// rescans /sys and announces both.
+TEST(Dev, OverflowRescanMissesNoDevice) {
+    REQUIRE_FACILITIES();
+    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.block.*"});
+    auto gone = std::make_unique<LoopDevice>();
+    const std::string gone_path = "/devices/virtual/block/" + gone->name();
+    DevProcess dev(bus, {"--no-modules", "--receive-buffer", "4KiB"});
+    ASSERT_TRUE(dev.proc().wait_output("coldplug: ", slow(10s), true));
+    ASSERT_TRUE(w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", gone_path); }));
+
+    ASSERT_TRUE(dev.proc().signal(SIGSTOP));
+    for (int i = 0; i < 300; ++i) write_sysfs("/sys/class/mem/null/uevent", "change");
+    LoopDevice appeared;
+    const std::string appeared_path = "/devices/virtual/block/" + appeared.name();
+    gone.reset();  // LOOP_CTL_REMOVE
+    ASSERT_TRUE(dev.proc().signal(SIGCONT));
+
+    ASSERT_TRUE(dev.proc().wait_output("the kernel dropped uevents", slow(10s), true)) << dev.err();
+    auto add = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", appeared_path); });
+    auto rm = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.remove", gone_path); });
+    ASSERT_TRUE(add) << dev.err();
+    ASSERT_TRUE(rm) << dev.err();
+    // Their own events were lost behind 300 others in an 8 KiB queue: the rescan found them.
+    EXPECT_EQ((*add)["data"].value("KEEL_SOURCE", ""), "resync");
+    EXPECT_EQ((*rm)["data"].value("KEEL_SOURCE", ""), "resync");
+    Json st = request(bus, "dev.status", "");
+    EXPECT_GE(st["events"]["overflows"].get<int>(), 1) << st.dump();
+    EXPECT_GE(st["events"]["resync"].get<int>(), 2) << st.dump();
+    EXPECT_NE(dev.err().find("resync: "), std::string::npos);
+}
+
 TEST(Dev, VethPairInANetworkNamespace) {
     REQUIRE_FACILITIES();
     if (sh("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
