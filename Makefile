@@ -39,6 +39,7 @@ fuzz: build-fuzz
 
 bench: build
 	@bench/bus/run build/keel
+	@bench/dev/run build/keel
 
 demo: build
 	@scripts/demo build/keel
