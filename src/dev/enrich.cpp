@@ -7,11 +7,6 @@ namespace keel::dev {
 
 namespace {
 
-bool plain_char(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           std::string_view("#+-.:=@_").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 void add_usb(Device& dev, const Sysfs& sysfs) {
     std::string_view path = dev.devpath();
     std::string iface_num;
@@ -45,32 +40,17 @@ void add_usb(Device& dev, const Sysfs& sysfs) {
 }  // namespace
 
 std::string id_safe(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n')) ++b;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n')) --e;
-    std::string out;
-    bool space = false;
-    for (size_t i = b; i < e;) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c == ' ' || c == '\t' || c == '\n') {
-            if (!space) out += '_';
-            space = true;
-            ++i;
-            continue;
-        }
-        space = false;
-        if (plain_char(c)) {
-            out += static_cast<char>(c);
-            ++i;
-        } else if (size_t n = utf8_sequence(s, i)) {
-            out.append(s.substr(i, n));
-            i += n;
-        } else {
-            out += '_';
-            ++i;
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+    std::string squeezed;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (!space(s[i])) {
+            squeezed += s[i];
+        } else if (!squeezed.empty() && squeezed.back() != ' ') {
+            squeezed += ' ';
         }
     }
-    return out;
+    if (!squeezed.empty() && squeezed.back() == ' ') squeezed.pop_back();
+    return replace_unsafe(squeezed, /*hex=*/false);
 }
 
 void enrich(Device& dev, const Sysfs& sysfs, const std::string& dev_root) {

@@ -26,25 +26,7 @@ std::string parent_of(const std::string& p) {
 }  // namespace
 
 std::string encode_link_name(std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     std::string_view("#+-.:=@_").find(static_cast<char>(c)) != std::string_view::npos;
-        if (plain) {
-            out += static_cast<char>(c);
-            ++i;
-        } else if (size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0) {
-            out.append(s.substr(i, n));
-            i += n;
-        } else {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 15];
-            ++i;
-        }
-    }
+    std::string out = replace_unsafe(s, /*hex=*/true);
     // "." and ".." are names of directories, not of devices.
     if (out == "." || out == "..") return "\\x2e" + out.substr(1);
     return out;

@@ -6,6 +6,7 @@
 
 #include "base/sys.h"
 #include "base/sys_fs.h"
+#include "dev/text.h"
 
 namespace keel::dev {
 
@@ -29,20 +30,6 @@ int compare_norm(std::string_view a, std::string_view b) {
         if (x != y) return static_cast<unsigned char>(x) < static_cast<unsigned char>(y) ? -1 : 1;
     }
     return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
-}
-
-// Splits on spaces and tabs.
-std::vector<std::string_view> words(std::string_view line) {
-    std::vector<std::string_view> out;
-    size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-        size_t j = i;
-        while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-        if (j > i) out.push_back(line.substr(i, j - i));
-        i = j;
-    }
-    return out;
 }
 
 // Calls fn(offset, line) for each line.
@@ -73,6 +60,18 @@ std::string module_name(std::string_view s) {
     return out;
 }
 
+std::optional<Softdep> parse_softdep(const std::vector<std::string_view>& w) {
+    if (w.size() < 3 || w[0] != "softdep") return std::nullopt;
+    Softdep sd{std::string(w[1]), {}, {}};
+    std::vector<std::string>* into = nullptr;
+    for (size_t i = 2; i < w.size(); ++i) {
+        if (w[i] == "pre:") into = &sd.pre;
+        else if (w[i] == "post:") into = &sd.post;
+        else if (into) into->emplace_back(w[i]);
+    }
+    return sd;
+}
+
 std::string normalize_alias(std::string_view alias) {
     std::string out(alias);
     bool in_class = false;
@@ -98,7 +97,7 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
     };
     std::vector<Entry> entries;
     each_line(ix.alias_.view(), [&](size_t off, std::string_view line) {
-        auto w = words(line);
+        auto w = split_words(line);
         if (w.size() >= 3 && w[0] == "alias") entries.push_back({literal_prefix(w[1]), static_cast<uint32_t>(off)});
     });
     std::stable_sort(entries.begin(), entries.end(),
@@ -122,16 +121,8 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
 
     if (auto soft = sys::read_file(dir + "/modules.softdep")) {
         each_line(*soft, [&](size_t, std::string_view line) {
-            auto w = words(line);
-            if (w.size() < 3 || w[0] != "softdep") return;
-            std::vector<std::string> pre, post;
-            std::vector<std::string>* into = nullptr;
-            for (size_t i = 2; i < w.size(); ++i) {
-                if (w[i] == "pre:") into = &pre;
-                else if (w[i] == "post:") into = &post;
-                else if (into) into->emplace_back(w[i]);
-            }
-            ix.tree_soft_.push_back({module_name(w[1]), std::move(pre), std::move(post)});
+            if (auto sd = parse_softdep(split_words(line)))
+                ix.tree_soft_.push_back({module_name(sd->module), std::move(sd->pre), std::move(sd->post)});
         });
     }
     if (auto builtin = sys::read_file(dir + "/modules.builtin")) {
@@ -171,7 +162,7 @@ std::string_view ModuleIndex::alias_pattern(uint32_t off) const {
 }
 
 std::string_view ModuleIndex::alias_module(uint32_t off) const {
-    auto w = words(line_at(alias_.view(), off));
+    auto w = split_words(line_at(alias_.view(), off));
     return w.size() >= 3 ? w[2] : std::string_view();
 }
 
@@ -190,7 +181,7 @@ bool ModuleIndex::find_dep(std::string_view name, DepLine* out) const {
     std::string_view line = line_at(dep_.view(), *it);
     size_t colon = line.find(':');
     out->path = line.substr(0, colon);
-    out->deps = words(line.substr(colon + 1));
+    out->deps = split_words(line.substr(colon + 1));
     return true;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,12 @@ private:
 
 // Module name from a name or a path: basename, extension(s) dropped, '-' -> '_'.
 std::string module_name(std::string_view name_or_path);
+// A "softdep MODULE pre: A B post: C" line, split into words.
+struct Softdep {
+    std::string module;
+    std::vector<std::string> pre, post;
+};
+std::optional<Softdep> parse_softdep(const std::vector<std::string_view>& words);
 // modprobe's alias normalisation: '-' -> '_' except inside [...] classes.
 std::string normalize_alias(std::string_view alias);
 

@@ -12,23 +12,11 @@
 #include "base/sys_fs.h"
 #include "base/sys_kernel.h"
 #include "dev/decompress.h"
+#include "dev/text.h"
 
 namespace keel::dev {
 
 namespace {
-
-std::vector<std::string_view> split_words(std::string_view line) {
-    std::vector<std::string_view> out;
-    size_t i = 0;
-    while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-        size_t j = i;
-        while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-        if (j > i) out.push_back(line.substr(i, j - i));
-        i = j;
-    }
-    return out;
-}
 
 std::vector<std::string> conf_files(const std::vector<std::string>& dirs) {
     // Same-named files in earlier directories override later ones, as in kmod.
@@ -50,7 +38,7 @@ std::vector<std::string> conf_files(const std::vector<std::string>& dirs) {
 }  // namespace
 
 void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
-                     std::vector<std::pair<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>>* softdeps) {
+                     std::vector<Softdep>* softdeps) {
     for (const auto& file : conf_files(dirs)) {
         auto text = sys::read_file(file);
         if (!text) continue;
@@ -71,14 +59,8 @@ void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
                     if (!o.empty()) o += ' ';
                     o += w[i];
                 }
-            } else if (w.size() >= 3 && w[0] == "softdep") {
-                std::vector<std::string> pre, post, *into = nullptr;
-                for (size_t i = 2; i < w.size(); ++i) {
-                    if (w[i] == "pre:") into = &pre;
-                    else if (w[i] == "post:") into = &post;
-                    else if (into) into->emplace_back(w[i]);
-                }
-                softdeps->push_back({std::string(w[1]), {std::move(pre), std::move(post)}});
+            } else if (auto sd = parse_softdep(w)) {
+                softdeps->push_back(std::move(*sd));
             }
         }
     }
@@ -97,12 +79,12 @@ Status ModuleLoader::ensure_index() {
     }
     index_.emplace(std::move(*ix));
     if (cfg_.modprobe_d) {
-        std::vector<std::pair<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>> soft;
+        std::vector<Softdep> soft;
         ModuleConfig from_files;
         read_modprobe_d({"/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"}, &from_files, &soft);
         for (auto& b : from_files.blacklist) cfg_.blacklist.insert(b);
         for (auto& [m, o] : from_files.options) cfg_.options.try_emplace(m, o);
-        for (auto& [m, s] : soft) index_->add_softdep(m, std::move(s.first), std::move(s.second));
+        for (auto& sd : soft) index_->add_softdep(sd.module, std::move(sd.pre), std::move(sd.post));
     }
     return {};
 }

@@ -33,7 +33,7 @@ struct ModuleConfig {
 // Reads blacklist/options/softdep lines of modprobe.d files into `cfg` and `softdeps`.
 // Unknown directives (install, remove, alias) are ignored.
 void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
-                     std::vector<std::pair<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>>* softdeps);
+                     std::vector<Softdep>* softdeps);
 
 class ModuleLoader {
 public:

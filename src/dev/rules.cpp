@@ -50,25 +50,7 @@ bool Rule::matches(const Device& dev, const Sysfs& sysfs) const {
     return true;
 }
 
-std::string path_safe(std::string_view value) {
-    std::string out;
-    for (size_t i = 0; i < value.size();) {
-        unsigned char c = static_cast<unsigned char>(value[i]);
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     std::string_view("#+-.:=@_").find(static_cast<char>(c)) != std::string_view::npos;
-        if (plain) {
-            out += static_cast<char>(c);
-            ++i;
-        } else if (size_t n = c >= 0x80 ? utf8_sequence(value, i) : 0) {
-            out.append(value.substr(i, n));
-            i += n;
-        } else {
-            out += '_';
-            ++i;
-        }
-    }
-    return out;
-}
+std::string path_safe(std::string_view value) { return replace_unsafe(value, /*hex=*/false); }
 
 bool safe_link_path(std::string_view p) {
     if (p.empty() || p.front() == '/' || p.size() > 1024) return false;

@@ -51,4 +51,45 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+std::string replace_unsafe(std::string_view s, bool hex) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size();) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     std::string_view("#+-.:=@_").find(static_cast<char>(c)) != std::string_view::npos;
+        if (plain) {
+            out += static_cast<char>(c);
+            ++i;
+        } else if (size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            if (hex) {
+                out += "\\x";
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+            } else {
+                out += '_';
+            }
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string_view> split_words(std::string_view line) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        size_t j = i;
+        while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+        if (j > i) out.push_back(line.substr(i, j - i));
+        i = j;
+    }
+    return out;
+}
+
 }  // namespace keel::dev

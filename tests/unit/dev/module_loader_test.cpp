@@ -26,7 +26,7 @@ TEST(ModprobeD, BlacklistOptionsSoftdeps) {
     testing::write(t / "etc/b.conf", "blacklist from_etc_b\ninstall foo /bin/true\n");
     testing::write(t / "etc/ignored.txt", "blacklist nope\n");
     ModuleConfig cfg;
-    std::vector<std::pair<std::string, std::pair<std::vector<std::string>, std::vector<std::string>>>> soft;
+    std::vector<Softdep> soft;
     read_modprobe_d({t / "etc", t / "lib"}, &cfg, &soft);
     EXPECT_TRUE(cfg.blacklist.count("pcspkr"));
     EXPECT_TRUE(cfg.blacklist.count("from_etc_b"));
@@ -34,8 +34,9 @@ TEST(ModprobeD, BlacklistOptionsSoftdeps) {
     EXPECT_FALSE(cfg.blacklist.count("nope"));
     EXPECT_EQ(cfg.options["snd_hda_intel"], "model=auto");
     ASSERT_EQ(soft.size(), 1u);
-    EXPECT_EQ(soft[0].first, "uhci-hcd");
-    EXPECT_EQ(soft[0].second.first, std::vector<std::string>{"ehci-hcd"});
+    EXPECT_EQ(soft[0].module, "uhci-hcd");
+    EXPECT_EQ(soft[0].pre, std::vector<std::string>{"ehci-hcd"});
+    EXPECT_EQ(soft[0].post, std::vector<std::string>{"x"});
 }
 
 class DebianTree : public ::testing::Test {
