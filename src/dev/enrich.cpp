@@ -8,7 +8,7 @@ namespace keel::dev {
 namespace {
 
 void add_usb(Device& dev, const Sysfs& sysfs) {
-    std::string_view path = dev.devpath();
+    const std::string path(dev.devpath());
     std::string iface_num;
     // Walk from the device up to the USB device it belongs to.
     for (std::string p(path); p.size() > 1; p.resize(p.rfind('/'))) {
@@ -56,8 +56,9 @@ std::string id_safe(std::string_view s) {
 void enrich(Device& dev, const Sysfs& sysfs, const std::string& dev_root) {
     std::string_view action = dev.action();
     if (action == "remove" || action == "unbind" || action == "offline") return;
-    std::string_view subsystem = dev.subsystem();
-    std::string_view path = dev.devpath();
+    // Copies: adding properties moves the device's strings.
+    const std::string subsystem(dev.subsystem());
+    const std::string path(dev.devpath());
     if (path.find("/usb") != std::string_view::npos) add_usb(dev, sysfs);
     if (subsystem == "block" && dev.has("DEVNAME")) {
         // An unbound loop device or an empty card reader has size 0: nothing to probe.

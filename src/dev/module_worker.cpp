@@ -1,5 +1,8 @@
 #include "dev/module_worker.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 
 #include "base/sys.h"
@@ -16,7 +19,13 @@ Result<std::unique_ptr<ModuleWorker>> ModuleWorker::start(loop::EventLoop& loop,
     auto ev = KEEL_TRY(sys::eventfd());
     std::unique_ptr<ModuleWorker> w(new ModuleWorker(std::move(cfg), std::move(sysfs_root), std::move(done), max_queue, std::move(ev)));
     KEEL_TRY_STATUS(w->watch_.start(loop, w->event_.get(), EPOLLIN, [p = w.get()](uint32_t) { p->deliver(); }));
+    // The worker takes no signals: they belong to the loop's signalfd, and a signal
+    // left unblocked in this thread would get the default action (death).
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     w->thread_ = std::thread([p = w.get()] { p->run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     return w;
 }
 

@@ -133,6 +133,18 @@ public:
         if (!proc_->wait_output("bus connected", slow(10s), true))
             throw std::runtime_error("keel dev did not connect:\n" + proc_->err());
     }
+    // Stops it: a clean exit (0) after SIGTERM, or a failure with its log (under
+    // the sanitizers this is where a leak or a memory error shows).
+    ~DevProcess() {
+        if (!proc_->running()) {
+            ADD_FAILURE() << "keel dev died during the test:\n" << proc_->err();
+            return;
+        }
+        proc_->signal(SIGTERM);
+        auto st = proc_->wait_exit(slow(10s));
+        if (!st || !st->exited_ok())
+            ADD_FAILURE() << "keel dev did not stop cleanly (" << (st ? st->describe() : "timeout") << "):\n" << proc_->err();
+    }
     Process& proc() { return *proc_; }
     std::string err() const { return proc_->err(); }
 
@@ -272,6 +284,20 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
         ++checked;
     }
     std::cout << "[ info     ] " << n << " devices announced; " << checked << " block devices checked against blkid\n";
+}
+
+// `keel dev --once`: coldplug delivered, then exit (the mdev -s of keel); without a
+// bus it still finishes, and says what was not delivered.
+TEST(Dev, OnceIsColdplugThenExit) {
+    REQUIRE_FACILITIES();
+    BusProcess bus;
+    Watcher w(bus.url(), {"hardware.mem.add"});
+    auto r = run_cli({"dev", "--once", "--no-modules", "--server", bus.unix_url()});
+    EXPECT_EQ(r.code, 0) << r.describe();
+    EXPECT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null"); }));
+    auto nobus = run_cli({"dev", "--once", "--no-modules", "--server", "unix:/nonexistent/bus.sock"});
+    EXPECT_EQ(nobus.code, 0) << nobus.describe();
+    EXPECT_NE(nobus.err.find("no bus: "), std::string::npos) << nobus.err;
 }
 
 // A loop device made and removed through /dev/loop-control, with a real ext4
