@@ -74,7 +74,7 @@ int dev_main(int argc, char** argv) {
     args.option("ready-fd", 0, "FD", "write a newline to FD once coldplug is done (s6-style readiness)", &ready_fd);
     args.flag("verbose", 'v', "log every event and module lookup", &verbose);
     add_connect_options(args, &conn);
-    args.epilog("Signals: SIGTERM/SIGINT stop it; SIGUSR1 rescans /sys for missed devices.\n"
+    args.epilog("Signals: SIGTERM/SIGINT stop it; SIGHUP reloads the rules; SIGUSR1 rescans /sys.\n"
                 "Exit codes: 0 stopped, 100 bad usage or configuration, 111 cannot open the uevent socket\n"
                 "or read /sys.");
     if (auto rc = args.parse(argc, argv)) return *rc;
@@ -86,15 +86,15 @@ int dev_main(int argc, char** argv) {
     o.listen = !once;
     o.kernel_release = release;
 
-    Result<dev::DevConfig> cfg = dev::DevConfig{};
-    if (!config_file.empty()) {
-        cfg = dev::load_dev_config(config_file);
-    } else {
+    // Where the configuration comes from; read again on SIGHUP.
+    auto load_config = [&, explicit_manifest = !manifest.empty()]() -> Result<dev::DevConfig> {
+        if (!config_file.empty()) return dev::load_dev_config(config_file);
+        std::string path = explicit_manifest ? manifest : kDefaultManifest;
         struct stat st;
-        bool explicit_manifest = !manifest.empty();
-        if (!explicit_manifest) manifest = kDefaultManifest;
-        if (explicit_manifest || ::stat(manifest.c_str(), &st) == 0) cfg = dev::load_manifest(manifest);
-    }
+        if (explicit_manifest || ::stat(path.c_str(), &st) == 0) return dev::load_manifest(path);
+        return dev::DevConfig{};
+    };
+    auto cfg = load_config();
     if (!cfg) {
         log::fatal("cannot load the configuration: %s", cfg.error().message().c_str());
         return kExitUsage;
@@ -145,7 +145,16 @@ int dev_main(int argc, char** argv) {
     }
     loop::SignalWatch signals;
     bool stop = false;
-    auto sst = signals.start(**loop, {SIGTERM, SIGINT, SIGUSR1}, [&](int sig) {
+    auto sst = signals.start(**loop, {SIGTERM, SIGINT, SIGHUP, SIGUSR1}, [&](int sig) {
+        if (sig == SIGHUP) {
+            auto fresh = load_config();
+            if (!fresh) {
+                log::error("reload failed, keeping the old rules: %s", fresh.error().message().c_str());
+                return;
+            }
+            (*daemon)->reload(std::move(*fresh));
+            return;
+        }
         if (sig == SIGUSR1) {
             log::info("SIGUSR1: rescanning /sys");
             (*daemon)->resync();

@@ -75,9 +75,7 @@ Result<std::unique_ptr<DevDaemon>> DevDaemon::create(loop::EventLoop& loop, bus:
     DevDaemon* self = d.get();
     bus.subscribe("dev.list", [self](const bus::Message& m) { self->answer_list(m); });
     bus.subscribe("dev.info", [self](const bus::Message& m) { self->answer_info(m); });
-    bus.subscribe("dev.status", [self](const bus::Message& m) {
-        if (!m.reply.empty()) self->publish(std::string(m.reply), self->status_json());
-    });
+    bus.subscribe("dev.status", [self](const bus::Message& m) { self->reply(m, self->status_json()); });
     return d;
 }
 
@@ -97,6 +95,15 @@ Status DevDaemon::start() {
     // The scan's transient strings are freed; give the pages back (idle footprint).
     ::malloc_trim(0);
     return {};
+}
+
+void DevDaemon::reload(DevConfig cfg) {
+    cfg_.rules = std::move(cfg.rules);
+    cfg_.default_links = cfg.default_links;
+    cfg_.firmware = cfg.firmware;
+    cfg_.firmware_dir = cfg.firmware_dir;
+    firmware_dirs_ = firmware_dirs(cfg_.firmware_dir, opts_.kernel_release);
+    log::info("reloaded: %zu rules (module settings apply from the next start)", cfg_.rules.size());
 }
 
 void DevDaemon::on_readable() {
@@ -273,6 +280,12 @@ void DevDaemon::publish(const std::string& subject, const std::string& payload) 
     ++stats_.published;
 }
 
+void DevDaemon::reply(const bus::Message& m, const std::string& payload) {
+    if (m.reply.empty()) return;
+    if (auto st = bus_.publish(m.reply, payload); !st)
+        log::error("cannot answer on %.*s: %s", static_cast<int>(m.reply.size()), m.reply.data(), st.error().message().c_str());
+}
+
 void DevDaemon::on_module_result(const ModuleWorker::Job& job, ModuleLoader::AliasResult&& r) {
     if (!r.error.empty()) {
         log::error("modules: %s", r.error.c_str());
@@ -376,7 +389,7 @@ void DevDaemon::answer_list(const bus::Message& m) {
     if (!st) out = error_json(st.error().message());
     if (out.size() > static_cast<size_t>(bus_.server_info().max_payload) && bus_.server_info().max_payload > 0)
         out = error_json("the list is " + std::to_string(out.size()) + " bytes, over the bus's max_payload: filter by subsystem");
-    publish(std::string(m.reply), out);
+    reply(m, out);
     out = std::string();
     ::malloc_trim(0);
 }
@@ -391,7 +404,7 @@ void DevDaemon::answer_info(const bus::Message& m) {
         // A device node: find it by its number, like `udevadm info /dev/sda`.
         struct stat st;
         if (::stat(devpath.c_str(), &st) != 0 || !(S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) {
-            publish(std::string(m.reply), error_json(key + " is not a device node"));
+            reply(m, error_json(key + " is not a device node"));
             return;
         }
         std::string link = opts_.sysfs_root + (S_ISBLK(st.st_mode) ? "/dev/block/" : "/dev/char/") +
@@ -399,20 +412,20 @@ void DevDaemon::answer_info(const bus::Message& m) {
         auto target = sys::read_link(link);
         auto at = target ? target->find("/devices/") : std::string::npos;
         if (at == std::string::npos) {
-            publish(std::string(m.reply), error_json("no sysfs device for " + key));
+            reply(m, error_json("no sysfs device for " + key));
             return;
         }
         devpath = target->substr(at);
     }
     auto dev = sysfs_.read_device(devpath, "add");
     if (!dev) {
-        publish(std::string(m.reply), error_json(dev.error().message()));
+        reply(m, error_json(dev.error().message()));
         return;
     }
     enrich(*dev, sysfs_, opts_.dev_root);
     add_devlinks(*dev);
     dev->erase("ACTION");
-    publish(std::string(m.reply), dev->to_json());
+    reply(m, dev->to_json());
 }
 
 }  // namespace keel::dev

@@ -56,6 +56,9 @@ public:
     Status start();
     // Rescans /sys and announces what appeared or disappeared unseen.
     void resync();
+    // New rules, default links and firmware settings (SIGHUP); module settings
+    // keep their start-up values.
+    void reload(DevConfig cfg);
     const DaemonStats& stats() const { return stats_; }
     // Module requests still being worked on (`--once` waits for them).
     size_t modules_pending() const { return modules_ ? modules_->outstanding() : 0; }
@@ -71,6 +74,8 @@ private:
     // DEVLINKS: the device's links as absolute paths, space-separated (as udev).
     void add_devlinks(Device& dev) const;
     void publish(const std::string& subject, const std::string& payload);
+    // Answers a request (not counted as a published event).
+    void reply(const bus::Message& m, const std::string& payload);
     void on_module_result(const ModuleWorker::Job& job, ModuleLoader::AliasResult&& r);
     void answer_list(const bus::Message& m);
     void answer_info(const bus::Message& m);

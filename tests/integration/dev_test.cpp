@@ -621,6 +621,39 @@ TEST(Dev, MonitorAndTriggerVerbs) {
     EXPECT_NE(dry.out.find("/devices/virtual/mem/null\n"), std::string::npos);
 }
 
+TEST(Dev, SighupReloadsRulesAndKeepsThemWhenTheFileIsBroken) {
+    REQUIRE_FACILITIES();
+    TempDir t;
+    auto rules = [&](const std::string& subject) {
+        write_file_atomic(t.file("dev.json"), R"({"rules": [{"match": {"subsystem": "mem", "kernel": "null"}, "publish": ")" +
+                                                  subject + R"("}]})");
+    };
+    rules("test.rules.one");
+    BusProcess bus;
+    Watcher w(bus.url(), {"test.rules.>"});
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json")});
+    auto seen = [&](const std::string& subject, size_t n) {
+        return w.wait([&](const Json& m) { return m["subject"] == subject; }, n, slow(10s)).size() >= n;
+    };
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    ASSERT_TRUE(seen("test.rules.one", 1)) << dev.err();
+
+    rules("test.rules.two");
+    size_t mark = dev.err().size();
+    ASSERT_TRUE(dev.proc().signal(SIGHUP));
+    ASSERT_TRUE(dev.proc().wait_output("reloaded: 1 rules", slow(10s), true, mark)) << dev.err();
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    ASSERT_TRUE(seen("test.rules.two", 1)) << dev.err();
+
+    write_file_atomic(t.file("dev.json"), R"({"rules": [{"mode": 644}]})");
+    mark = dev.err().size();
+    ASSERT_TRUE(dev.proc().signal(SIGHUP));
+    ASSERT_TRUE(dev.proc().wait_output("reload failed, keeping the old rules", slow(10s), true, mark)) << dev.err();
+    EXPECT_NE(dev.err().find("dev.rules[0].mode", mark), std::string::npos) << dev.err();
+    write_sysfs("/sys/class/mem/null/uevent", "change");
+    EXPECT_TRUE(seen("test.rules.two", 2)) << dev.err();
+}
+
 TEST(Dev, BadConfigurationIsAUsageError) {
     TempDir t;
     write_file_atomic(t.file("bad.json"), R"({"rules": [{"match": {"subsystem": "block"}, "mode": "rw"}]})");
