@@ -124,23 +124,40 @@ int dev_main(int argc, char** argv) {
     co.retry_on_failed_connect = !once;  // the daemon waits for the bus; --once does not
     co.reconnect_buffer = static_cast<size_t>(bus_buffer);
     bus::Client client(**loop, co);
+    std::unique_ptr<dev::DevDaemon> daemon;
+    // Ready (s6-style) once coldplug has reached the bus, or once the bus is known
+    // to be down (events are then kept up to --bus-buffer).
+    bool ready_sent = false;
+    auto ready = [&] {
+        if (ready_sent || once) return;
+        ready_sent = true;
+        signal_ready(ready_fd);
+    };
     bool lost_logged = false;
     client.on_event([&](bus::ClientEvent e, std::string_view detail) {
         if (e == bus::ClientEvent::kConnected || e == bus::ClientEvent::kReconnected) {
             log::info("bus %s: %s", e == bus::ClientEvent::kConnected ? "connected" : "reconnected",
                       client.endpoint().to_string().c_str());
             lost_logged = false;
+            // What was buffered meanwhile is on its way; once the bus has it, the
+            // buffers' memory can go back.
+            client.flush(std::chrono::seconds(5), [&](Status) {
+                ready();
+                if (daemon) daemon->release_memory();
+            });
         } else if ((e == bus::ClientEvent::kDisconnected || e == bus::ClientEvent::kError) && !lost_logged) {
             log::warning("bus unavailable (%.*s): events are kept up to --bus-buffer, then dropped and counted",
                          static_cast<int>(detail.size()), detail.data());
             lost_logged = true;
+            ready();
         }
     });
     client.connect();
 
-    auto daemon = dev::DevDaemon::create(**loop, client, o, std::move(*cfg));
-    if (!daemon) {
-        log::fatal("%s", daemon.error().message().c_str());
+    if (auto d = dev::DevDaemon::create(**loop, client, o, std::move(*cfg)); d) {
+        daemon = std::move(*d);
+    } else {
+        log::fatal("%s", d.error().message().c_str());
         return kExitTemporary;
     }
     loop::SignalWatch signals;
@@ -152,12 +169,12 @@ int dev_main(int argc, char** argv) {
                 log::error("reload failed, keeping the old rules: %s", fresh.error().message().c_str());
                 return;
             }
-            (*daemon)->reload(std::move(*fresh));
+            daemon->reload(std::move(*fresh));
             return;
         }
         if (sig == SIGUSR1) {
             log::info("SIGUSR1: rescanning /sys");
-            (*daemon)->resync();
+            daemon->resync();
             return;
         }
         stop = true;
@@ -167,7 +184,7 @@ int dev_main(int argc, char** argv) {
         log::fatal("%s", sst.error().message().c_str());
         return kExitTemporary;
     }
-    if (auto st = (*daemon)->start(); !st) {
+    if (auto st = daemon->start(); !st) {
         log::fatal("%s", st.error().message().c_str());
         return kExitTemporary;
     }
@@ -180,25 +197,22 @@ int dev_main(int argc, char** argv) {
                 flush_sent = true;
                 client.flush(std::chrono::seconds(5), [&](Status) { flushed = true; });
             }
-            if ((flushed || client.closed()) && (*daemon)->modules_pending() == 0) break;
+            if ((flushed || client.closed()) && daemon->modules_pending() == 0) break;
             if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st) break;
         }
-        if (!flushed) log::warning("no bus: %llu events not delivered", static_cast<unsigned long long>((*daemon)->stats().published));
+        if (!flushed) log::warning("no bus: %llu events not delivered", static_cast<unsigned long long>(daemon->stats().published));
         signal_ready(ready_fd);
         client.close();
         return kExitOk;
     }
 
-    // Ready once coldplug has reached the bus (or at once, if the bus is not up yet).
-    if (client.connected()) client.flush(std::chrono::seconds(5), [&](Status) { signal_ready(ready_fd); });
-    else signal_ready(ready_fd);
     if (auto r = (*loop)->run(); !r) {
         log::fatal("%s", r.error().message().c_str());
         return kExitTemporary;
     }
     log::info("stopping (%llu kernel events, %llu published, %llu dropped while the bus was down)",
-              static_cast<unsigned long long>((*daemon)->stats().kernel_events),
-              static_cast<unsigned long long>((*daemon)->stats().published),
+              static_cast<unsigned long long>(daemon->stats().kernel_events),
+              static_cast<unsigned long long>(daemon->stats().published),
               static_cast<unsigned long long>(client.dropped()));
     return kExitOk;
 }

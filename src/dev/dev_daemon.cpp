@@ -92,9 +92,20 @@ Status DevDaemon::start() {
         if (!st) return st;
         log::info("coldplug: %llu devices", static_cast<unsigned long long>(stats_.coldplug_events));
     }
-    // The scan's transient strings are freed; give the pages back (idle footprint).
-    ::malloc_trim(0);
+    release_memory();
     return {};
+}
+
+void DevDaemon::release_memory() {
+    // A scan leaves the tables' nodes scattered among freed temporaries: copied,
+    // they fill the low holes of the heap, and the rest goes back to the system.
+    decltype(known_) known(known_.begin(), known_.end());
+    known_.swap(known);
+    decltype(enriched_) enriched(enriched_.begin(), enriched_.end());
+    enriched_.swap(enriched);
+    known = {};
+    enriched = {};
+    ::malloc_trim(0);
 }
 
 void DevDaemon::reload(DevConfig cfg) {
@@ -165,7 +176,7 @@ void DevDaemon::resync() {
     log::info("resync: %zu devices appeared, %zu disappeared while events were lost", present.size(), gone.size());
     for (auto& d : present) handle(std::move(d), "resync");
     for (auto& d : gone) handle(std::move(d), "resync");
-    ::malloc_trim(0);
+    release_memory();
 }
 
 void DevDaemon::handle(Device dev, const char* source) {

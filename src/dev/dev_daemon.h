@@ -59,6 +59,9 @@ public:
     // New rules, default links and firmware settings (SIGHUP); module settings
     // keep their start-up values.
     void reload(DevConfig cfg);
+    // Returns the memory a burst (coldplug, resync, a drained bus backlog) left
+    // behind to the system.
+    void release_memory();
     const DaemonStats& stats() const { return stats_; }
     // Module requests still being worked on (`--once` waits for them).
     size_t modules_pending() const { return modules_ ? modules_->outstanding() : 0; }

@@ -89,6 +89,12 @@ Status ModuleLoader::ensure_index() {
     return {};
 }
 
+bool ModuleLoader::drop_index() {
+    if (!index_) return false;
+    index_.reset();
+    return true;
+}
+
 bool ModuleLoader::live(const std::string& name) const {
     struct stat st;
     return ::stat((sysfs_root_ + "/module/" + name + "/initstate").c_str(), &st) == 0;

@@ -57,6 +57,8 @@ public:
     AliasResult load_alias(std::string_view modalias);
 
     const ModuleIndex* index() const { return index_ ? &*index_ : nullptr; }
+    // Forgets the index (memory); the next lookup reads it again. True if it was loaded.
+    bool drop_index();
 
 private:
     Status ensure_index();

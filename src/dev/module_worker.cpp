@@ -1,5 +1,6 @@
 #include "dev/module_worker.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -8,6 +9,10 @@
 #include "base/sys.h"
 
 namespace keel::dev {
+
+namespace {
+constexpr std::chrono::seconds kIdleDrop{10};
+}  // namespace
 
 ModuleWorker::ModuleWorker(ModuleConfig cfg, std::string sysfs_root, Done done, size_t max_queue, Fd event)
     : loader_(std::move(cfg), std::move(sysfs_root)), done_(std::move(done)), max_queue_(max_queue),
@@ -59,16 +64,28 @@ void ModuleWorker::run() {
         Job job;
         {
             std::unique_lock lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !in_.empty(); });
+            // Idle for a while: the module index goes (it is read again, in some
+            // tens of milliseconds, for the next hotplugged device).
+            if (!cv_.wait_for(lock, kIdleDrop, [&] { return stopping_ || !in_.empty(); })) {
+                lock.unlock();
+                if (loader_.drop_index()) ::malloc_trim(0);
+                lock.lock();
+                cv_.wait(lock, [&] { return stopping_ || !in_.empty(); });
+            }
             if (stopping_) return;
             job = std::move(in_.front());
             in_.pop_front();
         }
         auto result = loader_.load_alias(job.modalias);
+        bool idle;
         {
             std::lock_guard lock(mu_);
             out_.emplace_back(std::move(job), std::move(result));
+            idle = in_.empty();
         }
+        // Loading the index and the modules leaves freed memory behind: return it
+        // to the system once the work is done (the daemon's idle footprint).
+        if (idle) ::malloc_trim(0);
         uint64_t one = 1;
         (void)sys::write(event_.get(), &one, sizeof one);
     }

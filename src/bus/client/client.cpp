@@ -287,6 +287,10 @@ void Client::schedule_write() {
     });
 }
 
+namespace {
+constexpr size_t kKeepOutputBytes = 16 * 1024;
+}  // namespace
+
 void Client::write_out() {
     if (!fd_ || state_ == State::kConnecting) return;
     while (!out_.empty()) {
@@ -298,6 +302,9 @@ void Client::write_out() {
         }
         out_.consume(*n);
     }
+    // A burst (a daemon's start-up, a replayed backlog) leaves a large buffer
+    // behind: give it back once drained, keeping a small one for steady traffic.
+    out_.release_if_idle(kKeepOutputBytes);
     (void)watch_.set_events(out_.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
 }
 
