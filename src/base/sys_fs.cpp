@@ -34,18 +34,19 @@ Result<size_t> readlinkat(int dirfd, const char* name, char* buf, size_t len) {
     return static_cast<size_t>(n);
 }
 
-Status read_file_at(int dirfd, const char* name, std::string* out) {
-    int fd = ::openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno_error(std::string("cannot open ") + name);
+Status read_attribute(const char* path, std::string* out) { return read_attribute_at(AT_FDCWD, path, out); }
+
+Status read_attribute_at(int dirfd, const char* path, std::string* out) {
+    int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error(std::string("cannot open ") + path);
     Fd owned(fd);
-    out->clear();
-    char buf[4096];
+    out->resize(4096);
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
+        ssize_t n = ::read(fd, out->data(), out->size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error(std::string("cannot read ") + name);
-        if (n == 0) return {};
-        out->append(buf, static_cast<size_t>(n));
+        if (n < 0) return errno_error(std::string("cannot read ") + path);
+        out->resize(static_cast<size_t>(n));
+        return {};
     }
 }
 

@@ -19,8 +19,10 @@ Result<Fd> open(const char* path, int flags, unsigned mode = 0);
 Result<Fd> openat_dir(int dirfd, const char* name);
 // The target of a symlink; returns its length (not NUL-terminated).
 Result<size_t> readlinkat(int dirfd, const char* name, char* buf, size_t len);
-// Reads a whole (small) file relative to `dirfd` into `*out`, reusing its capacity.
-Status read_file_at(int dirfd, const char* name, std::string* out);
+// A sysfs attribute: kernfs hands over a whole attribute (at most a page) in one
+// read, so one read(2) of 4 KiB suffices and no second one is made for EOF.
+Status read_attribute(const char* path, std::string* out);
+Status read_attribute_at(int dirfd, const char* name, std::string* out);
 // Writes `data` to an existing file (sysfs attributes): one write, no O_CREAT.
 Status write_existing(const std::string& path, std::string_view data);
 // Creates `path` as a symlink to `target`, replacing what is there atomically.

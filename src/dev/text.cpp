@@ -20,7 +20,18 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
-    for (size_t i = 0; i < s.size();) {
+    size_t i = 0;
+    while (i < s.size()) {
+        // Plain ASCII runs are copied in one piece.
+        size_t run = i;
+        while (run < s.size()) {
+            unsigned char c = static_cast<unsigned char>(s[run]);
+            if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+            ++run;
+        }
+        out.append(s.data() + i, run - i);
+        i = run;
+        if (i == s.size()) break;
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c == '"' || c == '\\') {
             out += '\\';
@@ -33,7 +44,7 @@ void append_json_string(std::string& out, std::string_view s) {
             out += "\\u00";
             out += kHex[c >> 4];
             out += kHex[c & 15];
-        } else if (c >= 0x80) {
+        } else {
             size_t n = utf8_sequence(s, i);
             if (n == 0) {
                 out += "\xef\xbf\xbd";
@@ -43,8 +54,6 @@ void append_json_string(std::string& out, std::string_view s) {
                 i += n;
             }
             continue;
-        } else {
-            out += static_cast<char>(c);
         }
         ++i;
     }
