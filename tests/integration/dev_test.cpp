@@ -13,7 +13,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <set>
@@ -120,7 +122,8 @@ private:
 };
 
 // `keel dev ...` (optionally wrapped, e.g. in `ip netns exec NS`), ready once
-// connected to the bus and (if on) coldplug is done.
+// connected to the bus and (if on) coldplug is done. Unless the test gives --dev,
+// links and rule effects go to a directory of the test's own, not the host's /dev.
 class DevProcess {
 public:
     DevProcess(const BusProcess& bus, std::vector<std::string> extra, std::vector<std::string> wrapper = {}) {
@@ -129,6 +132,10 @@ public:
         argv.push_back("dev");
         argv.push_back("--server");
         argv.push_back(bus.unix_url());
+        if (std::find(extra.begin(), extra.end(), "--dev") == extra.end()) {
+            argv.push_back("--dev");
+            argv.push_back(devdir_.path());
+        }
         for (auto& e : extra) argv.push_back(std::move(e));
         proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
         if (!proc_->wait_output("bus connected", slow(10s), true))
@@ -150,6 +157,7 @@ public:
     std::string err() const { return proc_->err(); }
 
 private:
+    TempDir devdir_;
     std::unique_ptr<Process> proc_;
 };
 
@@ -472,6 +480,46 @@ TEST(Dev, OverflowRescanMissesNoDevice) {
     EXPECT_NE(dev.err().find("resync: "), std::string::npos);
 }
 
+// keel dev's libblkid properties against udev's own blkid builtin
+// (`udevadm test-builtin blkid`, which runs without udevd) for real file systems
+// on a loop device.
+TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
+    REQUIRE_FACILITIES();
+    if (sh("command -v udevadm").empty()) GTEST_SKIP() << "udevadm not installed";
+    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    TempDir t;
+    write_file_atomic(t.file("dev.json"), R"({"default_links": false})");
+    BusProcess bus;
+    // The host's /dev to open the node; no links, no rules: nothing is written there.
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--dev", "/dev", "--config", t.file("dev.json")});
+    struct Fs {
+        const char* mkfs;
+    } filesystems[] = {{"mkfs.vfat -n KEELVFAT"}, {"mkfs.ext4 -q -F -L KEELEXT4"}, {"mkfs.ext2 -q -F -L KEELEXT2"}};
+    int compared = 0;
+    for (const auto& fs_case : filesystems) {
+        int st = 0;
+        sh("truncate -s 8M " + t.file("img") + " && " + fs_case.mkfs + " " + t.file("img") + " >/dev/null 2>&1", &st);
+        if (st != 0) continue;  // that mkfs is not installed
+        LoopDevice loop;
+        loop.attach(t.file("img"));
+        std::map<std::string, std::string> udev;
+        std::istringstream in(sh("udevadm test-builtin blkid /sys/class/block/" + loop.name() + " 2>/dev/null"));
+        for (std::string line; std::getline(in, line);)
+            if (auto eq = line.find('='); eq != std::string::npos && line.rfind("ID_", 0) == 0)
+                udev[line.substr(0, eq)] = line.substr(eq + 1);
+        ASSERT_FALSE(udev.empty()) << fs_case.mkfs;
+        Json info = request(bus, "dev.info", "/devices/virtual/block/" + loop.name());
+        for (const char* key : {"ID_FS_TYPE", "ID_FS_USAGE", "ID_FS_VERSION", "ID_FS_LABEL", "ID_FS_UUID", "ID_FS_UUID_SUB",
+                                "ID_PART_TABLE_TYPE", "ID_PART_TABLE_UUID"}) {
+            std::string mine = info.value(key, "<absent>");
+            std::string theirs = udev.count(key) ? udev[key] : "<absent>";
+            EXPECT_EQ(mine, theirs) << key << " for " << fs_case.mkfs;
+        }
+        ++compared;
+    }
+    EXPECT_GE(compared, 2);
+}
+
 TEST(Dev, VethPairInANetworkNamespace) {
     REQUIRE_FACILITIES();
     if (sh("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
@@ -516,7 +564,9 @@ TEST(Dev, VethPairInANetworkNamespace) {
 TEST(Dev, ListAndInfoRequests) {
     REQUIRE_FACILITIES();
     BusProcess bus;
-    DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
+    // The real /dev, to find nodes by number; no coldplug and no events with
+    // labels, so nothing is written there.
+    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--dev", "/dev"});
     Json list = request(bus, "dev.list", R"({"subsystem":"mem"})");
     ASSERT_TRUE(list.is_array());
     bool found = false;
