@@ -201,7 +201,9 @@ void DevDaemon::handle(Device dev, const char* source) {
             enriched_.erase(old);
             links_.remove(old);
         }
-        known_[devpath] = std::string(dev.subsystem());
+        // Only what a rescan of /sys/devices can find again: events for modules
+        // (/module/...) or drivers (/bus/...) are not devices.
+        if (devpath.starts_with("/devices/")) known_[devpath] = std::string(dev.subsystem());
         enrich(dev, sysfs_, opts_.dev_root);
     }
 
