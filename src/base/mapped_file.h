@@ -11,7 +11,7 @@
 namespace keel {
 
 class MappedFile {
-public:
+  public:
     MappedFile() = default;
     MappedFile(void* addr, size_t size) : addr_(addr), size_(size) {}
     ~MappedFile() {
@@ -32,7 +32,7 @@ public:
 
     std::string_view view() const { return {static_cast<const char*>(addr_), size_}; }
 
-private:
+  private:
     void* addr_ = nullptr;
     size_t size_ = 0;
 };

@@ -34,7 +34,9 @@ Result<size_t> readlinkat(int dirfd, const char* name, char* buf, size_t len) {
     return static_cast<size_t>(n);
 }
 
-Status read_attribute(const char* path, std::string* out) { return read_attribute_at(AT_FDCWD, path, out); }
+Status read_attribute(const char* path, std::string* out) {
+    return read_attribute_at(AT_FDCWD, path, out);
+}
 
 Status read_attribute_at(int dirfd, const char* path, std::string* out) {
     int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
@@ -63,7 +65,8 @@ Status write_existing(const std::string& path, std::string_view data) {
 
 Status replace_symlink(const std::string& target, const std::string& path) {
     std::string tmp = path + ".keel-" + random_token(8);
-    if (::symlink(target.c_str(), tmp.c_str()) < 0) return errno_error("cannot create link " + path);
+    if (::symlink(target.c_str(), tmp.c_str()) < 0)
+        return errno_error("cannot create link " + path);
     if (::rename(tmp.c_str(), path.c_str()) < 0) {
         Error e = errno_error("cannot create link " + path);
         ::unlink(tmp.c_str());

@@ -52,21 +52,25 @@ Status set_receive_buffer(int fd, int bytes) {
 }
 
 Status finit_module(int fd, const std::string& params, int flags) {
-    if (::syscall(SYS_finit_module, fd, params.c_str(), flags) != 0) return errno_error("finit_module");
+    if (::syscall(SYS_finit_module, fd, params.c_str(), flags) != 0)
+        return errno_error("finit_module");
     return {};
 }
 
 Status init_module(const void* image, size_t len, const std::string& params) {
-    if (::syscall(SYS_init_module, image, len, params.c_str()) != 0) return errno_error("init_module");
+    if (::syscall(SYS_init_module, image, len, params.c_str()) != 0)
+        return errno_error("init_module");
     return {};
 }
 
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
     if (argv.empty()) return Error("spawn: empty command");
     std::vector<char*> av, ev;
-    for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+        av.push_back(const_cast<char*>(a.c_str()));
     av.push_back(nullptr);
-    for (const auto& e : env) ev.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : env)
+        ev.push_back(const_cast<char*>(e.c_str()));
     ev.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -80,7 +84,8 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std:
     sigfillset(&all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
     pid_t pid = -1;
     int rc = ::posix_spawn(&pid, av[0], &fa, &attr, av.data(), ev.data());
     posix_spawn_file_actions_destroy(&fa);

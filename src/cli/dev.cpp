@@ -51,35 +51,50 @@ int dev_main(int argc, char** argv) {
     dev::DaemonOptions o;
     int64_t receive_buffer = o.receive_buffer, bus_buffer = 1 << 20, ready_fd = -1;
     bool no_coldplug = false, no_modules = false, once = false, verbose = false;
-    Args args("dev", "[list|info|status|monitor|trigger ...]",
-              "Runs the device manager: kernel uevents become hardware.<subsystem>.<action> bus\n"
-              "messages; coldplug at start; modules loaded by MODALIAS; device rules (mode, owner,\n"
-              "links, commands) from the manifest. See docs/dev.md.\n\n"
-              "  keel dev list [--subsystem S]   devices and their properties (dev.list)\n"
-              "  keel dev info DEVPATH|/dev/X    one device (dev.info)\n"
-              "  keel dev status                 the daemon's counters (dev.status)\n"
-              "  keel dev monitor                print hardware.* events as they happen\n"
-              "  keel dev trigger                make the kernel resend events (like udevadm trigger)");
-    args.option("config", 'c', "FILE", "rules and settings: a file holding the manifest's \"dev\" section", &config_file);
-    args.option("manifest", 'm', "FILE", "system manifest to take the \"dev\" section from [/etc/keel/system.json if present]", &manifest);
-    args.option("modules-dir", 0, "DIR", "module tree to load from [/lib/modules/$(uname -r)]", &modules_dir);
-    args.option("kernel-release", 0, "RELEASE", "use /lib/modules/RELEASE and its firmware directories [uname -r]", &release);
+    Args args(
+        "dev", "[list|info|status|monitor|trigger ...]",
+        "Runs the device manager: kernel uevents become hardware.<subsystem>.<action> bus\n"
+        "messages; coldplug at start; modules loaded by MODALIAS; device rules (mode, owner,\n"
+        "links, commands) from the manifest. See docs/dev.md.\n\n"
+        "  keel dev list [--subsystem S]   devices and their properties (dev.list)\n"
+        "  keel dev info DEVPATH|/dev/X    one device (dev.info)\n"
+        "  keel dev status                 the daemon's counters (dev.status)\n"
+        "  keel dev monitor                print hardware.* events as they happen\n"
+        "  keel dev trigger                make the kernel resend events (like udevadm trigger)");
+    args.option("config", 'c', "FILE",
+                "rules and settings: a file holding the manifest's \"dev\" section", &config_file);
+    args.option(
+        "manifest", 'm', "FILE",
+        "system manifest to take the \"dev\" section from [/etc/keel/system.json if present]",
+        &manifest);
+    args.option("modules-dir", 0, "DIR", "module tree to load from [/lib/modules/$(uname -r)]",
+                &modules_dir);
+    args.option("kernel-release", 0, "RELEASE",
+                "use /lib/modules/RELEASE and its firmware directories [uname -r]", &release);
     args.option("sysfs", 0, "DIR", "sysfs mount [/sys]", &o.sysfs_root);
     args.option("dev", 0, "DIR", "device directory (devtmpfs) [/dev]", &o.dev_root);
-    args.size_option("receive-buffer", "kernel queue for uevents (SO_RCVBUFFORCE) [16MiB]", &receive_buffer);
-    args.size_option("bus-buffer", "messages kept while the bus is down; beyond, dropped and counted [1MiB]", &bus_buffer);
-    args.flag("no-coldplug", 0, "do not announce the devices already present at start", &no_coldplug);
+    args.size_option("receive-buffer", "kernel queue for uevents (SO_RCVBUFFORCE) [16MiB]",
+                     &receive_buffer);
+    args.size_option("bus-buffer",
+                     "messages kept while the bus is down; beyond, dropped and counted [1MiB]",
+                     &bus_buffer);
+    args.flag("no-coldplug", 0, "do not announce the devices already present at start",
+              &no_coldplug);
     args.flag("no-modules", 0, "do not load modules", &no_modules);
-    args.flag("once", 0, "coldplug, deliver to the bus, wait for module loading, exit (like mdev -s)", &once);
-    args.option("ready-fd", 0, "FD", "write a newline to FD once coldplug is done (s6-style readiness)", &ready_fd);
+    args.flag("once", 0,
+              "coldplug, deliver to the bus, wait for module loading, exit (like mdev -s)", &once);
+    args.option("ready-fd", 0, "FD",
+                "write a newline to FD once coldplug is done (s6-style readiness)", &ready_fd);
     args.flag("verbose", 'v', "log every event and module lookup", &verbose);
     add_connect_options(args, &conn);
-    args.epilog("Signals: SIGTERM/SIGINT stop it; SIGHUP reloads the rules; SIGUSR1 rescans /sys.\n"
-                "Exit codes: 0 stopped, 100 bad usage or configuration, 111 cannot open the uevent socket\n"
-                "or read /sys.");
+    args.epilog(
+        "Signals: SIGTERM/SIGINT stop it; SIGHUP reloads the rules; SIGUSR1 rescans /sys.\n"
+        "Exit codes: 0 stopped, 100 bad usage or configuration, 111 cannot open the uevent socket\n"
+        "or read /sys.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (verbose) log::set_level(log::Level::kDebug);
-    if (receive_buffer < 4096 || receive_buffer > (1 << 30)) return args.usage_error("--receive-buffer must be 4KiB..1GiB");
+    if (receive_buffer < 4096 || receive_buffer > (1 << 30))
+        return args.usage_error("--receive-buffer must be 4KiB..1GiB");
     if (bus_buffer < 0) return args.usage_error("--bus-buffer must not be negative");
     o.receive_buffer = static_cast<int>(receive_buffer);
     o.coldplug = !no_coldplug;
@@ -145,9 +160,12 @@ int dev_main(int argc, char** argv) {
                 ready();
                 if (daemon) daemon->release_memory();
             });
-        } else if ((e == bus::ClientEvent::kDisconnected || e == bus::ClientEvent::kError) && !lost_logged) {
-            log::warning("bus unavailable (%.*s): events are kept up to --bus-buffer, then dropped and counted",
-                         static_cast<int>(detail.size()), detail.data());
+        } else if ((e == bus::ClientEvent::kDisconnected || e == bus::ClientEvent::kError) &&
+                   !lost_logged) {
+            log::warning(
+                "bus unavailable (%.*s): events are kept up to --bus-buffer, then dropped and "
+                "counted",
+                static_cast<int>(detail.size()), detail.data());
             lost_logged = true;
             ready();
         }
@@ -166,7 +184,8 @@ int dev_main(int argc, char** argv) {
         if (sig == SIGHUP) {
             auto fresh = load_config();
             if (!fresh) {
-                log::error("reload failed, keeping the old rules: %s", fresh.error().message().c_str());
+                log::error("reload failed, keeping the old rules: %s",
+                           fresh.error().message().c_str());
                 return;
             }
             daemon->reload(std::move(*fresh));
@@ -200,7 +219,9 @@ int dev_main(int argc, char** argv) {
             if ((flushed || client.closed()) && daemon->modules_pending() == 0) break;
             if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st) break;
         }
-        if (!flushed) log::warning("no bus: %llu events not delivered", static_cast<unsigned long long>(daemon->stats().published));
+        if (!flushed)
+            log::warning("no bus: %llu events not delivered",
+                         static_cast<unsigned long long>(daemon->stats().published));
         signal_ready(ready_fd);
         client.close();
         return kExitOk;

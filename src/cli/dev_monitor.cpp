@@ -33,11 +33,12 @@ void print_event(const char* who, const dev::Device& d, bool properties, bool js
         out = d.to_json() + "\n";
     } else {
         char head[64];
-        std::snprintf(head, sizeof head, "%-6s %s %-7.*s ", who, stamp().c_str(), static_cast<int>(d.action().size()),
-                      d.action().data());
+        std::snprintf(head, sizeof head, "%-6s %s %-7.*s ", who, stamp().c_str(),
+                      static_cast<int>(d.action().size()), d.action().data());
         out = head + std::string(d.devpath()) + " (" + std::string(d.subsystem()) + ")\n";
         if (properties) {
-            for (const auto& [k, v] : d.properties()) out += k + "=" + v + "\n";
+            for (const auto& [k, v] : d.properties())
+                out += k + "=" + v + "\n";
             out += "\n";
         }
     }
@@ -62,14 +63,16 @@ int dev_monitor_main(int argc, char** argv) {
     bool kernel = false, properties = false, json = false;
     int64_t count = 0, ready_fd = -1;
     Args args("dev monitor", "", "Prints device events as they happen (like udevadm monitor).");
-    args.flag("kernel", 'k', "read the kernel's uevents directly (needs no bus or keel dev; root)", &kernel);
+    args.flag("kernel", 'k', "read the kernel's uevents directly (needs no bus or keel dev; root)",
+              &kernel);
     args.option("subsystem", 's', "NAME", "only this subsystem", &subsystem);
     args.flag("property", 'p', "print every property under each event", &properties);
     args.flag("json", 'j', "one JSON object per event", &json);
     args.option("count", 'n', "N", "exit after N events [unlimited]", &count);
     args.option("ready-fd", 0, "FD", "write a newline to FD once listening", &ready_fd);
     add_connect_options(args, &conn);
-    args.epilog("Exit codes: 0 after --count events or on SIGINT/SIGTERM, 111 bus or socket unavailable.");
+    args.epilog(
+        "Exit codes: 0 after --count events or on SIGINT/SIGTERM, 111 bus or socket unavailable.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (count < 0) return args.usage_error("--count must not be negative");
     int64_t seen = 0;
@@ -81,7 +84,9 @@ int dev_monitor_main(int argc, char** argv) {
     if (kernel) {
         auto loop = loop::EventLoop::create();
         auto sock = dev::UeventSocket::open(1 << 20);
-        if (!loop || !sock) return fail("dev monitor", (!loop ? loop.error() : sock.error()).message(), kExitTemporary);
+        if (!loop || !sock)
+            return fail("dev monitor", (!loop ? loop.error() : sock.error()).message(),
+                        kExitTemporary);
         dev::UeventView view;
         loop::FdWatch watch;
         (void)watch.start(**loop, sock->fd(), EPOLLIN, [&](uint32_t) {
@@ -89,7 +94,9 @@ int dev_monitor_main(int argc, char** argv) {
                 auto r = sock->receive();
                 if (!r || r->kind == dev::UeventSocket::Kind::kEmpty) return;
                 if (r->kind == dev::UeventSocket::Kind::kOverflow) {
-                    std::fprintf(stderr, "keel dev monitor: the kernel dropped events (receive queue full)\n");
+                    std::fprintf(
+                        stderr,
+                        "keel dev monitor: the kernel dropped events (receive queue full)\n");
                     continue;
                 }
                 if (r->kind != dev::UeventSocket::Kind::kMessage) continue;
@@ -107,13 +114,15 @@ int dev_monitor_main(int argc, char** argv) {
         (void)signals.start(**loop, {SIGINT, SIGTERM}, [&](int) { stop = true; });
         signal_ready(ready_fd);
         while (!stop)
-            if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st) return fail("dev monitor", st.error().message(), kExitTemporary);
+            if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st)
+                return fail("dev monitor", st.error().message(), kExitTemporary);
         return kExitOk;
     }
 
     auto bus = BusConnection::open(conn, /*reconnect=*/true);
     if (!bus) return fail("dev monitor", bus.error().message(), kExitTemporary);
-    const std::string subject = subsystem.empty() ? "hardware.>" : "hardware." + dev::subject_token(subsystem) + ".*";
+    const std::string subject =
+        subsystem.empty() ? "hardware.>" : "hardware." + dev::subject_token(subsystem) + ".*";
     (*bus)->client().subscribe(subject, [&](const bus::Message& m) {
         if (stop) return;
         if (json) {
@@ -131,7 +140,8 @@ int dev_monitor_main(int argc, char** argv) {
     (*bus)->client().flush(std::chrono::seconds(5), [&](Status st) {
         if (st) signal_ready(ready_fd);
     });
-    if (auto st = (*bus)->run_until([&] { return stop; }); !st) return fail("dev monitor", st.error().message(), kExitTemporary);
+    if (auto st = (*bus)->run_until([&] { return stop; }); !st)
+        return fail("dev monitor", st.error().message(), kExitTemporary);
     (*bus)->client().close();
     return kExitOk;
 }

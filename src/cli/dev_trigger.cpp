@@ -18,15 +18,19 @@ int dev_trigger_main(int argc, char** argv) {
     bool dry_run = false, verbose = false;
     std::string first;
     bool have_first = false;
-    Args args("dev trigger", "[DEVPATH...]",
-              "Makes the kernel resend a uevent for devices already present: every device, those of\n"
-              "--subsystem, or the DEVPATHs given.");
-    args.option("action", 'a', "ACTION", "add, remove, change, move, online, offline, bind, unbind [change]", &action);
-    args.list_option("subsystem", 's', "NAME", "only devices of this subsystem (repeatable)", &subsystems);
+    Args args(
+        "dev trigger", "[DEVPATH...]",
+        "Makes the kernel resend a uevent for devices already present: every device, those of\n"
+        "--subsystem, or the DEVPATHs given.");
+    args.option("action", 'a', "ACTION",
+                "add, remove, change, move, online, offline, bind, unbind [change]", &action);
+    args.list_option("subsystem", 's', "NAME", "only devices of this subsystem (repeatable)",
+                     &subsystems);
     args.flag("dry-run", 'n', "only print what would be triggered", &dry_run);
     args.flag("verbose", 'v', "print each DEVPATH triggered", &verbose);
     args.option("sysfs", 0, "DIR", "sysfs mount [/sys]", &sysfs_root);
-    args.positional("DEVPATH", "devices to trigger (/devices/... or /sys/devices/...)", &first, false, &have_first);
+    args.positional("DEVPATH", "devices to trigger (/devices/... or /sys/devices/...)", &first,
+                    false, &have_first);
     args.epilog("Exit codes: 0 all triggered, 1 some could not be, 100 bad usage.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (!dev::known_action(action)) return args.usage_error("unknown action '" + action + "'");
@@ -38,7 +42,8 @@ int dev_trigger_main(int argc, char** argv) {
         paths.push_back(p);
     } else {
         auto st = sysfs.scan([&](dev::Device&& d) {
-            if (subsystems.empty() || std::find(subsystems.begin(), subsystems.end(), d.subsystem()) != subsystems.end())
+            if (subsystems.empty() ||
+                std::find(subsystems.begin(), subsystems.end(), d.subsystem()) != subsystems.end())
                 paths.emplace_back(d.devpath());
         });
         if (!st) return fail("dev trigger", st.error().message(), kExitTemporary);

@@ -27,7 +27,8 @@ Result<std::string> unxz(std::string_view data, size_t limit) {
     for (;;) {
         if (s.avail_out == 0) {
             size_t used = s.total_out;
-            if (!grow(out, used, limit)) return Error("xz: output exceeds " + std::to_string(limit) + " bytes");
+            if (!grow(out, used, limit))
+                return Error("xz: output exceeds " + std::to_string(limit) + " bytes");
             s.next_out = reinterpret_cast<uint8_t*>(out.data() + used);
             s.avail_out = out.size() - used;
         }
@@ -42,7 +43,8 @@ Result<std::string> unxz(std::string_view data, size_t limit) {
 }
 
 Result<std::string> unzstd(std::string_view data, size_t limit) {
-    std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(), ZSTD_freeDStream);
+    std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(),
+                                                                ZSTD_freeDStream);
     if (!ds) return Error("zstd: cannot start the decoder");
     ZSTD_initDStream(ds.get());
     std::string out;
@@ -54,7 +56,8 @@ Result<std::string> unzstd(std::string_view data, size_t limit) {
         ZSTD_outBuffer ob{out.data(), out.size(), used};
         size_t before_in = in.pos;
         size_t rc = ZSTD_decompressStream(ds.get(), &ob, &in);
-        if (ZSTD_isError(rc)) return Error(std::string("zstd: corrupt data: ") + ZSTD_getErrorName(rc));
+        if (ZSTD_isError(rc))
+            return Error(std::string("zstd: corrupt data: ") + ZSTD_getErrorName(rc));
         bool progress = ob.pos != used || in.pos != before_in;
         used = ob.pos;
         if (rc == 0 && in.pos == in.size) {
@@ -76,10 +79,14 @@ Compression compression_of(std::string_view path) {
 
 Result<std::string> decompress(std::string_view data, Compression kind, size_t limit) {
     switch (kind) {
-        case Compression::kXz: return unxz(data, limit);
-        case Compression::kZstd: return unzstd(data, limit);
-        case Compression::kGzip: return Error("gzip-compressed modules are not supported (use xz or zstd)");
-        case Compression::kNone: break;
+        case Compression::kXz:
+            return unxz(data, limit);
+        case Compression::kZstd:
+            return unzstd(data, limit);
+        case Compression::kGzip:
+            return Error("gzip-compressed modules are not supported (use xz or zstd)");
+        case Compression::kNone:
+            break;
     }
     return std::string(data);
 }

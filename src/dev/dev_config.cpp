@@ -12,13 +12,17 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error err(const std::string& path, const std::string& what) { return Error(path + ": " + what); }
+Error err(const std::string& path, const std::string& what) {
+    return Error(path + ": " + what);
+}
 
-Status check_keys(const Json& j, const std::string& path, std::initializer_list<const char*> allowed) {
+Status check_keys(const Json& j, const std::string& path,
+                  std::initializer_list<const char*> allowed) {
     if (!j.is_object()) return err(path, "expected an object");
     for (auto it = j.begin(); it != j.end(); ++it) {
         bool ok = false;
-        for (const char* a : allowed) ok = ok || it.key() == a;
+        for (const char* a : allowed)
+            ok = ok || it.key() == a;
         if (!ok) return err(path + "." + it.key(), "unknown key");
     }
     return {};
@@ -43,7 +47,8 @@ Result<std::vector<std::string>> strings_at(const Json& j, const std::string& pa
     }
     if (!j.is_array()) return err(path, "expected a string or a list of strings");
     for (size_t i = 0; i < j.size(); ++i) {
-        if (!j[i].is_string()) return err(path + "[" + std::to_string(i) + "]", "expected a string");
+        if (!j[i].is_string())
+            return err(path + "[" + std::to_string(i) + "]", "expected a string");
         out.push_back(j[i].get<std::string>());
     }
     return out;
@@ -55,7 +60,8 @@ Result<Patterns> patterns_at(const Json& j, const std::string& path) {
     return Patterns{std::move(v)};
 }
 
-Result<std::vector<std::pair<std::string, Patterns>>> map_at(const Json& j, const std::string& path) {
+Result<std::vector<std::pair<std::string, Patterns>>> map_at(const Json& j,
+                                                             const std::string& path) {
     if (!j.is_object()) return err(path, "expected an object of NAME: pattern");
     std::vector<std::pair<std::string, Patterns>> out;
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -67,8 +73,10 @@ Result<std::vector<std::pair<std::string, Patterns>>> map_at(const Json& j, cons
 }
 
 Status parse_match(const Json& j, const std::string& path, Rule* r) {
-    KEEL_TRY_STATUS(check_keys(j, path, {"subsystem", "kernel", "devtype", "driver", "action", "env", "attr"}));
-    if (j.contains("subsystem")) r->subsystem = KEEL_TRY(patterns_at(j["subsystem"], path + ".subsystem"));
+    KEEL_TRY_STATUS(
+        check_keys(j, path, {"subsystem", "kernel", "devtype", "driver", "action", "env", "attr"}));
+    if (j.contains("subsystem"))
+        r->subsystem = KEEL_TRY(patterns_at(j["subsystem"], path + ".subsystem"));
     if (j.contains("kernel")) r->kernel = KEEL_TRY(patterns_at(j["kernel"], path + ".kernel"));
     if (j.contains("devtype")) r->devtype = KEEL_TRY(patterns_at(j["devtype"], path + ".devtype"));
     if (j.contains("driver")) r->driver = KEEL_TRY(patterns_at(j["driver"], path + ".driver"));
@@ -84,7 +92,8 @@ Status parse_match(const Json& j, const std::string& path, Rule* r) {
 }
 
 Result<Rule> parse_rule(const Json& j, const std::string& path) {
-    KEEL_TRY_STATUS(check_keys(j, path, {"match", "owner", "group", "mode", "symlink", "run", "publish", "last"}));
+    KEEL_TRY_STATUS(check_keys(
+        j, path, {"match", "owner", "group", "mode", "symlink", "run", "publish", "last"}));
     Rule r;
     r.where = path;
     if (j.contains("match")) KEEL_TRY_STATUS(parse_match(j["match"], path + ".match", &r));
@@ -108,19 +117,23 @@ Result<Rule> parse_rule(const Json& j, const std::string& path) {
             ok = ok && c >= '0' && c <= '7';
             v = v * 8 + static_cast<unsigned>(c - '0');
         }
-        if (!ok) return err(path + ".mode", "expected an octal string like \"0660\", not '" + m + "'");
+        if (!ok)
+            return err(path + ".mode", "expected an octal string like \"0660\", not '" + m + "'");
         r.mode = v;
     }
     if (j.contains("symlink")) {
         r.symlinks = KEEL_TRY(strings_at(j["symlink"], path + ".symlink"));
         for (const auto& s : r.symlinks)
-            if (!safe_link_path(s)) return err(path + ".symlink", "'" + s + "' must be a relative path without '..'");
+            if (!safe_link_path(s))
+                return err(path + ".symlink", "'" + s + "' must be a relative path without '..'");
     }
     if (j.contains("run")) {
         const Json& run = j["run"];
         const std::string p = path + ".run";
-        if (!run.is_array() || run.empty()) return err(p, "expected a command [\"/path\", \"arg\", ...] or a list of them");
-        std::vector<Json> cmds = run[0].is_array() ? run.get<std::vector<Json>>() : std::vector<Json>{run};
+        if (!run.is_array() || run.empty())
+            return err(p, "expected a command [\"/path\", \"arg\", ...] or a list of them");
+        std::vector<Json> cmds =
+            run[0].is_array() ? run.get<std::vector<Json>>() : std::vector<Json>{run};
         for (size_t i = 0; i < cmds.size(); ++i) {
             auto argv = KEEL_TRY(strings_at(cmds[i], p));
             if (argv.empty() || argv[0].empty() || argv[0][0] != '/')
@@ -146,7 +159,8 @@ Result<Rule> parse_rule(const Json& j, const std::string& path) {
                     probe += s[i];
                 }
             }
-            if (!bus::is_valid_publish_subject(probe)) return err(path + ".publish", "'" + s + "' is not a valid subject");
+            if (!bus::is_valid_publish_subject(probe))
+                return err(path + ".publish", "'" + s + "' is not a valid subject");
         }
     }
     if (j.contains("last")) r.last = KEEL_TRY(bool_at(j["last"], path + ".last"));
@@ -154,18 +168,24 @@ Result<Rule> parse_rule(const Json& j, const std::string& path) {
 }
 
 Status parse_modules(const Json& j, const std::string& path, DevConfig* c) {
-    KEEL_TRY_STATUS(check_keys(j, path, {"enabled", "load", "dir", "blacklist", "options", "modprobe_d"}));
-    if (j.contains("enabled")) c->modules_enabled = KEEL_TRY(bool_at(j["enabled"], path + ".enabled"));
+    KEEL_TRY_STATUS(
+        check_keys(j, path, {"enabled", "load", "dir", "blacklist", "options", "modprobe_d"}));
+    if (j.contains("enabled"))
+        c->modules_enabled = KEEL_TRY(bool_at(j["enabled"], path + ".enabled"));
     if (j.contains("load")) c->modules.load = KEEL_TRY(bool_at(j["load"], path + ".load"));
     if (j.contains("dir")) c->modules.dir = KEEL_TRY(string_at(j["dir"], path + ".dir"));
-    if (j.contains("modprobe_d")) c->modules.modprobe_d = KEEL_TRY(bool_at(j["modprobe_d"], path + ".modprobe_d"));
+    if (j.contains("modprobe_d"))
+        c->modules.modprobe_d = KEEL_TRY(bool_at(j["modprobe_d"], path + ".modprobe_d"));
     if (j.contains("blacklist"))
-        for (const auto& m : KEEL_TRY(strings_at(j["blacklist"], path + ".blacklist"))) c->modules.blacklist.insert(module_name(m));
+        for (const auto& m : KEEL_TRY(strings_at(j["blacklist"], path + ".blacklist")))
+            c->modules.blacklist.insert(module_name(m));
     if (j.contains("options")) {
         const Json& o = j["options"];
-        if (!o.is_object()) return err(path + ".options", "expected an object of MODULE: \"param=value ...\"");
+        if (!o.is_object())
+            return err(path + ".options", "expected an object of MODULE: \"param=value ...\"");
         for (auto it = o.begin(); it != o.end(); ++it)
-            c->modules.options[module_name(it.key())] = KEEL_TRY(string_at(it.value(), path + ".options." + it.key()));
+            c->modules.options[module_name(it.key())] =
+                KEEL_TRY(string_at(it.value(), path + ".options." + it.key()));
     }
     return {};
 }
@@ -178,9 +198,11 @@ Result<DevConfig> from_json(const Json& j, const std::string& where) {
         const Json& rules = j["rules"];
         if (!rules.is_array()) return err(where + ".rules", "expected a list of rules");
         for (size_t i = 0; i < rules.size(); ++i)
-            c.rules.push_back(KEEL_TRY(parse_rule(rules[i], where + ".rules[" + std::to_string(i) + "]")));
+            c.rules.push_back(
+                KEEL_TRY(parse_rule(rules[i], where + ".rules[" + std::to_string(i) + "]")));
     }
-    if (j.contains("default_links")) c.default_links = KEEL_TRY(bool_at(j["default_links"], where + ".default_links"));
+    if (j.contains("default_links"))
+        c.default_links = KEEL_TRY(bool_at(j["default_links"], where + ".default_links"));
     if (j.contains("modules")) KEEL_TRY_STATUS(parse_modules(j["modules"], where + ".modules", &c));
     if (j.contains("firmware")) {
         const Json& f = j["firmware"];
@@ -196,7 +218,8 @@ Result<Json> parse_json(std::string_view text, const std::string& where) {
     try {
         return Json::parse(text);
     } catch (const Json::exception& e) {
-        // e.what() names the byte: "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+        // e.what() names the byte: "[json.exception.parse_error.101] parse error at line 3, column
+        // 5: ..."
         return Error(where + ": invalid JSON: " + e.what());
     }
 }

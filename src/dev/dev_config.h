@@ -16,7 +16,7 @@ namespace keel::dev {
 struct DevConfig {
     std::vector<Rule> rules;
     bool default_links = true;
-    ModuleConfig modules;          // modules.dir empty: /lib/modules/$(uname -r)
+    ModuleConfig modules;  // modules.dir empty: /lib/modules/$(uname -r)
     bool modules_enabled = true;
     bool firmware = true;
     std::string firmware_dir = "/lib/firmware";

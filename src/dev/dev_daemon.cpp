@@ -39,13 +39,20 @@ void remember(std::vector<std::string>& list, std::string v) {
 }
 
 // Properties Keel adds (kept for remove events): enrichment, not the kernel's.
-bool added_by_keel(const std::string& key) { return key.starts_with("ID_") || key == "DEVLINKS"; }
+bool added_by_keel(const std::string& key) {
+    return key.starts_with("ID_") || key == "DEVLINKS";
+}
 
 }  // namespace
 
 DevDaemon::DevDaemon(loop::EventLoop& loop, bus::Client& bus, DaemonOptions opts, DevConfig cfg)
-    : loop_(loop), bus_(bus), opts_(std::move(opts)), cfg_(std::move(cfg)), sysfs_(opts_.sysfs_root),
-      links_(opts_.dev_root), runner_(loop, Runner::Options{}) {}
+    : loop_(loop),
+      bus_(bus),
+      opts_(std::move(opts)),
+      cfg_(std::move(cfg)),
+      sysfs_(opts_.sysfs_root),
+      links_(opts_.dev_root),
+      runner_(loop, Runner::Options{}) {}
 
 DevDaemon::~DevDaemon() = default;
 
@@ -67,15 +74,19 @@ Result<std::unique_ptr<DevDaemon>> DevDaemon::create(loop::EventLoop& loop, bus:
             mc.load = false;
         }
         DevDaemon* self = d.get();
-        d->modules_ = KEEL_TRY(ModuleWorker::start(loop, mc, d->opts_.sysfs_root,
-            [self](const ModuleWorker::Job& job, ModuleLoader::AliasResult&& r) { self->on_module_result(job, std::move(r)); }));
+        d->modules_ = KEEL_TRY(ModuleWorker::start(
+            loop, mc, d->opts_.sysfs_root,
+            [self](const ModuleWorker::Job& job, ModuleLoader::AliasResult&& r) {
+                self->on_module_result(job, std::move(r));
+            }));
     }
     if (!d->modules_note_.empty()) log::info("%s", d->modules_note_.c_str());
 
     DevDaemon* self = d.get();
     bus.subscribe("dev.list", [self](const bus::Message& m) { self->answer_list(m); });
     bus.subscribe("dev.info", [self](const bus::Message& m) { self->answer_info(m); });
-    bus.subscribe("dev.status", [self](const bus::Message& m) { self->reply(m, self->status_json()); });
+    bus.subscribe("dev.status",
+                  [self](const bus::Message& m) { self->reply(m, self->status_json()); });
     return d;
 }
 
@@ -85,12 +96,14 @@ Status DevDaemon::start() {
         auto s = UeventSocket::open(opts_.receive_buffer);
         if (!s) return s.error();
         socket_ = std::make_unique<UeventSocket>(std::move(*s));
-        KEEL_TRY_STATUS(watch_.start(loop_, socket_->fd(), EPOLLIN, [this](uint32_t) { on_readable(); }));
+        KEEL_TRY_STATUS(
+            watch_.start(loop_, socket_->fd(), EPOLLIN, [this](uint32_t) { on_readable(); }));
     }
     if (opts_.coldplug) {
         auto st = sysfs_.scan([this](Device&& dev) { handle(std::move(dev), "coldplug"); });
         if (!st) return st;
-        log::info("coldplug: %llu devices", static_cast<unsigned long long>(stats_.coldplug_events));
+        log::info("coldplug: %llu devices",
+                  static_cast<unsigned long long>(stats_.coldplug_events));
     }
     release_memory();
     return {};
@@ -131,8 +144,9 @@ void DevDaemon::on_readable() {
                 return;
             case UeventSocket::Kind::kOverflow:
                 ++stats_.overflows;
-                log::warning("the kernel dropped uevents (receive queue full, %llu times): rescanning /sys",
-                             static_cast<unsigned long long>(stats_.overflows));
+                log::warning(
+                    "the kernel dropped uevents (receive queue full, %llu times): rescanning /sys",
+                    static_cast<unsigned long long>(stats_.overflows));
                 overflow = true;
                 break;
             case UeventSocket::Kind::kRejected:
@@ -173,17 +187,22 @@ void DevDaemon::resync() {
         if (paths.count(path)) continue;
         gone.push_back(Device::from_sysfs("remove", path, subsystem, {}));
     }
-    log::info("resync: %zu devices appeared, %zu disappeared while events were lost", present.size(), gone.size());
-    for (auto& d : present) handle(std::move(d), "resync");
-    for (auto& d : gone) handle(std::move(d), "resync");
+    log::info("resync: %zu devices appeared, %zu disappeared while events were lost",
+              present.size(), gone.size());
+    for (auto& d : present)
+        handle(std::move(d), "resync");
+    for (auto& d : gone)
+        handle(std::move(d), "resync");
     release_memory();
 }
 
 void DevDaemon::handle(Device dev, const char* source) {
     const std::string devpath(dev.devpath());
     const std::string action(dev.action());
-    if (std::string_view(source) == "coldplug") ++stats_.coldplug_events;
-    else if (std::string_view(source) == "resync") ++stats_.resync_events;
+    if (std::string_view(source) == "coldplug")
+        ++stats_.coldplug_events;
+    else if (std::string_view(source) == "resync")
+        ++stats_.resync_events;
     if (std::string_view(source) != "kernel") dev.set("KEEL_SOURCE", source);
 
     if (action == "remove") {
@@ -211,7 +230,8 @@ void DevDaemon::handle(Device dev, const char* source) {
         auto fw = serve_firmware(dev, sysfs_, firmware_dirs_);
         if (fw) {
             ++stats_.firmware_served;
-            log::info("firmware %s served from %s", std::string(dev.get("FIRMWARE")).c_str(), fw->c_str());
+            log::info("firmware %s served from %s", std::string(dev.get("FIRMWARE")).c_str(),
+                      fw->c_str());
         } else {
             ++stats_.firmware_missing;
             log::warning("%s", fw.error().message().c_str());
@@ -221,34 +241,43 @@ void DevDaemon::handle(Device dev, const char* source) {
     RuleResult r = apply_rules(cfg_.rules, dev, sysfs_);
     if ((action == "add" || action == "change" || action == "move") && dev.has("DEVNAME")) {
         apply_node(dev, r);
-        std::vector<std::string> want = cfg_.default_links ? default_links(dev) : std::vector<std::string>{};
-        for (auto& l : r.symlinks) want.push_back(std::move(l));
+        std::vector<std::string> want =
+            cfg_.default_links ? default_links(dev) : std::vector<std::string>{};
+        for (auto& l : r.symlinks)
+            want.push_back(std::move(l));
         std::string devname(dev.get("DEVNAME"));
-        if (!want.empty() || links_.links_of(devpath)) links_.update(devpath, devname, std::move(want));
+        if (!want.empty() || links_.links_of(devpath))
+            links_.update(devpath, devname, std::move(want));
         add_devlinks(dev);
     }
     if (action != "remove") {
         std::vector<std::pair<std::string, std::string>> keep;
         for (const auto& [k, v] : dev.properties())
             if (added_by_keel(k)) keep.emplace_back(k, v);
-        if (!keep.empty()) enriched_[devpath] = std::move(keep);
-        else enriched_.erase(devpath);
+        if (!keep.empty())
+            enriched_[devpath] = std::move(keep);
+        else
+            enriched_.erase(devpath);
     }
 
     const std::string payload = dev.to_json();
     publish(hardware_subject(dev.subsystem(), action), payload);
-    for (const auto& s : r.publish) publish(s, payload);
+    for (const auto& s : r.publish)
+        publish(s, payload);
     if (!r.run.empty()) {
         std::vector<std::string> env;
-        for (const auto& [k, v] : dev.properties()) env.push_back(k + "=" + v);
+        for (const auto& [k, v] : dev.properties())
+            env.push_back(k + "=" + v);
         env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        for (auto& argv : r.run) runner_.run(std::move(argv), env);
+        for (auto& argv : r.run)
+            runner_.run(std::move(argv), env);
     }
     if (modules_ && action == "add" && dev.has("MODALIAS")) {
         if (!modules_->submit({std::string(dev.get("MODALIAS")), devpath})) {
             if (modules_->dropped() != stats_.module_queue_dropped) {
                 stats_.module_queue_dropped = modules_->dropped();
-                log::warning("module queue full: %s not handled", std::string(dev.get("MODALIAS")).c_str());
+                log::warning("module queue full: %s not handled",
+                             std::string(dev.get("MODALIAS")).c_str());
             }
         }
     }
@@ -296,7 +325,8 @@ void DevDaemon::publish(const std::string& subject, const std::string& payload) 
 void DevDaemon::reply(const bus::Message& m, const std::string& payload) {
     if (m.reply.empty()) return;
     if (auto st = bus_.publish(m.reply, payload); !st)
-        log::error("cannot answer on %.*s: %s", static_cast<int>(m.reply.size()), m.reply.data(), st.error().message().c_str());
+        log::error("cannot answer on %.*s: %s", static_cast<int>(m.reply.size()), m.reply.data(),
+                   st.error().message().c_str());
 }
 
 void DevDaemon::on_module_result(const ModuleWorker::Job& job, ModuleLoader::AliasResult&& r) {
@@ -320,14 +350,17 @@ void DevDaemon::on_module_result(const ModuleWorker::Job& job, ModuleLoader::Ali
                 ++stats_.modules_loaded;
                 remember(loaded_, o.module);
                 log::info("loaded %s for %s", o.module.c_str(), job.devpath.c_str());
-                publish("hardware.module.loaded", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                publish("hardware.module.loaded",
+                        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
                 break;
             case ModuleLoader::Outcome::State::kFailed:
                 ++stats_.modules_failed;
                 remember(failed_, o.module);
                 j["error"] = o.error;
-                log::error("cannot load %s for %s: %s", o.module.c_str(), job.devpath.c_str(), o.error.c_str());
-                publish("hardware.module.failed", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                log::error("cannot load %s for %s: %s", o.module.c_str(), job.devpath.c_str(),
+                           o.error.c_str());
+                publish("hardware.module.failed",
+                        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
                 break;
             case ModuleLoader::Outcome::State::kResolved:
                 remember(resolved_, o.module);
@@ -341,11 +374,13 @@ void DevDaemon::on_module_result(const ModuleWorker::Job& job, ModuleLoader::Ali
 std::string DevDaemon::status_json() const {
     nlohmann::ordered_json j;
     j["devices"] = known_.size();
-    j["events"] = {{"kernel", stats_.kernel_events}, {"coldplug", stats_.coldplug_events},
-                   {"resync", stats_.resync_events}, {"published", stats_.published},
+    j["events"] = {{"kernel", stats_.kernel_events},          {"coldplug", stats_.coldplug_events},
+                   {"resync", stats_.resync_events},          {"published", stats_.published},
                    {"publish_errors", stats_.publish_errors}, {"rejected", stats_.rejected},
-                   {"malformed", stats_.malformed}, {"overflows", stats_.overflows}};
-    j["bus"] = {{"connected", bus_.connected()}, {"dropped", bus_.dropped()}, {"pending_bytes", bus_.pending_bytes()}};
+                   {"malformed", stats_.malformed},           {"overflows", stats_.overflows}};
+    j["bus"] = {{"connected", bus_.connected()},
+                {"dropped", bus_.dropped()},
+                {"pending_bytes", bus_.pending_bytes()}};
     nlohmann::ordered_json m;
     m["enabled"] = modules_ != nullptr;
     m["note"] = modules_note_;
@@ -359,8 +394,10 @@ std::string DevDaemon::status_json() const {
     m["queue_dropped"] = modules_ ? modules_->dropped() : 0;
     j["modules"] = m;
     j["firmware"] = {{"served", stats_.firmware_served}, {"missing", stats_.firmware_missing}};
-    j["rules"] = {{"count", cfg_.rules.size()}, {"errors", stats_.rule_errors},
-                  {"commands_running", runner_.running()}, {"commands_failed", runner_.failed()},
+    j["rules"] = {{"count", cfg_.rules.size()},
+                  {"errors", stats_.rule_errors},
+                  {"commands_running", runner_.running()},
+                  {"commands_failed", runner_.failed()},
                   {"commands_dropped", runner_.dropped()}};
     j["links"] = links_.devices();
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -374,7 +411,8 @@ std::string list_filter(std::string_view data) {
     if (!j.is_discarded() && j.is_object() && j.contains("subsystem") && j["subsystem"].is_string())
         return j["subsystem"].get<std::string>();
     std::string s(data);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -400,8 +438,10 @@ void DevDaemon::answer_list(const bus::Message& m) {
     });
     out += ']';
     if (!st) out = error_json(st.error().message());
-    if (out.size() > static_cast<size_t>(bus_.server_info().max_payload) && bus_.server_info().max_payload > 0)
-        out = error_json("the list is " + std::to_string(out.size()) + " bytes, over the bus's max_payload: filter by subsystem");
+    if (out.size() > static_cast<size_t>(bus_.server_info().max_payload) &&
+        bus_.server_info().max_payload > 0)
+        out = error_json("the list is " + std::to_string(out.size()) +
+                         " bytes, over the bus's max_payload: filter by subsystem");
     reply(m, out);
     out = std::string();
     ::malloc_trim(0);
@@ -410,9 +450,11 @@ void DevDaemon::answer_list(const bus::Message& m) {
 void DevDaemon::answer_info(const bus::Message& m) {
     if (m.reply.empty()) return;
     std::string key(m.data);
-    while (!key.empty() && (key.back() == '\n' || key.back() == ' ')) key.pop_back();
+    while (!key.empty() && (key.back() == '\n' || key.back() == ' '))
+        key.pop_back();
     std::string devpath = key;
-    if (devpath.starts_with(opts_.sysfs_root + "/")) devpath = devpath.substr(opts_.sysfs_root.size());
+    if (devpath.starts_with(opts_.sysfs_root + "/"))
+        devpath = devpath.substr(opts_.sysfs_root.size());
     if (devpath.starts_with(opts_.dev_root + "/")) {
         // A device node: find it by its number, like `udevadm info /dev/sda`.
         struct stat st;
@@ -421,7 +463,8 @@ void DevDaemon::answer_info(const bus::Message& m) {
             return;
         }
         std::string link = opts_.sysfs_root + (S_ISBLK(st.st_mode) ? "/dev/block/" : "/dev/char/") +
-                           std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+                           std::to_string(major(st.st_rdev)) + ":" +
+                           std::to_string(minor(st.st_rdev));
         auto target = sys::read_link(link);
         auto at = target ? target->find("/devices/") : std::string::npos;
         if (at == std::string::npos) {

@@ -45,7 +45,7 @@ struct DaemonStats {
 };
 
 class DevDaemon {
-public:
+  public:
     // `loop` and `bus` must outlive the daemon; the daemon sets no handlers on `bus`
     // other than its request subscriptions.
     static Result<std::unique_ptr<DevDaemon>> create(loop::EventLoop& loop, bus::Client& bus,
@@ -67,7 +67,7 @@ public:
     size_t modules_pending() const { return modules_ ? modules_->outstanding() : 0; }
     std::string status_json() const;
 
-private:
+  private:
     DevDaemon(loop::EventLoop& loop, bus::Client& bus, DaemonOptions opts, DevConfig cfg);
     void on_readable();
     void on_message(std::string_view data);
@@ -101,7 +101,7 @@ private:
     std::unordered_map<std::string, std::string> known_;  // devpath -> subsystem
     // Enrichment kept for remove events (sysfs is gone by then): devpath -> ID_*.
     std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> enriched_;
-    std::set<std::string> unmatched_;  // modaliases no module matched (bounded)
+    std::set<std::string> unmatched_;                      // modaliases no module matched (bounded)
     std::vector<std::string> loaded_, failed_, resolved_;  // recent module names (bounded)
     DaemonStats stats_;
 };

@@ -7,7 +7,8 @@ namespace keel::dev {
 Device Device::from_uevent(const UeventView& ev) {
     Device d;
     d.props_.reserve(ev.env.size() + 8);
-    for (const auto& [k, v] : ev.env) d.props_.emplace_back(std::string(k), std::string(v));
+    for (const auto& [k, v] : ev.env)
+        d.props_.emplace_back(std::string(k), std::string(v));
     return d;
 }
 
@@ -18,7 +19,8 @@ Device Device::from_sysfs(std::string_view action, std::string_view devpath,
     d.props_.emplace_back("ACTION", std::string(action));
     d.props_.emplace_back("DEVPATH", std::string(devpath));
     d.props_.emplace_back("SUBSYSTEM", std::string(subsystem));
-    for (const auto& [k, v] : file_env) d.set(k, std::string(v));
+    for (const auto& [k, v] : file_env)
+        d.set(k, std::string(v));
     return d;
 }
 

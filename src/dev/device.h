@@ -12,7 +12,7 @@
 namespace keel::dev {
 
 class Device {
-public:
+  public:
     Device() = default;
     // From a kernel event or a sysfs scan.
     static Device from_uevent(const UeventView& ev);
@@ -38,7 +38,7 @@ public:
     // {"ACTION":"add",...} in property order; invalid UTF-8 becomes U+FFFD.
     std::string to_json() const;
 
-private:
+  private:
     std::vector<std::pair<std::string, std::string>> props_;
 };
 

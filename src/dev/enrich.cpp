@@ -65,7 +65,8 @@ void enrich(Device& dev, const Sysfs& sysfs, const std::string& dev_root) {
         auto size = sysfs.attr(path, "size");
         if (size && *size != "0") probe_block(dev.node(dev_root), dev);
     } else if (subsystem == "net") {
-        if (auto mac = sysfs.attr(path, "address"); mac && !mac->empty()) dev.set("ID_NET_ADDRESS", *mac);
+        if (auto mac = sysfs.attr(path, "address"); mac && !mac->empty())
+            dev.set("ID_NET_ADDRESS", *mac);
     }
 }
 

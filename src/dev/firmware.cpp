@@ -38,7 +38,9 @@ Result<std::string> serve_firmware(const Device& dev, const Sysfs& sysfs,
     std::string_view rest = *image;
     while (!rest.empty()) {
         auto n = sys::write(data->get(), rest.data(), rest.size());
-        if (!n) return refuse(Error("cannot write firmware " + name + " to " + dir + "/data", n.error().code()));
+        if (!n)
+            return refuse(
+                Error("cannot write firmware " + name + " to " + dir + "/data", n.error().code()));
         rest.remove_prefix(*n);
     }
     KEEL_TRY_STATUS(sys::write_existing(loading, "0"));

@@ -54,7 +54,8 @@ std::vector<std::string> default_links(const Device& dev) {
         }
     } else if (subsystem == "tty" && usb && dev.has("ID_SERIAL")) {
         std::string link = "serial/by-id/usb-" + encode_link_name(dev.get("ID_SERIAL"));
-        if (dev.has("ID_USB_INTERFACE_NUM")) link += "-if" + encode_link_name(dev.get("ID_USB_INTERFACE_NUM"));
+        if (dev.has("ID_USB_INTERFACE_NUM"))
+            link += "-if" + encode_link_name(dev.get("ID_USB_INTERFACE_NUM"));
         links.push_back(std::move(link));
     }
     return links;
@@ -73,10 +74,12 @@ void LinkManager::make(const std::string& link, const std::string& devname) {
         log::error("%s", st.error().message().c_str());
         return;
     }
-    if (auto st = sys::replace_symlink(target, path); !st) log::error("%s", st.error().message().c_str());
+    if (auto st = sys::replace_symlink(target, path); !st)
+        log::error("%s", st.error().message().c_str());
 }
 
-void LinkManager::drop(const std::string& link, const std::string& devname, const std::string& devpath) {
+void LinkManager::drop(const std::string& link, const std::string& devname,
+                       const std::string& devpath) {
     // Another device that wants the same name gets it.
     for (const auto& [other, e] : by_dev_) {
         if (other == devpath) continue;
@@ -93,14 +96,16 @@ void LinkManager::drop(const std::string& link, const std::string& devname, cons
         sys::remove_dir_if_empty(dir);
 }
 
-void LinkManager::update(const std::string& devpath, const std::string& devname, std::vector<std::string> links) {
+void LinkManager::update(const std::string& devpath, const std::string& devname,
+                         std::vector<std::string> links) {
     std::sort(links.begin(), links.end());
     links.erase(std::unique(links.begin(), links.end()), links.end());
     auto it = by_dev_.find(devpath);
     std::vector<std::string> stale;
     if (it != by_dev_.end()) {
         for (const auto& l : it->second.links)
-            if (!std::binary_search(links.begin(), links.end(), l) || it->second.devname != devname) stale.push_back(l);
+            if (!std::binary_search(links.begin(), links.end(), l) || it->second.devname != devname)
+                stale.push_back(l);
     }
     std::string old_name = it != by_dev_.end() ? it->second.devname : devname;
     if (links.empty()) {
@@ -108,8 +113,10 @@ void LinkManager::update(const std::string& devpath, const std::string& devname,
     } else {
         by_dev_[devpath] = Entry{devname, links};
     }
-    for (const auto& l : stale) drop(l, old_name, devpath);
-    for (const auto& l : links) make(l, devname);
+    for (const auto& l : stale)
+        drop(l, old_name, devpath);
+    for (const auto& l : links)
+        make(l, devname);
 }
 
 void LinkManager::remove(const std::string& devpath) {
@@ -117,7 +124,8 @@ void LinkManager::remove(const std::string& devpath) {
     if (it == by_dev_.end()) return;
     Entry e = std::move(it->second);
     by_dev_.erase(it);
-    for (const auto& l : e.links) drop(l, e.devname, devpath);
+    for (const auto& l : e.links)
+        drop(l, e.devname, devpath);
 }
 
 }  // namespace keel::dev

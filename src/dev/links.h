@@ -21,19 +21,20 @@ std::vector<std::string> default_links(const Device& dev);
 std::string encode_link_name(std::string_view s);
 
 class LinkManager {
-public:
+  public:
     explicit LinkManager(std::string dev_root) : root_(std::move(dev_root)) {}
 
     // Makes `links` (relative to the device directory) point at the device's node
     // `devname`; links it had before and no longer wants are removed. Errors are
     // logged, one per link, and do not stop the others.
-    void update(const std::string& devpath, const std::string& devname, std::vector<std::string> links);
+    void update(const std::string& devpath, const std::string& devname,
+                std::vector<std::string> links);
     // Removes the device's links.
     void remove(const std::string& devpath);
     const std::vector<std::string>* links_of(const std::string& devpath) const;
     size_t devices() const { return by_dev_.size(); }
 
-private:
+  private:
     struct Entry {
         std::string devname;
         std::vector<std::string> links;

@@ -14,7 +14,9 @@ namespace {
 
 constexpr int kMaxDepth = 64;  // dependency chains are short; this stops loops in broken files
 
-char norm(char c) { return c == '-' ? '_' : c; }
+char norm(char c) {
+    return c == '-' ? '_' : c;
+}
 
 // The part of a pattern before its first wildcard.
 std::string_view literal_prefix(std::string_view pattern) {
@@ -56,7 +58,8 @@ std::string module_name(std::string_view s) {
     if (auto slash = s.rfind('/'); slash != std::string_view::npos) s = s.substr(slash + 1);
     if (auto dot = s.find('.'); dot != std::string_view::npos) s = s.substr(0, dot);
     std::string out(s);
-    for (char& c : out) c = norm(c);
+    for (char& c : out)
+        c = norm(c);
     return out;
 }
 
@@ -65,9 +68,12 @@ std::optional<Softdep> parse_softdep(const std::vector<std::string_view>& w) {
     Softdep sd{std::string(w[1]), {}, {}};
     std::vector<std::string>* into = nullptr;
     for (size_t i = 2; i < w.size(); ++i) {
-        if (w[i] == "pre:") into = &sd.pre;
-        else if (w[i] == "post:") into = &sd.post;
-        else if (into) into->emplace_back(w[i]);
+        if (w[i] == "pre:")
+            into = &sd.pre;
+        else if (w[i] == "post:")
+            into = &sd.post;
+        else if (into)
+            into->emplace_back(w[i]);
     }
     return sd;
 }
@@ -76,9 +82,12 @@ std::string normalize_alias(std::string_view alias) {
     std::string out(alias);
     bool in_class = false;
     for (char& c : out) {
-        if (c == '[') in_class = true;
-        else if (c == ']') in_class = false;
-        else if (!in_class) c = norm(c);
+        if (c == '[')
+            in_class = true;
+        else if (c == ']')
+            in_class = false;
+        else if (!in_class)
+            c = norm(c);
     }
     return out;
 }
@@ -98,12 +107,14 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
     std::vector<Entry> entries;
     each_line(ix.alias_.view(), [&](size_t off, std::string_view line) {
         auto w = split_words(line);
-        if (w.size() >= 3 && w[0] == "alias") entries.push_back({literal_prefix(w[1]), static_cast<uint32_t>(off)});
+        if (w.size() >= 3 && w[0] == "alias")
+            entries.push_back({literal_prefix(w[1]), static_cast<uint32_t>(off)});
     });
     std::stable_sort(entries.begin(), entries.end(),
                      [](const Entry& a, const Entry& b) { return compare_norm(a.key, b.key) < 0; });
     ix.alias_lines_.reserve(entries.size());
-    for (const auto& e : entries) ix.alias_lines_.push_back(e.off);
+    for (const auto& e : entries)
+        ix.alias_lines_.push_back(e.off);
 
     entries.clear();
     each_line(ix.dep_.view(), [&](size_t off, std::string_view line) {
@@ -113,16 +124,19 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
     });
     std::vector<std::pair<std::string, uint32_t>> named;
     named.reserve(entries.size());
-    for (const auto& e : entries) named.emplace_back(module_name(e.key), e.off);
+    for (const auto& e : entries)
+        named.emplace_back(module_name(e.key), e.off);
     std::stable_sort(named.begin(), named.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     ix.dep_lines_.reserve(named.size());
-    for (const auto& n : named) ix.dep_lines_.push_back(n.second);
+    for (const auto& n : named)
+        ix.dep_lines_.push_back(n.second);
 
     if (auto soft = sys::read_file(dir + "/modules.softdep")) {
         each_line(*soft, [&](size_t, std::string_view line) {
             if (auto sd = parse_softdep(split_words(line)))
-                ix.tree_soft_.push_back({module_name(sd->module), std::move(sd->pre), std::move(sd->post)});
+                ix.tree_soft_.push_back(
+                    {module_name(sd->module), std::move(sd->pre), std::move(sd->post)});
         });
     }
     if (auto builtin = sys::read_file(dir + "/modules.builtin")) {
@@ -141,7 +155,8 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
             size_t dot = rec.find('.'), eq = rec.find('=');
             if (dot != std::string_view::npos && eq != std::string_view::npos && dot < eq &&
                 rec.substr(dot + 1, eq - dot - 1) == "alias")
-                ix.builtin_aliases_.emplace_back(std::string(rec.substr(eq + 1)), module_name(rec.substr(0, dot)));
+                ix.builtin_aliases_.emplace_back(std::string(rec.substr(eq + 1)),
+                                                 module_name(rec.substr(0, dot)));
             pos = end + 1;
         }
     }
@@ -174,9 +189,9 @@ std::string_view ModuleIndex::dep_name_at(uint32_t off, std::string* scratch) co
 
 bool ModuleIndex::find_dep(std::string_view name, DepLine* out) const {
     std::string scratch;
-    auto it = std::lower_bound(dep_lines_.begin(), dep_lines_.end(), name, [&](uint32_t off, std::string_view key) {
-        return dep_name_at(off, &scratch) < key;
-    });
+    auto it = std::lower_bound(
+        dep_lines_.begin(), dep_lines_.end(), name,
+        [&](uint32_t off, std::string_view key) { return dep_name_at(off, &scratch) < key; });
     if (it == dep_lines_.end() || dep_name_at(*it, &scratch) != name) return false;
     std::string_view line = line_at(dep_.view(), *it);
     size_t colon = line.find(':');
@@ -213,9 +228,11 @@ ModuleIndex::Lookup ModuleIndex::lookup(std::string_view name) const {
     std::string pattern;
     for (size_t len = 0; len <= key.size(); ++len) {
         std::string_view prefix(key.data(), len);
-        auto lo = std::lower_bound(alias_lines_.begin(), alias_lines_.end(), prefix, [&](uint32_t off, std::string_view k) {
-            return compare_norm(literal_prefix(alias_pattern(off)), k) < 0;
-        });
+        auto lo =
+            std::lower_bound(alias_lines_.begin(), alias_lines_.end(), prefix,
+                             [&](uint32_t off, std::string_view k) {
+                                 return compare_norm(literal_prefix(alias_pattern(off)), k) < 0;
+                             });
         for (auto it = lo; it != alias_lines_.end(); ++it) {
             std::string_view pat = alias_pattern(*it);
             if (compare_norm(literal_prefix(pat), prefix) != 0) break;
@@ -226,7 +243,8 @@ ModuleIndex::Lookup ModuleIndex::lookup(std::string_view name) const {
     std::sort(hits.begin(), hits.end());  // file order is modules.order order
     for (uint32_t off : hits) {
         std::string m = module_name(alias_module(off));
-        if (std::find(r.modules.begin(), r.modules.end(), m) == r.modules.end()) r.modules.push_back(m);
+        if (std::find(r.modules.begin(), r.modules.end(), m) == r.modules.end())
+            r.modules.push_back(m);
     }
     if (!r.modules.empty()) return r;
     for (const auto& [pat, mod] : builtin_aliases_) {
@@ -252,7 +270,8 @@ void ModuleIndex::probe_list(const std::string& name, bool soft, PlanState& st) 
     ++st.depth;
     DepLine d;
     if (find_dep(name, &d))
-        for (auto it = d.deps.rbegin(); it != d.deps.rend(); ++it) fill_softdep(module_name(*it), soft, st);
+        for (auto it = d.deps.rbegin(); it != d.deps.rend(); ++it)
+            fill_softdep(module_name(*it), soft, st);
     fill_softdep(name, soft, st);
     --st.depth;
 }
@@ -261,12 +280,15 @@ void ModuleIndex::fill_softdep(const std::string& name, bool soft, PlanState& st
     const Soft* s = softdep_of(name);
     if (s)
         for (const auto& pre : s->pre)
-            for (const auto& m : lookup(pre).modules) probe_list(m, true, st);
+            for (const auto& m : lookup(pre).modules)
+                probe_list(m, true, st);
     DepLine d;
     if (find_dep(name, &d)) {
-        auto it = std::find_if(st.out.begin(), st.out.end(), [&](const Step& x) { return x.name == name; });
+        auto it = std::find_if(st.out.begin(), st.out.end(),
+                               [&](const Step& x) { return x.name == name; });
         if (it == st.out.end()) {
-            std::string path = d.path.starts_with('/') ? std::string(d.path) : dir_ + "/" + std::string(d.path);
+            std::string path =
+                d.path.starts_with('/') ? std::string(d.path) : dir_ + "/" + std::string(d.path);
             st.out.push_back({name, std::move(path), soft});
         } else if (!soft) {
             it->soft = false;
@@ -274,7 +296,8 @@ void ModuleIndex::fill_softdep(const std::string& name, bool soft, PlanState& st
     }
     if (s)
         for (const auto& post : s->post)
-            for (const auto& m : lookup(post).modules) probe_list(m, true, st);
+            for (const auto& m : lookup(post).modules)
+                probe_list(m, true, st);
 }
 
 Result<std::vector<ModuleIndex::Step>> ModuleIndex::plan(std::string_view module) const {

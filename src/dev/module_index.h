@@ -18,7 +18,7 @@
 namespace keel::dev {
 
 class ModuleIndex {
-public:
+  public:
     // `dir` must hold modules.dep and modules.alias; modules.softdep, modules.builtin
     // and modules.builtin.modinfo are used when present.
     static Result<ModuleIndex> load(const std::string& dir);
@@ -53,7 +53,7 @@ public:
     void add_softdep(const std::string& module, std::vector<std::string> pre,
                      std::vector<std::string> post);
 
-private:
+  private:
     struct Soft {
         std::string module;  // a glob over normalised names
         std::vector<std::string> pre, post;
@@ -80,7 +80,7 @@ private:
     std::vector<uint32_t> alias_lines_;  // sorted by literal prefix (normalized)
     std::vector<uint32_t> dep_lines_;    // sorted by normalized module name
     std::vector<std::pair<std::string, std::string>> builtin_aliases_;  // (pattern, module)
-    std::vector<std::string> builtin_;  // sorted names
+    std::vector<std::string> builtin_;                                  // sorted names
     std::vector<Soft> config_soft_, tree_soft_;  // modprobe.d's, then modules.softdep's
 };
 

@@ -26,12 +26,14 @@ std::vector<std::string> conf_files(const std::vector<std::string>& dirs) {
         if (!d) continue;
         while (dirent* e = ::readdir(d)) {
             std::string_view n = e->d_name;
-            if (n.size() > 5 && n.ends_with(".conf")) by_name[std::string(n)] = *it + "/" + std::string(n);
+            if (n.size() > 5 && n.ends_with(".conf"))
+                by_name[std::string(n)] = *it + "/" + std::string(n);
         }
         ::closedir(d);
     }
     std::vector<std::string> out;
-    for (auto& [n, p] : by_name) out.push_back(p);
+    for (auto& [n, p] : by_name)
+        out.push_back(p);
     return out;
 }
 
@@ -49,7 +51,8 @@ void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
             if (end == std::string_view::npos) end = all.size();
             std::string_view line = all.substr(pos, end - pos);
             pos = end + 1;
-            if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+            if (auto hash = line.find('#'); hash != std::string_view::npos)
+                line = line.substr(0, hash);
             auto w = split_words(line);
             if (w.size() >= 2 && w[0] == "blacklist") {
                 cfg->blacklist.insert(module_name(w[1]));
@@ -81,10 +84,14 @@ Status ModuleLoader::ensure_index() {
     if (cfg_.modprobe_d) {
         std::vector<Softdep> soft;
         ModuleConfig from_files;
-        read_modprobe_d({"/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"}, &from_files, &soft);
-        for (auto& b : from_files.blacklist) cfg_.blacklist.insert(b);
-        for (auto& [m, o] : from_files.options) cfg_.options.try_emplace(m, o);
-        for (auto& sd : soft) index_->add_softdep(sd.module, std::move(sd.pre), std::move(sd.post));
+        read_modprobe_d({"/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"}, &from_files,
+                        &soft);
+        for (auto& b : from_files.blacklist)
+            cfg_.blacklist.insert(b);
+        for (auto& [m, o] : from_files.options)
+            cfg_.options.try_emplace(m, o);
+        for (auto& sd : soft)
+            index_->add_softdep(sd.module, std::move(sd.pre), std::move(sd.post));
     }
     return {};
 }
@@ -123,7 +130,8 @@ ModuleLoader::Outcome ModuleLoader::insert(const ModuleIndex::Step& step) {
         return o;
     }
     Compression kind = compression_of(step.path);
-    Status st = sys::finit_module(fd->get(), params, kind == Compression::kNone ? 0 : MODULE_INIT_COMPRESSED_FILE);
+    Status st = sys::finit_module(fd->get(), params,
+                                  kind == Compression::kNone ? 0 : MODULE_INIT_COMPRESSED_FILE);
     int code = st ? 0 : st.error().code();
     // Kernels without in-kernel decompression refuse the flag: decompress here.
     if (kind != Compression::kNone && (code == EOPNOTSUPP || code == EINVAL || code == ENOEXEC)) {
@@ -164,8 +172,10 @@ ModuleLoader::AliasResult ModuleLoader::load_alias(std::string_view modalias) {
     auto found = index_->lookup(modalias);
     r.builtin = std::move(found.builtin);
     for (auto& m : found.modules) {
-        if (cfg_.blacklist.count(m)) r.blacklisted.push_back(std::move(m));
-        else r.modules.push_back(std::move(m));
+        if (cfg_.blacklist.count(m))
+            r.blacklisted.push_back(std::move(m));
+        else
+            r.modules.push_back(std::move(m));
     }
     for (const auto& m : r.modules) {
         auto plan = index_->plan(m);

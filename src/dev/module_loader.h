@@ -23,11 +23,11 @@
 namespace keel::dev {
 
 struct ModuleConfig {
-    std::string dir;                    // /lib/modules/<release>
-    std::set<std::string> blacklist;    // module names (normalised)
+    std::string dir;                             // /lib/modules/<release>
+    std::set<std::string> blacklist;             // module names (normalised)
     std::map<std::string, std::string> options;  // module -> "param=value ..."
-    bool modprobe_d = true;             // also read /lib/modprobe.d, /etc/modprobe.d
-    bool load = true;                   // false: resolve only (report, load nothing)
+    bool modprobe_d = true;                      // also read /lib/modprobe.d, /etc/modprobe.d
+    bool load = true;                            // false: resolve only (report, load nothing)
 };
 
 // Reads blacklist/options/softdep lines of modprobe.d files into `cfg` and `softdeps`.
@@ -36,7 +36,7 @@ void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
                      std::vector<Softdep>* softdeps);
 
 class ModuleLoader {
-public:
+  public:
     // `sysfs_root` tells which modules are already live (/sys/module/<name>).
     ModuleLoader(ModuleConfig cfg, std::string sysfs_root = "/sys");
 
@@ -52,7 +52,9 @@ public:
         std::vector<std::string> builtin;      // named and built into the kernel
         std::vector<Outcome> outcomes;         // every module load attempted, in order
         std::string error;                     // the index could not be read
-        bool matched() const { return !modules.empty() || !blacklisted.empty() || !builtin.empty(); }
+        bool matched() const {
+            return !modules.empty() || !blacklisted.empty() || !builtin.empty();
+        }
     };
     AliasResult load_alias(std::string_view modalias);
 
@@ -60,7 +62,7 @@ public:
     // Forgets the index (memory); the next lookup reads it again. True if it was loaded.
     bool drop_index();
 
-private:
+  private:
     Status ensure_index();
     Outcome insert(const ModuleIndex::Step& step);
     bool live(const std::string& name) const;

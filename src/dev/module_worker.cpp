@@ -14,16 +14,21 @@ namespace {
 constexpr std::chrono::seconds kIdleDrop{10};
 }  // namespace
 
-ModuleWorker::ModuleWorker(ModuleConfig cfg, std::string sysfs_root, Done done, size_t max_queue, Fd event)
-    : loader_(std::move(cfg), std::move(sysfs_root)), done_(std::move(done)), max_queue_(max_queue),
+ModuleWorker::ModuleWorker(ModuleConfig cfg, std::string sysfs_root, Done done, size_t max_queue,
+                           Fd event)
+    : loader_(std::move(cfg), std::move(sysfs_root)),
+      done_(std::move(done)),
+      max_queue_(max_queue),
       event_(std::move(event)) {}
 
 Result<std::unique_ptr<ModuleWorker>> ModuleWorker::start(loop::EventLoop& loop, ModuleConfig cfg,
                                                           std::string sysfs_root, Done done,
                                                           size_t max_queue) {
     auto ev = KEEL_TRY(sys::eventfd());
-    std::unique_ptr<ModuleWorker> w(new ModuleWorker(std::move(cfg), std::move(sysfs_root), std::move(done), max_queue, std::move(ev)));
-    KEEL_TRY_STATUS(w->watch_.start(loop, w->event_.get(), EPOLLIN, [p = w.get()](uint32_t) { p->deliver(); }));
+    std::unique_ptr<ModuleWorker> w(new ModuleWorker(std::move(cfg), std::move(sysfs_root),
+                                                     std::move(done), max_queue, std::move(ev)));
+    KEEL_TRY_STATUS(
+        w->watch_.start(loop, w->event_.get(), EPOLLIN, [p = w.get()](uint32_t) { p->deliver(); }));
     // The worker takes no signals: they belong to the loop's signalfd, and a signal
     // left unblocked in this thread would get the default action (death).
     sigset_t all, old;
@@ -100,7 +105,8 @@ void ModuleWorker::deliver() {
         ready.swap(out_);
         outstanding_ -= ready.size();
     }
-    for (auto& [job, result] : ready) done_(job, std::move(result));
+    for (auto& [job, result] : ready)
+        done_(job, std::move(result));
 }
 
 }  // namespace keel::dev

@@ -20,7 +20,7 @@
 namespace keel::dev {
 
 class ModuleWorker {
-public:
+  public:
     struct Job {
         std::string modalias, devpath;
     };
@@ -41,7 +41,7 @@ public:
     // Jobs submitted whose results have not been delivered yet.
     size_t outstanding() const { return outstanding_; }
 
-private:
+  private:
     ModuleWorker(ModuleConfig cfg, std::string sysfs_root, Done done, size_t max_queue, Fd event);
     void run();
     void deliver();

@@ -33,10 +33,10 @@ struct Rule {
     std::optional<uid_t> owner;
     std::optional<gid_t> group;
     std::optional<unsigned> mode;
-    std::vector<std::string> symlinks;                // templates, relative to /dev
-    std::vector<std::vector<std::string>> run;       // argv templates
-    std::vector<std::string> publish;                // subject templates
-    bool last = false;                               // stop evaluating after this rule
+    std::vector<std::string> symlinks;          // templates, relative to /dev
+    std::vector<std::vector<std::string>> run;  // argv templates
+    std::vector<std::string> publish;           // subject templates
+    bool last = false;                          // stop evaluating after this rule
 
     bool matches(const Device& dev, const Sysfs& sysfs) const;
 };
@@ -48,7 +48,7 @@ struct RuleResult {
     std::optional<unsigned> mode;
     std::vector<std::string> symlinks;  // safe relative paths
     std::vector<std::vector<std::string>> run;
-    std::vector<std::string> publish;   // valid subjects
+    std::vector<std::string> publish;  // valid subjects
 };
 
 RuleResult apply_rules(const std::vector<Rule>& rules, const Device& dev, const Sysfs& sysfs);

@@ -25,7 +25,8 @@ void Runner::run(std::vector<std::string> argv, std::vector<std::string> env) {
     }
     if (queue_.size() >= opts_.max_queued) {
         ++dropped_;
-        log::warning("run queue full (%zu): not running %s", queue_.size(), argv.empty() ? "" : argv[0].c_str());
+        log::warning("run queue full (%zu): not running %s", queue_.size(),
+                     argv.empty() ? "" : argv[0].c_str());
         return;
     }
     queue_.push_back({std::move(argv), std::move(env)});
@@ -53,7 +54,8 @@ void Runner::start(Job job) {
     (void)c->watch.start(loop_, c->pidfd.get(), EPOLLIN, [this, raw](uint32_t) { finished(raw); });
     c->timer = std::make_unique<loop::Timer>(loop_, [this, raw] {
         log::warning("%s (pid %d) ran over %llds: killing it", raw->name.c_str(), raw->pid,
-                     static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(opts_.timeout).count()));
+                     static_cast<long long>(
+                         std::chrono::duration_cast<std::chrono::seconds>(opts_.timeout).count()));
         ::kill(raw->pid, SIGKILL);
     });
     c->timer->arm_after(opts_.timeout);
@@ -65,14 +67,17 @@ void Runner::finished(Child* c) {
     if (st && *st == -1) return;  // not yet
     if (st && !(WIFEXITED(*st) && WEXITSTATUS(*st) == 0)) {
         ++failed_;
-        if (WIFEXITED(*st)) log::warning("%s exited with %d", c->name.c_str(), WEXITSTATUS(*st));
-        else log::warning("%s killed by signal %d", c->name.c_str(), WTERMSIG(*st));
+        if (WIFEXITED(*st))
+            log::warning("%s exited with %d", c->name.c_str(), WEXITSTATUS(*st));
+        else
+            log::warning("%s killed by signal %d", c->name.c_str(), WTERMSIG(*st));
     }
     c->watch.stop();
     c->timer->cancel();
     // The child record owns the watch whose callback this is: free it after the batch.
     loop_.defer([this, c] {
-        auto it = std::find_if(running_.begin(), running_.end(), [c](const auto& p) { return p.get() == c; });
+        auto it = std::find_if(running_.begin(), running_.end(),
+                               [c](const auto& p) { return p.get() == c; });
         if (it != running_.end()) running_.erase(it);
         if (!queue_.empty() && running_.size() < opts_.max_running) {
             Job next = std::move(queue_.front());

@@ -21,7 +21,7 @@
 namespace keel::dev {
 
 class Runner {
-public:
+  public:
     struct Options {
         size_t max_running = 8;
         size_t max_queued = 256;
@@ -37,7 +37,7 @@ public:
     uint64_t dropped() const { return dropped_; }
     uint64_t failed() const { return failed_; }
 
-private:
+  private:
     struct Job {
         std::vector<std::string> argv, env;
     };

@@ -18,7 +18,8 @@ namespace keel::dev {
 namespace {
 
 std::string trim_right(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\0'))
+    while (!s.empty() &&
+           (s.back() == '\n' || s.back() == ' ' || s.back() == '\t' || s.back() == '\0'))
         s.pop_back();
     return s;
 }
@@ -108,10 +109,12 @@ Status Sysfs::scan(const std::function<void(Device&&)>& fn) const {
     std::vector<std::string> names;
     list_subsystems(root_ + "/bus", &names);
     if (names.empty()) return Error("cannot scan " + root_ + "/bus: no subsystems", ENOENT);
-    for (const auto& bus : names) list_links(root_ + "/bus/" + bus + "/devices", bus, &devices);
+    for (const auto& bus : names)
+        list_links(root_ + "/bus/" + bus + "/devices", bus, &devices);
     names.clear();
     list_subsystems(root_ + "/class", &names);
-    for (const auto& cls : names) list_links(root_ + "/class/" + cls, cls, &devices);
+    for (const auto& cls : names)
+        list_links(root_ + "/class/" + cls, cls, &devices);
     // Parents sort before their children, as the kernel announced them.
     std::sort(devices.begin(), devices.end());
     devices.erase(std::unique(devices.begin(), devices.end(),

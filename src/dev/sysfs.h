@@ -13,7 +13,7 @@
 namespace keel::dev {
 
 class Sysfs {
-public:
+  public:
     explicit Sysfs(std::string root = "/sys") : root_(std::move(root)) {}
     const std::string& root() const { return root_; }
 
@@ -29,7 +29,7 @@ public:
     // Writes `action` to the device's uevent file: the kernel then sends that event.
     Status trigger(std::string_view devpath, std::string_view action) const;
 
-private:
+  private:
     std::string path(std::string_view devpath, std::string_view name) const;
     std::string root_;
 };

@@ -51,8 +51,8 @@ bool known_action(std::string_view a) {
 bool valid_key(std::string_view key) {
     if (key.empty() || key.size() > 64) return false;
     for (char c : key) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '_';
+        bool ok =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
         if (!ok) return false;
     }
     return true;
@@ -103,7 +103,8 @@ Status parse_uevent(std::string_view buf, UeventView* out) {
         if (!valid_key(key)) return bad("invalid key", pos);
         if (!valid_value(value)) return bad("newline in the value of " + std::string(key), pos);
         if (out->env.size() >= kMaxUeventFields) return bad("too many fields", pos);
-        if (has_key(out->env, out->env.size(), key)) return bad("duplicate " + std::string(key), pos);
+        if (has_key(out->env, out->env.size(), key))
+            return bad("duplicate " + std::string(key), pos);
         if (key == "ACTION") {
             out->action = value;
         } else if (key == "DEVPATH") {

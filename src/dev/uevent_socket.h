@@ -15,7 +15,7 @@
 namespace keel::dev {
 
 class UeventSocket {
-public:
+  public:
     // `receive_buffer` bytes of kernel queue (SO_RCVBUFFORCE when privileged).
     static Result<UeventSocket> open(int receive_buffer);
 
@@ -35,7 +35,7 @@ public:
     // Reads one datagram; the view stays valid until the next call.
     Result<Received> receive();
 
-private:
+  private:
     explicit UeventSocket(Fd fd);
     Fd fd_;
     std::unique_ptr<char[]> buf_;

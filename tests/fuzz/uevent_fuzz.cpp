@@ -17,8 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view buf(reinterpret_cast<const char*>(data), size);
     UeventView v;
     if (parse_uevent(buf, &v)) {
-        if (!known_action(v.action) || !safe_devpath(v.devpath) || v.subsystem.empty()) std::abort();
-        if (v.env.empty() || v.env.back().first != "SEQNUM" || v.env.size() > kMaxUeventFields) std::abort();
+        if (!known_action(v.action) || !safe_devpath(v.devpath) || v.subsystem.empty())
+            std::abort();
+        if (v.env.empty() || v.env.back().first != "SEQNUM" || v.env.size() > kMaxUeventFields)
+            std::abort();
         for (const auto& [k, val] : v.env)
             if (!valid_key(k) || val.find('\n') != std::string_view::npos) std::abort();
         UeventView p;
@@ -27,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Device d = Device::from_uevent(v);
         auto j = nlohmann::json::parse(d.to_json(), nullptr, false);
         if (j.is_discarded() || !j.is_object()) std::abort();
-        if (!keel::bus::is_valid_publish_subject(hardware_subject(v.subsystem, v.action))) std::abort();
+        if (!keel::bus::is_valid_publish_subject(hardware_subject(v.subsystem, v.action)))
+            std::abort();
     }
     std::vector<Field> env;
     if (parse_uevent_file(buf, &env))

@@ -7,17 +7,17 @@
 #include <linux/loop.h>
 #include <linux/netlink.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <filesystem>
-#include <map>
 #include <fstream>
-#include <gtest/gtest.h>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -41,7 +41,8 @@ std::string sh(const std::string& cmd, int* status = nullptr) {
     if (!p) throw std::runtime_error("popen: " + cmd);
     char buf[4096];
     size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
     int st = ::pclose(p);
     if (status) *status = st;
     return out;
@@ -68,27 +69,32 @@ std::string missing_facility() {
     if (sh("command -v node").empty()) return "node is not installed (scripts/deps)";
     // npm ci once, serialised across test processes.
     int st = 0;
-    std::string out = sh("cd '" + kClientDir + "' && flock .npm.lock sh -c '"
-                         "[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || "
-                         "npm ci --no-audit --no-fund --loglevel=error' 2>&1", &st);
+    std::string out = sh("cd '" + kClientDir +
+                             "' && flock .npm.lock sh -c '"
+                             "[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt "
+                             "node_modules/.package-lock.json ] || "
+                             "npm ci --no-audit --no-fund --loglevel=error' 2>&1",
+                         &st);
     if (st != 0) throw std::runtime_error("npm ci in " + kClientDir + " failed:\n" + out);
     return "";
 }
 
-#define REQUIRE_FACILITIES()                                 \
-    do {                                                     \
-        static const std::string why = missing_facility();   \
-        if (!why.empty()) GTEST_SKIP() << why;               \
+#define REQUIRE_FACILITIES()                               \
+    do {                                                   \
+        static const std::string why = missing_facility(); \
+        if (!why.empty()) GTEST_SKIP() << why;             \
     } while (0)
 
 // The official NATS client subscribed to subjects; messages parsed from its output.
 class Watcher {
-public:
+  public:
     Watcher(const std::string& url, std::vector<std::string> subjects) {
         std::vector<std::string> argv = {"/usr/bin/env", "node", kClientDir + "/watch.mjs", url};
-        for (auto& s : subjects) argv.push_back(std::move(s));
+        for (auto& s : subjects)
+            argv.push_back(std::move(s));
         proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
-        if (!proc_->wait_output("READY\n", slow(15s))) throw std::runtime_error("nats client not ready: " + proc_->err());
+        if (!proc_->wait_output("READY\n", slow(15s)))
+            throw std::runtime_error("nats client not ready: " + proc_->err());
     }
     // Messages so far.
     std::vector<Json> messages() const {
@@ -99,7 +105,8 @@ public:
         return out;
     }
     // Waits until `pred` holds for at least `n` messages; returns those.
-    std::vector<Json> wait(const std::function<bool(const Json&)>& pred, size_t n, Ms timeout) const {
+    std::vector<Json> wait(const std::function<bool(const Json&)>& pred, size_t n,
+                           Ms timeout) const {
         auto deadline = Clock::now() + timeout;
         for (;;) {
             size_t seen = proc_->out().size();
@@ -111,13 +118,14 @@ public:
             proc_->wait_output("\n", std::min(left, Ms(200)), false, seen);
         }
     }
-    std::optional<Json> wait_one(const std::function<bool(const Json&)>& pred, Ms timeout = slow(10s)) const {
+    std::optional<Json> wait_one(const std::function<bool(const Json&)>& pred,
+                                 Ms timeout = slow(10s)) const {
         auto hits = wait(pred, 1, timeout);
         if (hits.empty()) return std::nullopt;
         return hits[0];
     }
 
-private:
+  private:
     std::unique_ptr<Process> proc_;
 };
 
@@ -125,8 +133,9 @@ private:
 // connected to the bus and (if on) coldplug is done. Unless the test gives --dev,
 // links and rule effects go to a directory of the test's own, not the host's /dev.
 class DevProcess {
-public:
-    DevProcess(const BusProcess& bus, std::vector<std::string> extra, std::vector<std::string> wrapper = {}) {
+  public:
+    DevProcess(const BusProcess& bus, std::vector<std::string> extra,
+               std::vector<std::string> wrapper = {}) {
         std::vector<std::string> argv = wrapper;
         argv.push_back(KEEL_BIN);
         argv.push_back("dev");
@@ -136,7 +145,8 @@ public:
             argv.push_back("--dev");
             argv.push_back(devdir_.path());
         }
-        for (auto& e : extra) argv.push_back(std::move(e));
+        for (auto& e : extra)
+            argv.push_back(std::move(e));
         proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
         if (!proc_->wait_output("bus connected", slow(10s), true))
             throw std::runtime_error("keel dev did not connect:\n" + proc_->err());
@@ -151,25 +161,30 @@ public:
         proc_->signal(SIGTERM);
         auto st = proc_->wait_exit(slow(10s));
         if (!st || !st->exited_ok())
-            ADD_FAILURE() << "keel dev did not stop cleanly (" << (st ? st->describe() : "timeout") << "):\n" << proc_->err();
+            ADD_FAILURE() << "keel dev did not stop cleanly (" << (st ? st->describe() : "timeout")
+                          << "):\n"
+                          << proc_->err();
     }
     Process& proc() { return *proc_; }
     std::string err() const { return proc_->err(); }
 
-private:
+  private:
     TempDir devdir_;
     std::unique_ptr<Process> proc_;
 };
 
 Json request(const BusProcess& bus, const std::string& subject, const std::string& data) {
     int st = 0;
-    std::string out = sh("node '" + kClientDir + "/request.mjs' '" + bus.url() + "' '" + subject + "' '" + data + "' 2>&1", &st);
+    std::string out = sh("node '" + kClientDir + "/request.mjs' '" + bus.url() + "' '" + subject +
+                             "' '" + data + "' 2>&1",
+                         &st);
     if (st != 0) throw std::runtime_error("request " + subject + " failed: " + out);
     return Json::parse(out);
 }
 
 bool devpath_is(const Json& m, const std::string& subject, const std::string& devpath) {
-    return m["subject"] == subject && m["data"].is_object() && m["data"].value("DEVPATH", "") == devpath;
+    return m["subject"] == subject && m["data"].is_object() &&
+           m["data"].value("DEVPATH", "") == devpath;
 }
 
 TEST(Dev, KernelEventsReachANatsClient) {
@@ -179,7 +194,9 @@ TEST(Dev, KernelEventsReachANatsClient) {
     DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
 
     write_sysfs("/sys/class/mem/null/uevent", "change");
-    auto m = w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); });
+    auto m = w.wait_one([](const Json& m) {
+        return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null");
+    });
     ASSERT_TRUE(m) << dev.err();
     const Json& d = (*m)["data"];
     EXPECT_EQ(d["ACTION"], "change");
@@ -191,9 +208,11 @@ TEST(Dev, KernelEventsReachANatsClient) {
     EXPECT_FALSE(d.contains("KEEL_SOURCE"));  // a kernel event, not a synthesised one
 
     // Synthetic-event arguments pass through (udevadm trigger --uuid --env style).
-    write_sysfs("/sys/class/mem/null/uevent", "add 7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a KEELTEST=yes");
+    write_sysfs("/sys/class/mem/null/uevent",
+                "add 7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a KEELTEST=yes");
     auto a = w.wait_one([](const Json& m) {
-        return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null") && m["data"].contains("SYNTH_ARG_KEELTEST");
+        return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null") &&
+               m["data"].contains("SYNTH_ARG_KEELTEST");
     });
     ASSERT_TRUE(a);
     EXPECT_EQ((*a)["data"]["SYNTH_UUID"], "7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a");
@@ -206,19 +225,26 @@ TEST(Dev, ForgedUeventsAreDropped) {
     BusProcess bus;
     Watcher w(bus.url(), {"hardware.>"});
     DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
-    const char fake[] = "add@/devices/virtual/mem/keel-forged\0ACTION=add\0DEVPATH=/devices/virtual/mem/keel-forged\0"
-                        "SUBSYSTEM=mem\0SEQNUM=1\0";
+    const char fake[] =
+        "add@/devices/virtual/mem/keel-forged\0ACTION=add\0DEVPATH=/devices/virtual/mem/"
+        "keel-forged\0"
+        "SUBSYSTEM=mem\0SEQNUM=1\0";
     Fd s(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT));
     ASSERT_TRUE(s.valid());
     sockaddr_nl to{};
     to.nl_family = AF_NETLINK;
     to.nl_groups = 1;  // the kernel's group
-    ASSERT_EQ(::sendto(s.get(), fake, sizeof fake - 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
-              static_cast<ssize_t>(sizeof fake - 1)) << std::strerror(errno);
+    ASSERT_EQ(
+        ::sendto(s.get(), fake, sizeof fake - 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+        static_cast<ssize_t>(sizeof fake - 1))
+        << std::strerror(errno);
     // A real event afterwards arrives; the forged one never did.
     write_sysfs("/sys/class/mem/null/uevent", "change");
-    ASSERT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); }));
-    for (const auto& m : w.messages()) EXPECT_NE(m["data"].value("DEVPATH", ""), "/devices/virtual/mem/keel-forged");
+    ASSERT_TRUE(w.wait_one([](const Json& m) {
+        return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null");
+    }));
+    for (const auto& m : w.messages())
+        EXPECT_NE(m["data"].value("DEVPATH", ""), "/devices/virtual/mem/keel-forged");
     Json st = request(bus, "dev.status", "");
     EXPECT_GE(st["events"]["rejected"].get<int>(), 1) << st.dump();
     EXPECT_NE(dev.err().find("sent by a process, not the kernel"), std::string::npos) << dev.err();
@@ -240,7 +266,8 @@ void walk_devices(const std::string& dir, std::set<std::string>* out) {
     }
     ::closedir(d);
     if (uevent && subsystem) out->insert(dir.substr(4));  // without "/sys"
-    for (const auto& c : children) walk_devices(dir + "/" + c, out);
+    for (const auto& c : children)
+        walk_devices(dir + "/" + c, out);
 }
 
 std::set<std::string> sysfs_devices() {
@@ -260,8 +287,11 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
     std::string log = dev.err();
     size_t at = log.find("coldplug: ") + 10;
     const size_t n = std::stoul(log.substr(at));
-    auto msgs = w.wait([](const Json& m) { return m["data"].is_object() && m["data"].value("KEEL_SOURCE", "") == "coldplug"; },
-                       n, slow(15s));
+    auto msgs = w.wait(
+        [](const Json& m) {
+            return m["data"].is_object() && m["data"].value("KEEL_SOURCE", "") == "coldplug";
+        },
+        n, slow(15s));
     ASSERT_EQ(msgs.size(), n);
     std::set<std::string> announced;
     for (const auto& m : msgs) {
@@ -278,7 +308,8 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
     // Tests running beside this one make and remove loop devices (and their bdi
     // entries) within milliseconds; anything else announced must have been seen.
     auto transient = [](const std::string& p) {
-        return p.starts_with("/devices/virtual/block/loop") || p.starts_with("/devices/virtual/bdi/7:");
+        return p.starts_with("/devices/virtual/block/loop") ||
+               p.starts_with("/devices/virtual/bdi/7:");
     };
     for (const auto& p : announced) {
         if (transient(p)) continue;
@@ -292,7 +323,8 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
         const Json& d = m["data"];
         if (d["SUBSYSTEM"] != "block" || !d.contains("DEVNAME")) continue;
         int st = 0;
-        std::string out = sh("blkid -p -o export /dev/" + d["DEVNAME"].get<std::string>() + " 2>/dev/null", &st);
+        std::string out =
+            sh("blkid -p -o export /dev/" + d["DEVNAME"].get<std::string>() + " 2>/dev/null", &st);
         if (st != 0 || out.find("TYPE=") == std::string::npos) continue;
         std::istringstream in(out);
         for (std::string line; std::getline(in, line);) {
@@ -306,7 +338,8 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
         }
         ++checked;
     }
-    std::cout << "[ info     ] " << n << " devices announced; " << checked << " block devices checked against blkid\n";
+    std::cout << "[ info     ] " << n << " devices announced; " << checked
+              << " block devices checked against blkid\n";
 }
 
 // `keel dev --once`: coldplug delivered, then exit (the mdev -s of keel); without a
@@ -317,8 +350,11 @@ TEST(Dev, OnceIsColdplugThenExit) {
     Watcher w(bus.url(), {"hardware.mem.add"});
     auto r = run_cli({"dev", "--once", "--no-modules", "--server", bus.unix_url()});
     EXPECT_EQ(r.code, 0) << r.describe();
-    EXPECT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null"); }));
-    auto nobus = run_cli({"dev", "--once", "--no-modules", "--server", "unix:/nonexistent/bus.sock"});
+    EXPECT_TRUE(w.wait_one([](const Json& m) {
+        return devpath_is(m, "hardware.mem.add", "/devices/virtual/mem/null");
+    }));
+    auto nobus =
+        run_cli({"dev", "--once", "--no-modules", "--server", "unix:/nonexistent/bus.sock"});
     EXPECT_EQ(nobus.code, 0) << nobus.describe();
     EXPECT_NE(nobus.err.find("no bus: "), std::string::npos) << nobus.err;
 }
@@ -327,7 +363,7 @@ TEST(Dev, OnceIsColdplugThenExit) {
 // image attached in between: enrichment, rules (mode, owner, group, links, run,
 // publish), default links, and link removal.
 class LoopDevice {
-public:
+  public:
     LoopDevice() {
         ctl_ = Fd(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
         if (!ctl_) throw std::runtime_error("cannot open /dev/loop-control");
@@ -356,11 +392,13 @@ public:
     }
     void remove() {
         if (number_ < 0) return;
-        for (int i = 0; i < 50 && ::ioctl(ctl_.get(), LOOP_CTL_REMOVE, number_) < 0 && errno == EBUSY; ++i) ::usleep(20000);
+        for (int i = 0;
+             i < 50 && ::ioctl(ctl_.get(), LOOP_CTL_REMOVE, number_) < 0 && errno == EBUSY; ++i)
+            ::usleep(20000);
         number_ = -1;
     }
 
-private:
+  private:
     Fd ctl_;
     int number_ = -1;
     bool attached_ = false;
@@ -378,8 +416,11 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     int st = 0;
     TempDir t;
     const std::string label = "KEEL" + std::to_string(::getpid() % 100000);
-    const std::string uuid = "5d0f6b2c-3e4a-4b1d-8c7e-2a9f1e6d4b3" + std::to_string(::getpid() % 10);
-    sh("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid + " " + t.file("img") + " 2>&1", &st);
+    const std::string uuid =
+        "5d0f6b2c-3e4a-4b1d-8c7e-2a9f1e6d4b3" + std::to_string(::getpid() % 10);
+    sh("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid + " " +
+           t.file("img") + " 2>&1",
+       &st);
     if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
     // Links and rule effects go to a device directory of our own; the node keel
     // dev acts on is a real block node for the loop device, made here.
@@ -392,16 +433,20 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
          "mode": "0640", "owner": "1", "group": "disk",
          "symlink": "keel/by-test/$env{ID_FS_LABEL}",
          "publish": "test.storage.%k",
-         "run": ["/bin/sh", "-c", "echo \"$DEVNAME $ID_FS_LABEL\" >> )" + t.file("ran") + R"("]}
+         "run": ["/bin/sh", "-c", "echo \"$DEVNAME $ID_FS_LABEL\" >> )" +
+                                              t.file("ran") + R"("]}
       ]})");
     BusProcess bus;
     Watcher w(bus.url(), {"hardware.block.*", "test.storage.>"});
-    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json"), "--dev", devdir});
+    DevProcess dev(
+        bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json"), "--dev", devdir});
 
     LoopDevice loop;
     const std::string name = loop.name();
     const std::string devpath = "/devices/virtual/block/" + name;
-    ASSERT_TRUE(w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", devpath); })) << dev.err();
+    ASSERT_TRUE(w.wait_one([&](const Json& m) {
+        return devpath_is(m, "hardware.block.add", devpath);
+    })) << dev.err();
     std::string majmin = read_text("/sys/class/block/" + name + "/dev");
     unsigned maj = 0, min = 0;
     ASSERT_EQ(std::sscanf(majmin.c_str(), "%u:%u", &maj, &min), 2);
@@ -409,7 +454,8 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
 
     loop.attach(t.file("img"));
     auto ch = w.wait_one([&](const Json& m) {
-        return devpath_is(m, "hardware.block.change", devpath) && m["data"].value("ID_FS_LABEL", "") == label;
+        return devpath_is(m, "hardware.block.change", devpath) &&
+               m["data"].value("ID_FS_LABEL", "") == label;
     });
     ASSERT_TRUE(ch) << dev.err();
     const Json& d = (*ch)["data"];
@@ -430,7 +476,9 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     EXPECT_EQ(sb.st_gid, disk);
     EXPECT_TRUE(w.wait_one([&](const Json& m) { return m["subject"] == "test.storage." + name; }));
     auto deadline = Clock::now() + slow(5s);
-    while (read_text(t.file("ran")).find(name + " " + label) == std::string::npos && Clock::now() < deadline) ::usleep(20000);
+    while (read_text(t.file("ran")).find(name + " " + label) == std::string::npos &&
+           Clock::now() < deadline)
+        ::usleep(20000);
     EXPECT_NE(read_text(t.file("ran")).find(name + " " + label), std::string::npos);
 
     // dev.info by node and by DEVPATH: the same device, enriched.
@@ -441,14 +489,16 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     // Detached: the file system is gone, and so are its links.
     loop.detach();
     ASSERT_TRUE(w.wait_one([&](const Json& m) {
-        return devpath_is(m, "hardware.block.change", devpath) && !m["data"].contains("ID_FS_LABEL");
+        return devpath_is(m, "hardware.block.change", devpath) &&
+               !m["data"].contains("ID_FS_LABEL");
     })) << dev.err();
     EXPECT_EQ(link_target(devdir + "/disk/by-label/" + label), "");
     EXPECT_EQ(link_target(devdir + "/keel/by-test/" + label), "");
     EXPECT_FALSE(fs::exists(devdir + "/keel"));
 
     loop.remove();
-    auto rm = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.remove", devpath); });
+    auto rm =
+        w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.remove", devpath); });
     ASSERT_TRUE(rm) << dev.err();
     EXPECT_EQ((*rm)["data"]["DEVNAME"], name);
 }
@@ -465,18 +515,22 @@ TEST(Dev, OverflowRescanMissesNoDevice) {
     const std::string gone_path = "/devices/virtual/block/" + gone->name();
     DevProcess dev(bus, {"--no-modules", "--receive-buffer", "4KiB"});
     ASSERT_TRUE(dev.proc().wait_output("coldplug: ", slow(10s), true));
-    ASSERT_TRUE(w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", gone_path); }));
+    ASSERT_TRUE(
+        w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", gone_path); }));
 
     ASSERT_TRUE(dev.proc().signal(SIGSTOP));
-    for (int i = 0; i < 300; ++i) write_sysfs("/sys/class/mem/null/uevent", "change");
+    for (int i = 0; i < 300; ++i)
+        write_sysfs("/sys/class/mem/null/uevent", "change");
     LoopDevice appeared;
     const std::string appeared_path = "/devices/virtual/block/" + appeared.name();
     gone.reset();  // LOOP_CTL_REMOVE
     ASSERT_TRUE(dev.proc().signal(SIGCONT));
 
     ASSERT_TRUE(dev.proc().wait_output("the kernel dropped uevents", slow(10s), true)) << dev.err();
-    auto add = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.add", appeared_path); });
-    auto rm = w.wait_one([&](const Json& m) { return devpath_is(m, "hardware.block.remove", gone_path); });
+    auto add = w.wait_one(
+        [&](const Json& m) { return devpath_is(m, "hardware.block.add", appeared_path); });
+    auto rm = w.wait_one(
+        [&](const Json& m) { return devpath_is(m, "hardware.block.remove", gone_path); });
     ASSERT_TRUE(add) << dev.err();
     ASSERT_TRUE(rm) << dev.err();
     // Their own events were lost behind 300 others in an 8 KiB queue: the rescan found them.
@@ -499,26 +553,33 @@ TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
     write_file_atomic(t.file("dev.json"), R"({"default_links": false})");
     BusProcess bus;
     // The host's /dev to open the node; no links, no rules: nothing is written there.
-    DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--dev", "/dev", "--config", t.file("dev.json")});
+    DevProcess dev(
+        bus, {"--no-coldplug", "--no-modules", "--dev", "/dev", "--config", t.file("dev.json")});
     struct Fs {
         const char* mkfs;
-    } filesystems[] = {{"mkfs.vfat -n KEELVFAT"}, {"mkfs.ext4 -q -F -L KEELEXT4"}, {"mkfs.ext2 -q -F -L KEELEXT2"}};
+    } filesystems[] = {{"mkfs.vfat -n KEELVFAT"},
+                       {"mkfs.ext4 -q -F -L KEELEXT4"},
+                       {"mkfs.ext2 -q -F -L KEELEXT2"}};
     int compared = 0;
     for (const auto& fs_case : filesystems) {
         int st = 0;
-        sh("truncate -s 8M " + t.file("img") + " && " + fs_case.mkfs + " " + t.file("img") + " >/dev/null 2>&1", &st);
+        sh("truncate -s 8M " + t.file("img") + " && " + fs_case.mkfs + " " + t.file("img") +
+               " >/dev/null 2>&1",
+           &st);
         if (st != 0) continue;  // that mkfs is not installed
         LoopDevice loop;
         loop.attach(t.file("img"));
         std::map<std::string, std::string> udev;
-        std::istringstream in(sh("udevadm test-builtin blkid /sys/class/block/" + loop.name() + " 2>/dev/null"));
+        std::istringstream in(
+            sh("udevadm test-builtin blkid /sys/class/block/" + loop.name() + " 2>/dev/null"));
         for (std::string line; std::getline(in, line);)
             if (auto eq = line.find('='); eq != std::string::npos && line.rfind("ID_", 0) == 0)
                 udev[line.substr(0, eq)] = line.substr(eq + 1);
         ASSERT_FALSE(udev.empty()) << fs_case.mkfs;
         Json info = request(bus, "dev.info", "/devices/virtual/block/" + loop.name());
-        for (const char* key : {"ID_FS_TYPE", "ID_FS_USAGE", "ID_FS_VERSION", "ID_FS_LABEL", "ID_FS_UUID", "ID_FS_UUID_SUB",
-                                "ID_PART_TABLE_TYPE", "ID_PART_TABLE_UUID"}) {
+        for (const char* key :
+             {"ID_FS_TYPE", "ID_FS_USAGE", "ID_FS_VERSION", "ID_FS_LABEL", "ID_FS_UUID",
+              "ID_FS_UUID_SUB", "ID_PART_TABLE_TYPE", "ID_PART_TABLE_UUID"}) {
             std::string mine = info.value(key, "<absent>");
             std::string theirs = udev.count(key) ? udev[key] : "<absent>";
             EXPECT_EQ(mine, theirs) << key << " for " << fs_case.mkfs;
@@ -542,12 +603,16 @@ TEST(Dev, VethPairInANetworkNamespace) {
     BusProcess bus;
     Watcher w(bus.url(), {"hardware.net.*"});
     {
-        DevProcess dev(bus, {"--no-coldplug", "--no-modules"}, {"/usr/bin/env", "ip", "netns", "exec", ns});
-        const std::string a = "vk" + std::to_string(::getpid() % 100000) + "a", b = a.substr(0, a.size() - 1) + "b";
-        sh("ip netns exec " + ns + " ip link add " + a + " type veth peer name " + b + " 2>&1", &st);
+        DevProcess dev(bus, {"--no-coldplug", "--no-modules"},
+                       {"/usr/bin/env", "ip", "netns", "exec", ns});
+        const std::string a = "vk" + std::to_string(::getpid() % 100000) + "a",
+                          b = a.substr(0, a.size() - 1) + "b";
+        sh("ip netns exec " + ns + " ip link add " + a + " type veth peer name " + b + " 2>&1",
+           &st);
         ASSERT_EQ(st, 0);
         std::string mac = sh("ip netns exec " + ns + " cat /sys/class/net/" + a + "/address");
-        while (!mac.empty() && mac.back() == '\n') mac.pop_back();
+        while (!mac.empty() && mac.back() == '\n')
+            mac.pop_back();
         auto add = w.wait_one([&](const Json& m) {
             return m["subject"] == "hardware.net.add" && m["data"].value("INTERFACE", "") == a;
         });
@@ -594,7 +659,9 @@ TEST(Dev, ListAndInfoRequests) {
 
     auto cli = run_cli({"dev", "list", "--subsystem", "mem", "--server", bus.url()});
     EXPECT_EQ(cli.code, 0) << cli.describe();
-    EXPECT_NE(cli.out.find("P: /devices/virtual/mem/null\nE: DEVPATH=/devices/virtual/mem/null"), std::string::npos) << cli.out;
+    EXPECT_NE(cli.out.find("P: /devices/virtual/mem/null\nE: DEVPATH=/devices/virtual/mem/null"),
+              std::string::npos)
+        << cli.out;
     cli = run_cli({"dev", "info", "/sys/devices/virtual/mem/zero", "--server", bus.url()});
     EXPECT_EQ(cli.code, 0) << cli.describe();
     EXPECT_NE(cli.out.find("E: DEVNAME=zero\n"), std::string::npos) << cli.out;
@@ -615,7 +682,8 @@ TEST(Dev, KeepsWorkingWithTheBusDown) {
     bus.signal(SIGTERM);
     ASSERT_TRUE(bus.wait_exit(slow(10s)));
     ASSERT_TRUE(dev.proc().wait_output("bus unavailable", slow(10s), true)) << dev.err();
-    for (int i = 0; i < 40; ++i) write_sysfs("/sys/class/mem/null/uevent", "change");
+    for (int i = 0; i < 40; ++i)
+        write_sysfs("/sys/class/mem/null/uevent", "change");
     bus.restart();
     ASSERT_TRUE(dev.proc().wait_output("bus reconnected", slow(15s), true)) << dev.err();
     Json st = request(bus, "dev.status", "");
@@ -624,7 +692,9 @@ TEST(Dev, KeepsWorkingWithTheBusDown) {
     EXPECT_TRUE(st["bus"]["connected"].get<bool>());
     Watcher w(bus.url(), {"hardware.mem.*"});
     write_sysfs("/sys/class/mem/null/uevent", "change");
-    EXPECT_TRUE(w.wait_one([](const Json& m) { return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null"); }));
+    EXPECT_TRUE(w.wait_one([](const Json& m) {
+        return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null");
+    }));
     EXPECT_TRUE(dev.proc().running());
 }
 
@@ -638,8 +708,10 @@ TEST(Dev, ModaliasesOfThisMachineResolveAgainstTheDebianTree) {
         if (fs::exists(e.path() / "modules.alias")) tree = e.path().string();
     if (tree.empty()) GTEST_SKIP() << "no Debian module tree (linux-image-amd64)";
     if (::access("/proc/modules", F_OK) == 0)
-        GTEST_SKIP() << "this kernel loads modules: not loading " << tree << " into it (see module_loader_test)";
-    if (sh("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty()) GTEST_SKIP() << "no virtio PCI device here";
+        GTEST_SKIP() << "this kernel loads modules: not loading " << tree
+                     << " into it (see module_loader_test)";
+    if (sh("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty())
+        GTEST_SKIP() << "no virtio PCI device here";
     BusProcess bus;
     DevProcess dev(bus, {"--modules-dir", tree});
     ASSERT_TRUE(dev.proc().wait_output("matching only", slow(10s), true)) << dev.err();
@@ -651,9 +723,12 @@ TEST(Dev, ModaliasesOfThisMachineResolveAgainstTheDebianTree) {
         ::usleep(100000);
     } while (Clock::now() < deadline);
     const auto& resolved = st["modules"]["resolved"];
-    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_pci"), resolved.end()) << st.dump(1);
-    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_ring"), resolved.end()) << st.dump(1);
-    EXPECT_FALSE(st["modules"]["unmatched"].empty());  // this machine has devices with no module (acpi, cpu, ...)
+    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_pci"), resolved.end())
+        << st.dump(1);
+    EXPECT_NE(std::find(resolved.begin(), resolved.end(), "virtio_ring"), resolved.end())
+        << st.dump(1);
+    EXPECT_FALSE(st["modules"]["unmatched"]
+                     .empty());  // this machine has devices with no module (acpi, cpu, ...)
     EXPECT_EQ(st["modules"]["failed"].size(), 0u);
 }
 
@@ -664,8 +739,11 @@ TEST(Dev, MonitorAndTriggerVerbs) {
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
     Fd ready_r(fds[0]), ready_w(fds[1]);
     // No --count: other tests may make mem events meanwhile; we wait for ours.
-    Process::Spec spec{{KEEL_BIN, "dev", "monitor", "--kernel", "--subsystem", "mem", "--ready-fd", "3"},
-                       std::nullopt, false, ""};
+    Process::Spec spec{
+        {KEEL_BIN, "dev", "monitor", "--kernel", "--subsystem", "mem", "--ready-fd", "3"},
+        std::nullopt,
+        false,
+        ""};
     spec.fd3 = ready_w.get();
     Process mon(spec);
     ready_w.reset();
@@ -692,15 +770,18 @@ TEST(Dev, SighupReloadsRulesAndKeepsThemWhenTheFileIsBroken) {
     REQUIRE_FACILITIES();
     TempDir t;
     auto rules = [&](const std::string& subject) {
-        write_file_atomic(t.file("dev.json"), R"({"rules": [{"match": {"subsystem": "mem", "kernel": "null"}, "publish": ")" +
-                                                  subject + R"("}]})");
+        write_file_atomic(
+            t.file("dev.json"),
+            R"({"rules": [{"match": {"subsystem": "mem", "kernel": "null"}, "publish": ")" +
+                subject + R"("}]})");
     };
     rules("test.rules.one");
     BusProcess bus;
     Watcher w(bus.url(), {"test.rules.>"});
     DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json")});
     auto seen = [&](const std::string& subject, size_t n) {
-        return w.wait([&](const Json& m) { return m["subject"] == subject; }, n, slow(10s)).size() >= n;
+        return w.wait([&](const Json& m) { return m["subject"] == subject; }, n, slow(10s))
+                   .size() >= n;
     };
     write_sysfs("/sys/class/mem/null/uevent", "change");
     ASSERT_TRUE(seen("test.rules.one", 1)) << dev.err();
@@ -715,21 +796,27 @@ TEST(Dev, SighupReloadsRulesAndKeepsThemWhenTheFileIsBroken) {
     write_file_atomic(t.file("dev.json"), R"({"rules": [{"mode": 644}]})");
     mark = dev.err().size();
     ASSERT_TRUE(dev.proc().signal(SIGHUP));
-    ASSERT_TRUE(dev.proc().wait_output("reload failed, keeping the old rules", slow(10s), true, mark)) << dev.err();
+    ASSERT_TRUE(
+        dev.proc().wait_output("reload failed, keeping the old rules", slow(10s), true, mark))
+        << dev.err();
     EXPECT_NE(dev.err().find("dev.rules[0].mode", mark), std::string::npos) << dev.err();
     // The old rules still apply (other tests' events may add more messages, never fewer).
-    size_t before = w.wait([](const Json& m) { return m["subject"] == "test.rules.two"; }, 0, Ms(0)).size();
+    size_t before =
+        w.wait([](const Json& m) { return m["subject"] == "test.rules.two"; }, 0, Ms(0)).size();
     write_sysfs("/sys/class/mem/null/uevent", "change");
     EXPECT_TRUE(seen("test.rules.two", before + 1)) << dev.err();
 }
 
 TEST(Dev, BadConfigurationIsAUsageError) {
     TempDir t;
-    write_file_atomic(t.file("bad.json"), R"({"rules": [{"match": {"subsystem": "block"}, "mode": "rw"}]})");
+    write_file_atomic(t.file("bad.json"),
+                      R"({"rules": [{"match": {"subsystem": "block"}, "mode": "rw"}]})");
     auto r = run_cli({"dev", "--config", t.file("bad.json"), "--server", "127.0.0.1:1"});
     EXPECT_EQ(r.code, 100) << r.describe();
-    EXPECT_NE(r.err.find("keel dev: fatal: cannot load the configuration: " + t.file("bad.json") + ": dev.rules[0].mode"),
-              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keel dev: fatal: cannot load the configuration: " + t.file("bad.json") +
+                         ": dev.rules[0].mode"),
+              std::string::npos)
+        << r.err;
     r = run_cli({"dev", "--manifest", t.file("missing.json")});
     EXPECT_EQ(r.code, 100) << r.describe();
     EXPECT_NE(r.err.find("missing.json"), std::string::npos);
@@ -749,7 +836,8 @@ namespace {
 TEST(Dev, LoadsModulesForRealHardwareInQemu) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     TempDir work;
-    Process q(Process::Spec{{source_dir() + "/dev-qemu/run", KEEL_BIN, work.path()}, std::nullopt, true, ""});
+    Process q(Process::Spec{
+        {source_dir() + "/dev-qemu/run", KEEL_BIN, work.path()}, std::nullopt, true, ""});
     auto ex = q.wait_exit(slow(240s));
     ASSERT_TRUE(ex) << "QEMU guest did not finish:\n" << q.out();
     const std::string out = q.out();
@@ -760,9 +848,10 @@ TEST(Dev, LoadsModulesForRealHardwareInQemu) {
         return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
     };
     const std::string modules = line("KEELTEST-MODULES:") + " ";
-    for (const char* m : {"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
-                          "virtio_rng", "failover", "net_failover", "virtio_net"})
-        EXPECT_NE(modules.find(std::string(" ") + m + " "), std::string::npos) << m << " not loaded: " << modules;
+    for (const char* m : {"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
+                          "virtio_pci", "virtio_rng", "failover", "net_failover", "virtio_net"})
+        EXPECT_NE(modules.find(std::string(" ") + m + " "), std::string::npos)
+            << m << " not loaded: " << modules;
     EXPECT_NE(line("KEELTEST-NET:").find("eth0"), std::string::npos) << out;
 
     std::vector<Json> loaded, failed;
@@ -770,13 +859,17 @@ TEST(Dev, LoadsModulesForRealHardwareInQemu) {
     for (std::string l; std::getline(in, l);) {
         if (l.rfind("KEELTEST-EVENT: ", 0) != 0) continue;
         Json m = Json::parse(l.substr(16));
-        if (m["subject"] == "hardware.module.loaded") loaded.push_back(Json::parse(m["data"].get<std::string>()));
-        if (m["subject"] == "hardware.module.failed") failed.push_back(Json::parse(m["data"].get<std::string>()));
+        if (m["subject"] == "hardware.module.loaded")
+            loaded.push_back(Json::parse(m["data"].get<std::string>()));
+        if (m["subject"] == "hardware.module.failed")
+            failed.push_back(Json::parse(m["data"].get<std::string>()));
     }
     std::vector<std::string> order;
     for (const auto& m : loaded)
-        if (m["alias"].get<std::string>().rfind("pci:v00001AF4", 0) == 0) order.push_back(m["module"]);
-    EXPECT_EQ(order, (std::vector<std::string>{"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci"}))
+        if (m["alias"].get<std::string>().rfind("pci:v00001AF4", 0) == 0)
+            order.push_back(m["module"]);
+    EXPECT_EQ(order, (std::vector<std::string>{"virtio_ring", "virtio", "virtio_pci_modern_dev",
+                                               "virtio_pci_legacy_dev", "virtio_pci"}))
         << out;
     bool net = false, rng = false;
     for (const auto& m : loaded) {
@@ -785,8 +878,11 @@ TEST(Dev, LoadsModulesForRealHardwareInQemu) {
     }
     EXPECT_TRUE(net) << out;
     EXPECT_TRUE(rng) << out;
-    ASSERT_FALSE(failed.empty()) << out;  // e.g. the PIIX IDE and i8042 drivers are not in the guest
-    for (const auto& f : failed) EXPECT_NE(f["error"].get<std::string>().find("No such file"), std::string::npos) << f.dump();
+    ASSERT_FALSE(failed.empty())
+        << out;  // e.g. the PIIX IDE and i8042 drivers are not in the guest
+    for (const auto& f : failed)
+        EXPECT_NE(f["error"].get<std::string>().find("No such file"), std::string::npos)
+            << f.dump();
 }
 
 }  // namespace

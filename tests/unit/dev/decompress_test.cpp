@@ -19,8 +19,9 @@ std::string sample_image() {
 std::string xz(const std::string& in) {
     std::string out(lzma_stream_buffer_bound(in.size()), '\0');
     size_t pos = 0;
-    EXPECT_EQ(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, nullptr, reinterpret_cast<const uint8_t*>(in.data()),
-                                      in.size(), reinterpret_cast<uint8_t*>(out.data()), &pos, out.size()),
+    EXPECT_EQ(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, nullptr,
+                                      reinterpret_cast<const uint8_t*>(in.data()), in.size(),
+                                      reinterpret_cast<uint8_t*>(out.data()), &pos, out.size()),
               LZMA_OK);
     out.resize(pos);
     return out;
@@ -59,7 +60,8 @@ TEST(Decompress, TruncatedCorruptAndOversizedAreErrors) {
         for (size_t cut : {size_t{0}, size_t{1}, packed.size() / 2, packed.size() - 1})
             EXPECT_FALSE(decompress(packed.substr(0, cut), kind)) << "cut at " << cut;
         std::string corrupt = packed;
-        for (size_t i = 16; i < corrupt.size(); i += 97) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
+        for (size_t i = 16; i < corrupt.size(); i += 97)
+            corrupt[i] = static_cast<char>(corrupt[i] ^ 0x5a);
         EXPECT_FALSE(decompress(corrupt, kind));
         auto small = decompress(packed, kind, image.size() / 2);
         ASSERT_FALSE(small);

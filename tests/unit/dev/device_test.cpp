@@ -18,8 +18,9 @@ TEST(Device, SubjectTokensCannotBreakTheSubject) {
 }
 
 TEST(Device, FromSysfsPutsTheEventFirst) {
-    Device d = Device::from_sysfs("add", "/devices/virtual/block/loop3", "block",
-                                  {{"MAJOR", "7"}, {"MINOR", "3"}, {"DEVNAME", "loop3"}, {"DEVTYPE", "disk"}});
+    Device d = Device::from_sysfs(
+        "add", "/devices/virtual/block/loop3", "block",
+        {{"MAJOR", "7"}, {"MINOR", "3"}, {"DEVNAME", "loop3"}, {"DEVTYPE", "disk"}});
     EXPECT_EQ(d.properties()[0].first, "ACTION");
     EXPECT_EQ(d.action(), "add");
     EXPECT_EQ(d.subsystem(), "block");

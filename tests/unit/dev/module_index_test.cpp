@@ -22,10 +22,12 @@ using testing::debian_modules_dir;
 using testing::run;
 
 class DebianModules : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = debian_modules_dir();
-        if (dir_.empty()) GTEST_SKIP() << "no /lib/modules/*/modules.alias: install linux-image-amd64 (scripts/deps)";
+        if (dir_.empty())
+            GTEST_SKIP()
+                << "no /lib/modules/*/modules.alias: install linux-image-amd64 (scripts/deps)";
         auto ix = ModuleIndex::load(dir_);
         ASSERT_TRUE(ix) << ix.error().message();
         ix_.emplace(std::move(*ix));
@@ -36,21 +38,24 @@ protected:
         EXPECT_TRUE(p) << m << ": " << (p ? "" : p.error().message());
         std::vector<std::string> out;
         if (p)
-            for (const auto& s : *p) out.push_back(s.name);
+            for (const auto& s : *p)
+                out.push_back(s.name);
         return out;
     }
     // modprobe's answer with no configuration (-C /dev/null), as module names. It
     // prints a module once per alias line or dependency path that names it; a
     // module is loaded once, so repeats are dropped (the first place counts).
     std::vector<std::string> modprobe(const std::string& args) {
-        std::string out = run("modprobe -C /dev/null -S '" + release_ + "' " + args + " 2>/dev/null");
+        std::string out =
+            run("modprobe -C /dev/null -S '" + release_ + "' " + args + " 2>/dev/null");
         std::vector<std::string> names;
         std::istringstream in(out);
         std::string line;
         while (std::getline(in, line)) {
             if (line.rfind("insmod ", 0) == 0) {
                 std::string path = line.substr(7);
-                while (!path.empty() && path.back() == ' ') path.pop_back();
+                while (!path.empty() && path.back() == ' ')
+                    path.pop_back();
                 names.push_back(module_name(path));
             } else if (line.rfind("builtin ", 0) == 0) {
                 continue;
@@ -60,10 +65,13 @@ protected:
         }
         std::vector<std::string> unique;
         for (auto& n : names)
-            if (std::find(unique.begin(), unique.end(), n) == unique.end()) unique.push_back(std::move(n));
+            if (std::find(unique.begin(), unique.end(), n) == unique.end())
+                unique.push_back(std::move(n));
         return unique;
     }
-    bool have_modprobe() { return ::access("/usr/bin/kmod", X_OK) == 0 || ::access("/sbin/modprobe", X_OK) == 0; }
+    bool have_modprobe() {
+        return ::access("/usr/bin/kmod", X_OK) == 0 || ::access("/sbin/modprobe", X_OK) == 0;
+    }
 
     std::string dir_, release_;
     std::optional<ModuleIndex> ix_;
@@ -79,12 +87,14 @@ TEST_F(DebianModules, VirtioPciAliasResolvesWithDependenciesInOrder) {
     auto r = ix_->lookup("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00");
     ASSERT_EQ(r.modules, std::vector<std::string>{"virtio_pci"});
     EXPECT_EQ(plan_names("virtio_pci"),
-              (std::vector<std::string>{"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci"}));
+              (std::vector<std::string>{"virtio_ring", "virtio", "virtio_pci_modern_dev",
+                                        "virtio_pci_legacy_dev", "virtio_pci"}));
     auto p = ix_->plan("virtio_pci");
     ASSERT_TRUE(p);
     EXPECT_EQ(p->back().path, dir_ + "/kernel/drivers/virtio/virtio_pci.ko");
     // The virtio device on that bus then names its driver.
-    EXPECT_EQ(ix_->lookup("virtio:d00000001v00001AF4").modules, std::vector<std::string>{"virtio_net"});
+    EXPECT_EQ(ix_->lookup("virtio:d00000001v00001AF4").modules,
+              std::vector<std::string>{"virtio_net"});
 }
 
 TEST_F(DebianModules, SoftdepsComeFirst) {
@@ -133,12 +143,14 @@ TEST_F(DebianModules, AliasMatchingAgreesWithModprobe) {
         const std::string& p = patterns[i];
         for (size_t k = 0; k < p.size(); ++k) {
             if (p[k] == '*') continue;
-            if (p[k] == '?') a += '0';
+            if (p[k] == '?')
+                a += '0';
             else if (p[k] == '[') {
                 size_t close = p.find(']', k);
                 a += p[k + 1];
                 k = close == std::string::npos ? p.size() : close;
-            } else a += p[k];
+            } else
+                a += p[k];
         }
         if (!a.empty() && a.find('\'') == std::string::npos) aliases.insert(a);
     }
@@ -148,7 +160,8 @@ TEST_F(DebianModules, AliasMatchingAgreesWithModprobe) {
         auto want = modprobe("-R '" + a + "'");
         auto got = ix_->lookup(a);
         std::vector<std::string> mine = got.modules;
-        for (const auto& b : got.builtin) mine.push_back(b);
+        for (const auto& b : got.builtin)
+            mine.push_back(b);
         std::sort(want.begin(), want.end());
         std::sort(mine.begin(), mine.end());
         EXPECT_EQ(mine, want) << "alias " << a;
@@ -163,11 +176,14 @@ TEST_F(DebianModules, LoadOrderAgreesWithModprobe) {
     std::istringstream dep(testing::read(dir_ + "/modules.dep"));
     std::vector<std::string> mods;
     for (std::string line; std::getline(dep, line);)
-        if (auto colon = line.find(':'); colon != std::string::npos) mods.push_back(module_name(line.substr(0, colon)));
+        if (auto colon = line.find(':'); colon != std::string::npos)
+            mods.push_back(module_name(line.substr(0, colon)));
     // Every 25th module, and the ones with long dependency chains.
     std::vector<std::string> sample;
-    for (size_t i = 0; i < mods.size(); i += 25) sample.push_back(mods[i]);
-    for (const char* m : {"ext4", "btrfs", "xfs", "virtio_net", "snd_hda_intel", "i915", "nfsd", "usb_storage", "uas", "kvm_intel"})
+    for (size_t i = 0; i < mods.size(); i += 25)
+        sample.push_back(mods[i]);
+    for (const char* m : {"ext4", "btrfs", "xfs", "virtio_net", "snd_hda_intel", "i915", "nfsd",
+                          "usb_storage", "uas", "kvm_intel"})
         sample.push_back(m);
     for (const auto& m : sample) {
         auto want = modprobe("--show-depends '" + m + "'");

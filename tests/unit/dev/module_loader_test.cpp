@@ -21,7 +21,9 @@ TEST(ModprobeD, BlacklistOptionsSoftdeps) {
     testing::TempTree t;
     testing::mkdirs(t / "etc");
     testing::mkdirs(t / "lib");
-    testing::write(t / "lib/a.conf", "# comment\nblacklist pcspkr\noptions snd-hda-intel model=auto # trailing\nsoftdep uhci-hcd pre: ehci-hcd post: x\n");
+    testing::write(t / "lib/a.conf",
+                   "# comment\nblacklist pcspkr\noptions snd-hda-intel model=auto # "
+                   "trailing\nsoftdep uhci-hcd pre: ehci-hcd post: x\n");
     testing::write(t / "lib/b.conf", "blacklist from_lib_b\n");
     testing::write(t / "etc/b.conf", "blacklist from_etc_b\ninstall foo /bin/true\n");
     testing::write(t / "etc/ignored.txt", "blacklist nope\n");
@@ -40,10 +42,11 @@ TEST(ModprobeD, BlacklistOptionsSoftdeps) {
 }
 
 class DebianTree : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = testing::debian_modules_dir();
-        if (dir_.empty()) GTEST_SKIP() << "no Debian module tree: install linux-image-amd64 (scripts/deps)";
+        if (dir_.empty())
+            GTEST_SKIP() << "no Debian module tree: install linux-image-amd64 (scripts/deps)";
     }
     std::string dir_;
 };
@@ -60,7 +63,8 @@ TEST_F(DebianTree, ResolveOnlyReportsThePlanAndHonoursTheBlacklist) {
     EXPECT_TRUE(r.error.empty()) << r.error;
     ASSERT_EQ(r.modules, std::vector<std::string>{"virtio_pci"});
     ASSERT_EQ(r.outcomes.size(), 5u);
-    for (const auto& o : r.outcomes) EXPECT_EQ(o.state, ModuleLoader::Outcome::State::kResolved) << o.module;
+    for (const auto& o : r.outcomes)
+        EXPECT_EQ(o.state, ModuleLoader::Outcome::State::kResolved) << o.module;
     EXPECT_EQ(r.outcomes.back().module, "virtio_pci");
 
     auto b = l.load_alias("virtio:d00000001v00001AF4");
@@ -96,7 +100,9 @@ TEST_F(DebianTree, RealLoadAttemptReportsTheKernelsAnswer) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (finit_module)";
     std::string release = dir_.substr(dir_.rfind('/') + 1);
     bool same_kernel = release == running_release() && ::access("/proc/modules", F_OK) == 0;
-    if (same_kernel) GTEST_SKIP() << "the running kernel is " << release << ": not loading modules into the host in a unit test";
+    if (same_kernel)
+        GTEST_SKIP() << "the running kernel is " << release
+                     << ": not loading modules into the host in a unit test";
     ModuleConfig cfg;
     cfg.dir = dir_;
     cfg.modprobe_d = false;

@@ -9,8 +9,9 @@ namespace keel::dev {
 namespace {
 
 Device loop_dev(const char* action = "change") {
-    Device d = Device::from_sysfs(action, "/devices/virtual/block/loop7", "block",
-                                  {{"MAJOR", "7"}, {"MINOR", "7"}, {"DEVNAME", "loop7"}, {"DEVTYPE", "disk"}});
+    Device d = Device::from_sysfs(
+        action, "/devices/virtual/block/loop7", "block",
+        {{"MAJOR", "7"}, {"MINOR", "7"}, {"DEVNAME", "loop7"}, {"DEVTYPE", "disk"}});
     d.set("ID_FS_LABEL", "My Disk/../x");
     d.set("ID_FS_TYPE", "ext4");
     return d;
@@ -41,18 +42,22 @@ TEST(Rules, MatchAndApplyInOrder) {
     EXPECT_EQ(*r.mode, 0600u);
     EXPECT_EQ(*r.owner, 0u);
     EXPECT_EQ(*r.group, 0u);
-    EXPECT_EQ(r.symlinks, (std::vector<std::string>{"keel/loop7", "by-label/My_Disk_.._x", "n/7-7:7", "absent-negated"}));
+    EXPECT_EQ(r.symlinks, (std::vector<std::string>{"keel/loop7", "by-label/My_Disk_.._x",
+                                                    "n/7-7:7", "absent-negated"}));
     EXPECT_EQ(r.publish, std::vector<std::string>{"storage.ext4.loop7"});
     ASSERT_EQ(r.run.size(), 1u);
-    EXPECT_EQ(r.run[0], (std::vector<std::string>{"/bin/echo", "loop7", "/devices/virtual/block/loop7"}));
+    EXPECT_EQ(r.run[0],
+              (std::vector<std::string>{"/bin/echo", "loop7", "/devices/virtual/block/loop7"}));
 }
 
 TEST(Rules, DefaultActionsAreAddAndChange) {
     Sysfs sysfs("/nonexistent");
-    auto c = config(R"({"rules": [{"mode": "0600"}, {"match": {"action": "remove"}, "publish": "gone"}]})");
+    auto c = config(
+        R"({"rules": [{"mode": "0600"}, {"match": {"action": "remove"}, "publish": "gone"}]})");
     EXPECT_TRUE(apply_rules(c.rules, loop_dev("add"), sysfs).mode);
     EXPECT_FALSE(apply_rules(c.rules, loop_dev("remove"), sysfs).mode);
-    EXPECT_EQ(apply_rules(c.rules, loop_dev("remove"), sysfs).publish, std::vector<std::string>{"gone"});
+    EXPECT_EQ(apply_rules(c.rules, loop_dev("remove"), sysfs).publish,
+              std::vector<std::string>{"gone"});
     EXPECT_FALSE(apply_rules(c.rules, loop_dev("bind"), sysfs).mode);
 }
 
@@ -66,7 +71,8 @@ TEST(Rules, ExpandedValuesCannotEscape) {
     Sysfs sysfs("/nonexistent");
     Device d = loop_dev();
     d.set("ID_FS_LABEL", "..");
-    auto c = config(R"({"rules": [{"symlink": "$env{ID_FS_LABEL}"}, {"symlink": "x/$env{ID_FS_LABEL}/y"}, {"publish": "a.$env{ID_FS_LABEL}"}]})");
+    auto c = config(
+        R"({"rules": [{"symlink": "$env{ID_FS_LABEL}"}, {"symlink": "x/$env{ID_FS_LABEL}/y"}, {"publish": "a.$env{ID_FS_LABEL}"}]})");
     RuleResult r = apply_rules(c.rules, d, sysfs);
     EXPECT_TRUE(r.symlinks.empty());  // ".." is refused, not created
     EXPECT_EQ(r.publish, std::vector<std::string>{"a.__"});
@@ -80,8 +86,10 @@ TEST(DevConfig, ErrorsNameTheJsonPath) {
         const char* want;
     } cases[] = {
         {R"({"rules": [{"mode": "0999"}]})", "dev.rules[0].mode"},
-        {R"({"rules": [{}, {"match": {"kernal": "x"}}]})", "dev.rules[1].match.kernal: unknown key"},
-        {R"({"rules": [{"owner": "no-such-user-keel"}]})", "dev.rules[0].owner: no user named no-such-user-keel"},
+        {R"({"rules": [{}, {"match": {"kernal": "x"}}]})",
+         "dev.rules[1].match.kernal: unknown key"},
+        {R"({"rules": [{"owner": "no-such-user-keel"}]})",
+         "dev.rules[0].owner: no user named no-such-user-keel"},
         {R"({"rules": [{"group": 5}]})", "dev.rules[0].group: expected a string"},
         {R"({"rules": [{"symlink": "../etc/passwd"}]})", "dev.rules[0].symlink"},
         {R"({"rules": [{"run": ["echo", "hi"]}]})", "absolute program path"},
@@ -98,13 +106,15 @@ TEST(DevConfig, ErrorsNameTheJsonPath) {
     for (const auto& c : cases) {
         auto r = parse_dev_config(c.json);
         ASSERT_FALSE(r) << c.json;
-        EXPECT_NE(r.error().message().find(c.want), std::string::npos) << c.json << " -> " << r.error().message();
+        EXPECT_NE(r.error().message().find(c.want), std::string::npos)
+            << c.json << " -> " << r.error().message();
     }
 }
 
 TEST(DevConfig, ManifestTakesItsOwnSection) {
     testing::TempTree t;
-    testing::write(t / "system.json", R"({"hostname": "x", "services": {"a": {}}, "net": {"whatever": 1},
+    testing::write(t / "system.json",
+                   R"({"hostname": "x", "services": {"a": {}}, "net": {"whatever": 1},
         "dev": {"default_links": false, "modules": {"blacklist": ["pcspkr", "snd-pcsp"], "options": {"loop": "max_loop=8"}, "load": false}}})");
     auto c = load_manifest(t / "system.json");
     ASSERT_TRUE(c) << c.error().message();
@@ -122,7 +132,8 @@ TEST(DevConfig, ManifestTakesItsOwnSection) {
     testing::write(t / "bad.json", R"({"dev": {"rules": [{"mode": 660}]}})");
     auto e = load_manifest(t / "bad.json");
     ASSERT_FALSE(e);
-    EXPECT_NE(e.error().message().find("bad.json: dev.rules[0].mode"), std::string::npos) << e.error().message();
+    EXPECT_NE(e.error().message().find("bad.json: dev.rules[0].mode"), std::string::npos)
+        << e.error().message();
     auto missing = load_manifest(t / "missing.json");
     ASSERT_FALSE(missing);
     EXPECT_NE(missing.error().message().find("missing.json"), std::string::npos);

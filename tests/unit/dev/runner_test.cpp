@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 template <typename Pred>
 bool run_until(loop::EventLoop& loop, Pred done) {
     auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) (void)loop.run_once(50ms);
+    while (!done() && std::chrono::steady_clock::now() < deadline)
+        (void)loop.run_once(50ms);
     return done();
 }
 
@@ -27,8 +28,8 @@ TEST(Runner, RunsWithTheEnvironmentQueuesAndCountsFailures) {
     Runner r(**loop, Runner::Options{1, 1, 10s});
     const std::string out = t / "out";
     r.run({"/bin/sh", "-c", "echo \"$DEVNAME\" >> " + out}, {"DEVNAME=loop7"});
-    r.run({"/bin/sh", "-c", "exit 3"}, {});                  // queued behind the first
-    r.run({"/bin/sh", "-c", "echo never >> " + out}, {});    // queue full: dropped
+    r.run({"/bin/sh", "-c", "exit 3"}, {});                // queued behind the first
+    r.run({"/bin/sh", "-c", "echo never >> " + out}, {});  // queue full: dropped
     EXPECT_EQ(r.dropped(), 1u);
     ASSERT_TRUE(run_until(**loop, [&] { return r.running() == 0 && r.failed() == 1; }));
     EXPECT_EQ(testing::read(out), "loop7\n");

@@ -31,7 +31,9 @@ struct FakeSys {
         mkdirs(t / "class/mem");
         mkdirs(t / "class/empty");
         mkdirs(t / usb + "/1-2:1.0");
-        write(t / usb + "/uevent", "MAJOR=189\nMINOR=1\nDEVNAME=bus/usb/001/002\nDEVTYPE=usb_device\nPRODUCT=781/5567/100\n");
+        write(t / usb + "/uevent",
+              "MAJOR=189\nMINOR=1\nDEVNAME=bus/usb/001/002\nDEVTYPE=usb_device\nPRODUCT=781/5567/"
+              "100\n");
         symlink("../../../../bus/usb", t / usb + "/subsystem");
         write(t / usb + "/idVendor", "0781\n");
         write(t / usb + "/idProduct", "5567\n");
@@ -39,16 +41,20 @@ struct FakeSys {
         write(t / usb + "/product", "Cruzer Blade\n");
         write(t / usb + "/serial", "4C530001\n");
         write(t / usb + "/bcdDevice", "0100\n");
-        write(t / usb + "/1-2:1.0/uevent", "DEVTYPE=usb_interface\nMODALIAS=usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00\n");
+        write(
+            t / usb + "/1-2:1.0/uevent",
+            "DEVTYPE=usb_interface\nMODALIAS=usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00\n");
         symlink("../../../../../bus/usb", t / usb + "/1-2:1.0/subsystem");
         write(t / usb + "/1-2:1.0/bInterfaceNumber", "00\n");
         symlink("../../../devices/pci0000:00/0000:00:14.0/usb1/1-2", t / "bus/usb/devices/1-2");
-        symlink("../../../devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0", t / "bus/usb/devices/1-2:1.0");
+        symlink("../../../devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0",
+                t / "bus/usb/devices/1-2:1.0");
         mkdirs(t / disk + "/sdb1");
         write(t / disk + "/uevent", "MAJOR=8\nMINOR=16\nDEVNAME=sdb\nDEVTYPE=disk\n");
         write(t / disk + "/size", "0\n");
         symlink("../../../../../../../../../../class/block", t / disk + "/subsystem");
-        write(t / disk + "/sdb1/uevent", "MAJOR=8\nMINOR=17\nDEVNAME=sdb1\nDEVTYPE=partition\nPARTN=1\n");
+        write(t / disk + "/sdb1/uevent",
+              "MAJOR=8\nMINOR=17\nDEVNAME=sdb1\nDEVTYPE=partition\nPARTN=1\n");
         write(t / disk + "/sdb1/size", "0\n");
         symlink("../../../../../../../../../../../class/block", t / disk + "/sdb1/subsystem");
         symlink("../../" + disk, t / "class/block/sdb");
@@ -59,7 +65,8 @@ struct FakeSys {
         symlink("../../../../class/net", t / "devices/virtual/net/vk0/subsystem");
         symlink("../../devices/virtual/net/vk0", t / "class/net/vk0");
         mkdirs(t / "devices/virtual/mem/null");
-        write(t / "devices/virtual/mem/null/uevent", "MAJOR=1\nMINOR=3\nDEVNAME=null\nDEVMODE=0666\n");
+        write(t / "devices/virtual/mem/null/uevent",
+              "MAJOR=1\nMINOR=3\nDEVNAME=null\nDEVMODE=0666\n");
         symlink("../../../../class/mem", t / "devices/virtual/mem/null/subsystem");
         symlink("../../devices/virtual/mem/null", t / "class/mem/null");
         // A dangling link and a garbled uevent file are skipped, not fatal.
@@ -131,8 +138,10 @@ TEST(Enrich, UsbIdentityReachesEveryChild) {
 TEST(BlockProbe, ReadsARealFileSystem) {
     testing::TempTree t;
     int st = 0;
-    testing::run("truncate -s 8M " + (t / "img") + " && mkfs.ext4 -q -F -L KEELPROBE -U 3f1c5b0e-8f35-4a6b-9a51-0c2d7a1e9b44 " +
-                 (t / "img") + " 2>&1", &st);
+    testing::run("truncate -s 8M " + (t / "img") +
+                     " && mkfs.ext4 -q -F -L KEELPROBE -U 3f1c5b0e-8f35-4a6b-9a51-0c2d7a1e9b44 " +
+                     (t / "img") + " 2>&1",
+                 &st);
     if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
     Device d;
     probe_block(t / "img", d);
@@ -159,7 +168,8 @@ TEST(Firmware, ServedIntoTheLoadingProtocolFiles) {
     mkdirs(t / "fw/vendor");
     write(t / "fw/vendor/foo-fw.bin", "OLDER");
     Sysfs sysfs(t / "sys");
-    Device d = Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "vendor/foo-fw.bin"}});
+    Device d =
+        Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "vendor/foo-fw.bin"}});
     auto dirs = firmware_dirs(t / "fw", "6.1.0");
     auto r = serve_firmware(d, sysfs, dirs);
     ASSERT_TRUE(r) << r.error().message();
@@ -167,10 +177,12 @@ TEST(Firmware, ServedIntoTheLoadingProtocolFiles) {
     EXPECT_EQ(testing::read(t / "sys/" + fwdev + "/data"), "FIRMWARE-BYTES");
     EXPECT_EQ(testing::read(t / "sys/" + fwdev + "/loading"), "0");
 
-    Device missing = Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "nothere.bin"}});
+    Device missing =
+        Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "nothere.bin"}});
     EXPECT_FALSE(serve_firmware(missing, sysfs, dirs));
     EXPECT_EQ(testing::read(t / "sys/" + fwdev + "/loading"), "-1");
-    Device escape = Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "../../etc/shadow"}});
+    Device escape =
+        Device::from_sysfs("add", "/" + fwdev, "firmware", {{"FIRMWARE", "../../etc/shadow"}});
     auto e = serve_firmware(escape, sysfs, dirs);
     ASSERT_FALSE(e);
     EXPECT_NE(e.error().message().find("unsafe"), std::string::npos);

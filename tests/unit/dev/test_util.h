@@ -44,7 +44,8 @@ inline void mkdirs(const std::string& path) {
 }
 
 inline void symlink(const std::string& target, const std::string& path) {
-    if (::symlink(target.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot link " + path);
+    if (::symlink(target.c_str(), path.c_str()) != 0)
+        throw std::runtime_error("cannot link " + path);
 }
 
 inline std::vector<std::string> list_dir(const std::string& dir) {
@@ -59,7 +60,7 @@ inline std::vector<std::string> list_dir(const std::string& dir) {
 
 // A temporary directory removed (recursively) afterwards.
 class TempTree {
-public:
+  public:
     TempTree() {
         char tmpl[] = "/tmp/keel-dev-test-XXXXXX";
         if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
@@ -69,7 +70,7 @@ public:
     const std::string& path() const { return path_; }
     std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -79,7 +80,8 @@ inline std::string debian_modules_dir() {
     for (const auto& name : list_dir("/lib/modules")) {
         std::string dir = "/lib/modules/" + name;
         struct stat st;
-        if (::stat((dir + "/modules.alias").c_str(), &st) == 0 && ::stat((dir + "/modules.dep").c_str(), &st) == 0)
+        if (::stat((dir + "/modules.alias").c_str(), &st) == 0 &&
+            ::stat((dir + "/modules.dep").c_str(), &st) == 0)
             return dir;
     }
     return "";
@@ -92,7 +94,8 @@ inline std::string run(const std::string& cmd, int* status = nullptr) {
     if (!p) throw std::runtime_error("popen failed: " + cmd);
     char buf[4096];
     size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
     int st = ::pclose(p);
     if (status) *status = st;
     return out;

@@ -22,8 +22,9 @@ std::string msg(std::initializer_list<std::string> fields) {
     return s;
 }
 
-const std::string kNull = msg({"change@/devices/virtual/mem/null", "ACTION=change", "DEVPATH=/devices/virtual/mem/null",
-                               "SUBSYSTEM=mem", "MAJOR=1", "MINOR=3", "DEVNAME=null", "SEQNUM=856"});
+const std::string kNull =
+    msg({"change@/devices/virtual/mem/null", "ACTION=change", "DEVPATH=/devices/virtual/mem/null",
+         "SUBSYSTEM=mem", "MAJOR=1", "MINOR=3", "DEVNAME=null", "SEQNUM=856"});
 
 TEST(UeventParser, ParsesEveryCapturedKernelBuffer) {
     auto files = list_dir(data_dir() + "/uevent");
@@ -93,40 +94,62 @@ TEST(UeventParser, RejectsGarbledMessages) {
         std::string buf;
     } cases[] = {
         {"empty", ""},
-        {"libudev", msg({"libudev", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"header action differs", msg({"add@/devices/virtual/mem/null", "ACTION=remove", "DEVPATH=/devices/virtual/mem/null", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"header devpath differs", msg({"add@/devices/virtual/mem/zero", "ACTION=add", "DEVPATH=/devices/virtual/mem/null", "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"libudev",
+         msg({"libudev", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"header action differs",
+         msg({"add@/devices/virtual/mem/null", "ACTION=remove", "DEVPATH=/devices/virtual/mem/null",
+              "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"header devpath differs",
+         msg({"add@/devices/virtual/mem/zero", "ACTION=add", "DEVPATH=/devices/virtual/mem/null",
+              "SUBSYSTEM=mem", "SEQNUM=1"})},
         {"no SUBSYSTEM", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SEQNUM=1"})},
         {"no ACTION", msg({"add@/devices/x", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
         {"no DEVPATH", msg({"add@/devices/x", "ACTION=add", "SUBSYSTEM=mem", "SEQNUM=1"})},
         {"no SEQNUM", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem"})},
-        {"SEQNUM not a number", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=12a"})},
-        {"SEQNUM overflow", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=99999999999999999999"})},
-        {"field after SEQNUM", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1", "X=y"})},
-        {"duplicate key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SUBSYSTEM=block", "SEQNUM=1"})},
-        {"field without =", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "GARBAGE", "SEQNUM=1"})},
-        {"empty field", msg({"add@/devices/x", "ACTION=add", "", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"bad key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "A B=c", "SEQNUM=1"})},
-        {"empty key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "=c", "SEQNUM=1"})},
-        {"newline in value", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "DEVNAME=a\nACTION=remove", "SEQNUM=1"})},
-        {"unknown action", msg({"explode@/devices/x", "ACTION=explode", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"devpath with ..", msg({"add@/devices/../../etc", "ACTION=add", "DEVPATH=/devices/../../etc", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"relative devpath", msg({"add@devices/x", "ACTION=add", "DEVPATH=devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"devpath with //", msg({"add@/devices//x", "ACTION=add", "DEVPATH=/devices//x", "SUBSYSTEM=mem", "SEQNUM=1"})},
-        {"control byte in devpath", msg({"add@/devices/\x01x", "ACTION=add", "DEVPATH=/devices/\x01x", "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"SEQNUM not a number", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                     "SUBSYSTEM=mem", "SEQNUM=12a"})},
+        {"SEQNUM overflow", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                 "SUBSYSTEM=mem", "SEQNUM=99999999999999999999"})},
+        {"field after SEQNUM", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                    "SUBSYSTEM=mem", "SEQNUM=1", "X=y"})},
+        {"duplicate key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                               "SUBSYSTEM=mem", "SUBSYSTEM=block", "SEQNUM=1"})},
+        {"field without =", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                 "SUBSYSTEM=mem", "GARBAGE", "SEQNUM=1"})},
+        {"empty field", msg({"add@/devices/x", "ACTION=add", "", "DEVPATH=/devices/x",
+                             "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"bad key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem",
+                         "A B=c", "SEQNUM=1"})},
+        {"empty key", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem",
+                           "=c", "SEQNUM=1"})},
+        {"newline in value", msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x",
+                                  "SUBSYSTEM=mem", "DEVNAME=a\nACTION=remove", "SEQNUM=1"})},
+        {"unknown action", msg({"explode@/devices/x", "ACTION=explode", "DEVPATH=/devices/x",
+                                "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"devpath with ..", msg({"add@/devices/../../etc", "ACTION=add",
+                                 "DEVPATH=/devices/../../etc", "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"relative devpath",
+         msg({"add@devices/x", "ACTION=add", "DEVPATH=devices/x", "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"devpath with //", msg({"add@/devices//x", "ACTION=add", "DEVPATH=/devices//x",
+                                 "SUBSYSTEM=mem", "SEQNUM=1"})},
+        {"control byte in devpath", msg({"add@/devices/\x01x", "ACTION=add",
+                                         "DEVPATH=/devices/\x01x", "SUBSYSTEM=mem", "SEQNUM=1"})},
         {"not NUL-terminated", kNull.substr(0, kNull.size() - 1) + "7"},
     };
-    for (const auto& c : cases) EXPECT_FALSE(parse_uevent(c.buf, &v)) << c.why;
+    for (const auto& c : cases)
+        EXPECT_FALSE(parse_uevent(c.buf, &v)) << c.why;
     EXPECT_TRUE(parse_uevent(kNull, &v));  // and the parser is still fine afterwards
     EXPECT_EQ(v.devpath, "/devices/virtual/mem/null");
 }
 
 TEST(UeventParser, ErrorsSayWhatAndWhere) {
     UeventView v;
-    std::string bad = msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem", "GARBAGE", "SEQNUM=1"});
+    std::string bad = msg({"add@/devices/x", "ACTION=add", "DEVPATH=/devices/x", "SUBSYSTEM=mem",
+                           "GARBAGE", "SEQNUM=1"});
     auto st = parse_uevent(bad, &v);
     ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message().find("field without '='"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("field without '='"), std::string::npos)
+        << st.error().message();
     EXPECT_NE(st.error().message().find("byte 59"), std::string::npos) << st.error().message();
 }
 

@@ -13,8 +13,9 @@
 namespace keel::dev {
 namespace {
 
-const char kFake[] = "add@/devices/virtual/mem/keel-spoof\0ACTION=add\0DEVPATH=/devices/virtual/mem/keel-spoof\0"
-                     "SUBSYSTEM=mem\0SEQNUM=1\0";
+const char kFake[] =
+    "add@/devices/virtual/mem/keel-spoof\0ACTION=add\0DEVPATH=/devices/virtual/mem/keel-spoof\0"
+    "SUBSYSTEM=mem\0SEQNUM=1\0";
 
 UeventSocket::Received wait_receive(UeventSocket& s) {
     for (int i = 0; i < 100; ++i) {
@@ -42,7 +43,8 @@ TEST(UeventSocket, RejectsDatagramsFromProcesses) {
     sockaddr_nl to{};
     to.nl_family = AF_NETLINK;
     to.nl_pid = me.nl_pid;  // unicast to our socket only: nobody else on the machine sees it
-    ASSERT_EQ(::sendto(forger.get(), kFake, sizeof kFake - 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+    ASSERT_EQ(::sendto(forger.get(), kFake, sizeof kFake - 1, 0, reinterpret_cast<sockaddr*>(&to),
+                       sizeof to),
               static_cast<ssize_t>(sizeof kFake - 1));
     auto r = wait_receive(*s);
     EXPECT_EQ(r.kind, UeventSocket::Kind::kRejected);
