@@ -4,9 +4,11 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -26,6 +28,29 @@ Result<Fd> openat_dir(int dirfd, const char* name) {
     int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return errno_error(std::string("cannot open directory ") + name);
     return Fd(fd);
+}
+
+Status for_each_entry(int fd, const std::function<void(std::string_view, unsigned char)>& fn) {
+    struct Entry {  // struct linux_dirent64
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+    };
+    alignas(8) char buf[16384];
+    for (;;) {
+        long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("getdents64");
+        if (n == 0) return {};
+        for (long pos = 0; pos < n;) {
+            const auto* e = reinterpret_cast<const Entry*>(buf + pos);
+            std::string_view name(e->name);
+            if (name != "." && name != "..") fn(name, e->type);
+            pos += e->reclen;
+        }
+    }
 }
 
 Result<size_t> readlinkat(int dirfd, const char* name, char* buf, size_t len) {

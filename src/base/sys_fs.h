@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "base/fd.h"
 #include "base/mapped_file.h"
@@ -17,6 +19,11 @@ namespace keel::sys {
 Result<Fd> open(const char* path, int flags, unsigned mode = 0);
 // A directory relative to `dirfd` (O_DIRECTORY|O_NOFOLLOW: symlinks are not followed).
 Result<Fd> openat_dir(int dirfd, const char* name);
+// Calls fn(name, d_type) for every entry of the directory open as `fd` but "." and
+// "..": getdents64 straight into a stack buffer (no DIR stream, no fstat/fcntl).
+// `name` is NUL-terminated (name.data() is a C string) and valid during the call.
+Status for_each_entry(int fd,
+                      const std::function<void(std::string_view name, unsigned char type)>& fn);
 // The target of a symlink; returns its length (not NUL-terminated).
 Result<size_t> readlinkat(int dirfd, const char* name, char* buf, size_t len);
 // A sysfs attribute: kernfs hands over a whole attribute (at most a page) in one

@@ -41,34 +41,24 @@ void list_links(const std::string& dir, const std::string& subsystem,
                 std::vector<std::pair<std::string, std::string>>* out) {
     auto fd = sys::openat_dir(AT_FDCWD, dir.c_str());
     if (!fd) return;
-    DIR* d = ::fdopendir(fd->get());
-    if (!d) return;
-    fd->release();
     char buf[4096];
-    while (dirent* e = ::readdir(d)) {
-        if (e->d_type != DT_LNK) continue;
-        auto n = sys::readlinkat(::dirfd(d), e->d_name, buf, sizeof buf);
-        if (!n) continue;
-        std::string_view target(buf, *n);
+    (void)sys::for_each_entry(fd->get(), [&](std::string_view name, unsigned char type) {
+        if (type != DT_LNK) return;
+        auto len = sys::readlinkat(fd->get(), name.data(), buf, sizeof buf);
+        if (!len) return;
+        std::string_view target(buf, *len);
         auto at = target.find("/devices/");
-        if (at == std::string_view::npos) continue;
-        out->emplace_back(std::string(target.substr(at)), subsystem);
-    }
-    ::closedir(d);
+        if (at != std::string_view::npos)
+            out->emplace_back(std::string(target.substr(at)), subsystem);
+    });
 }
 
 void list_subsystems(const std::string& dir, std::vector<std::string>* out) {
     auto fd = sys::openat_dir(AT_FDCWD, dir.c_str());
     if (!fd) return;
-    DIR* d = ::fdopendir(fd->get());
-    if (!d) return;
-    fd->release();
-    while (dirent* e = ::readdir(d)) {
-        std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
-        if (e->d_type == DT_DIR || e->d_type == DT_LNK) out->emplace_back(name);
-    }
-    ::closedir(d);
+    (void)sys::for_each_entry(fd->get(), [&](std::string_view name, unsigned char type) {
+        if (type == DT_DIR || type == DT_LNK) out->emplace_back(name);
+    });
 }
 
 }  // namespace
