@@ -67,12 +67,12 @@ Status read_attribute_at(int dirfd, const char* path, std::string* out) {
     int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return errno_error(std::string("cannot open ") + path);
     Fd owned(fd);
-    out->resize(4096);
+    char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd, out->data(), out->size());
+        ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error(std::string("cannot read ") + path);
-        out->resize(static_cast<size_t>(n));
+        out->assign(buf, static_cast<size_t>(n));
         return {};
     }
 }
