@@ -828,12 +828,12 @@ TEST(Dev, BadConfigurationIsAUsageError) {
 namespace keel::it {
 namespace {
 
-// Real module loading: the Debian kernel booted in QEMU with keel dev as its
-// device manager (dev-qemu/init). The virtio PCI devices' MODALIAS must load
+// Real module loading and firmware serving: the Debian kernel booted in QEMU with
+// keel dev as its device manager (dev-qemu/init). The virtio PCI devices' MODALIAS must load
 // virtio_pci with its dependencies in modprobe's order; the virtio devices that
 // then appear must load virtio_net and virtio_rng; modules absent from the guest
 // must be reported as failed.
-TEST(Dev, LoadsModulesForRealHardwareInQemu) {
+TEST(Dev, LoadsModulesAndServesFirmwareInQemu) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     TempDir work;
     Process q(Process::Spec{
@@ -843,9 +843,13 @@ TEST(Dev, LoadsModulesForRealHardwareInQemu) {
     const std::string out = q.out();
     if (ex->code == 2) GTEST_SKIP() << out;
     ASSERT_NE(out.find("KEELTEST-DONE"), std::string::npos) << out;
+    // One line of the serial console, without its CR LF.
     auto line = [&](const std::string& tag) {
         auto at = out.find(tag);
-        return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+        if (at == std::string::npos) return std::string();
+        std::string l = out.substr(at, out.find('\n', at) - at);
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        return l;
     };
     const std::string modules = line("KEELTEST-MODULES:") + " ";
     for (const char* m : {"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev",
@@ -883,6 +887,16 @@ TEST(Dev, LoadsModulesForRealHardwareInQemu) {
     for (const auto& f : failed)
         EXPECT_NE(f["error"].get<std::string>().find("No such file"), std::string::npos)
             << f.dump();
+
+    // Firmware through the kernel's user-space fallback (test_firmware, the file only
+    // in the manifest's dev.firmware.dir): served, and a missing one refused at once
+    // rather than after the kernel's 10 s timeout.
+    EXPECT_EQ(line("KEELTEST-FIRMWARE:"), "KEELTEST-FIRMWARE: KEEL-FIRMWARE-PAYLOAD") << out;
+    EXPECT_NE(line("KEELTEST-FIRMWARE-MISSING:").find("refused after 0 s"), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("firmware keel-test.bin served from /opt/firmware/keel-test.bin"),
+              std::string::npos)
+        << out;
 }
 
 }  // namespace
