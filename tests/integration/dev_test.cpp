@@ -217,6 +217,17 @@ TEST(Dev, KernelEventsReachANatsClient) {
     ASSERT_TRUE(a);
     EXPECT_EQ((*a)["data"]["SYNTH_UUID"], "7a3c2f10-5b7e-4c1d-9e2a-4f6b8d0c1e3a");
     EXPECT_EQ((*a)["data"]["SYNTH_ARG_KEELTEST"], "yes");
+
+    // Every action the kernel sends has its subject.
+    for (const char* action : {"online", "offline", "bind", "unbind", "move"}) {
+        write_sysfs("/sys/class/mem/null/uevent", action);
+        auto e = w.wait_one([&](const Json& m) {
+            return devpath_is(m, std::string("hardware.mem.") + action,
+                              "/devices/virtual/mem/null");
+        });
+        ASSERT_TRUE(e) << action << "\n" << dev.err();
+        EXPECT_EQ((*e)["data"]["ACTION"], action);
+    }
 }
 
 // A process forging a uevent on the kernel's multicast group is ignored and counted.
