@@ -135,9 +135,9 @@ ModuleLoader::Outcome ModuleLoader::insert(const ModuleIndex::Step& step) {
     int code = st ? 0 : st.error().code();
     // Kernels without in-kernel decompression refuse the flag: decompress here.
     if (kind != Compression::kNone && (code == EOPNOTSUPP || code == EINVAL || code == ENOEXEC)) {
-        auto data = sys::read_all(fd->get());
+        auto data = sys::read_file(step.path);  // from the start, whatever the kernel read
         if (!data) {
-            o.error = "cannot read " + step.path + ": " + data.error().message();
+            o.error = data.error().message();
             return o;
         }
         auto image = decompress(*data, kind);
