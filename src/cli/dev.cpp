@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <functional>
 
 #include "base/log.h"
 #include "bus/client/client.h"
@@ -209,15 +210,20 @@ int dev_main(int argc, char** argv) {
     }
 
     if (once) {
-        // Deliver what coldplug published (when there is a bus) and finish module work.
-        bool flush_sent = false, flushed = false;
-        while (!stop) {
-            if (!flush_sent && client.connected()) {
-                flush_sent = true;
-                client.flush(std::chrono::seconds(5), [&](Status) { flushed = true; });
-            }
-            if ((flushed || client.closed()) && daemon->modules_pending() == 0) break;
-            if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st) break;
+        // Finish module work, then deliver everything published (when there is a bus).
+        auto run_while = [&](const std::function<bool()>& pending) {
+            while (!stop && pending())
+                if (auto st = (*loop)->run_once(std::chrono::milliseconds(-1)); !st) return;
+        };
+        run_while([&] { return daemon->modules_pending() > 0; });
+        run_while([&] { return !client.connected() && !client.closed(); });
+        bool flushed = false, answered = false;
+        if (client.connected()) {
+            client.flush(std::chrono::seconds(5), [&](Status st) {
+                flushed = st.ok();
+                answered = true;
+            });
+            run_while([&] { return !answered && !client.closed(); });
         }
         if (!flushed)
             log::warning("no bus: %llu events not delivered",
