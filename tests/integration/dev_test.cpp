@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "unit/dev/test_util.h"
 
 namespace keel::it {
 namespace {
@@ -35,18 +36,8 @@ std::string source_dir() {
 }
 const std::string kClientDir = source_dir() + "/nats-client";
 
-std::string sh(const std::string& cmd, int* status = nullptr) {
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) throw std::runtime_error("popen: " + cmd);
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    int st = ::pclose(p);
-    if (status) *status = st;
-    return out;
-}
+// A shell command's output and status (the dev unit tests' helper).
+using dev::testing::run;
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
@@ -66,15 +57,15 @@ void write_sysfs(const std::string& path, const std::string& text) {
 std::string missing_facility() {
     if (::geteuid() != 0) return "needs root (netlink uevents, sysfs triggers, loop devices)";
     if (::access("/sys/class/mem/null/uevent", W_OK) != 0) return "/sys is not writable";
-    if (sh("command -v node").empty()) return "node is not installed (scripts/deps)";
+    if (run("command -v node").empty()) return "node is not installed (scripts/deps)";
     // npm ci once, serialised across test processes.
     int st = 0;
-    std::string out = sh("cd '" + kClientDir +
-                             "' && flock .npm.lock sh -c '"
-                             "[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt "
-                             "node_modules/.package-lock.json ] || "
-                             "npm ci --no-audit --no-fund --loglevel=error' 2>&1",
-                         &st);
+    std::string out = run("cd '" + kClientDir +
+                              "' && flock .npm.lock sh -c '"
+                              "[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt "
+                              "node_modules/.package-lock.json ] || "
+                              "npm ci --no-audit --no-fund --loglevel=error' 2>&1",
+                          &st);
     if (st != 0) throw std::runtime_error("npm ci in " + kClientDir + " failed:\n" + out);
     return "";
 }
@@ -175,9 +166,9 @@ class DevProcess {
 
 Json request(const BusProcess& bus, const std::string& subject, const std::string& data) {
     int st = 0;
-    std::string out = sh("node '" + kClientDir + "/request.mjs' '" + bus.url() + "' '" + subject +
-                             "' '" + data + "' 2>&1",
-                         &st);
+    std::string out = run("node '" + kClientDir + "/request.mjs' '" + bus.url() + "' '" + subject +
+                              "' '" + data + "' 2>&1",
+                          &st);
     if (st != 0) throw std::runtime_error("request " + subject + " failed: " + out);
     return Json::parse(out);
 }
@@ -335,7 +326,7 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
         if (d["SUBSYSTEM"] != "block" || !d.contains("DEVNAME")) continue;
         int st = 0;
         std::string out =
-            sh("blkid -p -o export /dev/" + d["DEVNAME"].get<std::string>() + " 2>/dev/null", &st);
+            run("blkid -p -o export /dev/" + d["DEVNAME"].get<std::string>() + " 2>/dev/null", &st);
         if (st != 0 || out.find("TYPE=") == std::string::npos) continue;
         std::istringstream in(out);
         for (std::string line; std::getline(in, line);) {
@@ -393,12 +384,12 @@ class LoopDevice {
     std::string name() const { return "loop" + std::to_string(number_); }
     void attach(const std::string& image) {
         int st = 0;
-        std::string out = sh("losetup /dev/" + name() + " '" + image + "' 2>&1", &st);
+        std::string out = run("losetup /dev/" + name() + " '" + image + "' 2>&1", &st);
         if (st != 0) throw std::runtime_error("losetup: " + out);
         attached_ = true;
     }
     void detach() {
-        if (attached_) sh("losetup -d /dev/" + name() + " 2>&1");
+        if (attached_) run("losetup -d /dev/" + name() + " 2>&1");
         attached_ = false;
     }
     void remove() {
@@ -429,9 +420,9 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     const std::string label = "KEEL" + std::to_string(::getpid() % 100000);
     const std::string uuid =
         "5d0f6b2c-3e4a-4b1d-8c7e-2a9f1e6d4b3" + std::to_string(::getpid() % 10);
-    sh("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid + " " +
-           t.file("img") + " 2>&1",
-       &st);
+    run("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid +
+            " " + t.file("img") + " 2>&1",
+        &st);
     if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
     // Links and rule effects go to a device directory of our own; the node keel
     // dev acts on is a real block node for the loop device, made here.
@@ -558,7 +549,7 @@ TEST(Dev, OverflowRescanMissesNoDevice) {
 // on a loop device.
 TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
     REQUIRE_FACILITIES();
-    if (sh("command -v udevadm").empty()) GTEST_SKIP() << "udevadm not installed";
+    if (run("command -v udevadm").empty()) GTEST_SKIP() << "udevadm not installed";
     if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
     TempDir t;
     write_file_atomic(t.file("dev.json"), R"({"default_links": false})");
@@ -574,15 +565,15 @@ TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
     int compared = 0;
     for (const auto& fs_case : filesystems) {
         int st = 0;
-        sh("truncate -s 8M " + t.file("img") + " && " + fs_case.mkfs + " " + t.file("img") +
-               " >/dev/null 2>&1",
-           &st);
+        run("truncate -s 8M " + t.file("img") + " && " + fs_case.mkfs + " " + t.file("img") +
+                " >/dev/null 2>&1",
+            &st);
         if (st != 0) continue;  // that mkfs is not installed
         LoopDevice loop;
         loop.attach(t.file("img"));
         std::map<std::string, std::string> udev;
         std::istringstream in(
-            sh("udevadm test-builtin blkid /sys/class/block/" + loop.name() + " 2>/dev/null"));
+            run("udevadm test-builtin blkid /sys/class/block/" + loop.name() + " 2>/dev/null"));
         for (std::string line; std::getline(in, line);)
             if (auto eq = line.find('='); eq != std::string::npos && line.rfind("ID_", 0) == 0)
                 udev[line.substr(0, eq)] = line.substr(eq + 1);
@@ -602,14 +593,14 @@ TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
 
 TEST(Dev, VethPairInANetworkNamespace) {
     REQUIRE_FACILITIES();
-    if (sh("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
+    if (run("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
     const std::string ns = "keel-dev-" + std::to_string(::getpid());
     int st = 0;
-    sh("ip netns add " + ns + " 2>&1", &st);
+    run("ip netns add " + ns + " 2>&1", &st);
     if (st != 0) GTEST_SKIP() << "cannot create a network namespace";
     struct Cleanup {
         std::string ns;
-        ~Cleanup() { sh("ip netns del " + ns + " 2>/dev/null"); }
+        ~Cleanup() { run("ip netns del " + ns + " 2>/dev/null"); }
     } cleanup{ns};
     BusProcess bus;
     Watcher w(bus.url(), {"hardware.net.*"});
@@ -618,10 +609,10 @@ TEST(Dev, VethPairInANetworkNamespace) {
                        {"/usr/bin/env", "ip", "netns", "exec", ns});
         const std::string a = "vk" + std::to_string(::getpid() % 100000) + "a",
                           b = a.substr(0, a.size() - 1) + "b";
-        sh("ip netns exec " + ns + " ip link add " + a + " type veth peer name " + b + " 2>&1",
-           &st);
+        run("ip netns exec " + ns + " ip link add " + a + " type veth peer name " + b + " 2>&1",
+            &st);
         ASSERT_EQ(st, 0);
-        std::string mac = sh("ip netns exec " + ns + " cat /sys/class/net/" + a + "/address");
+        std::string mac = run("ip netns exec " + ns + " cat /sys/class/net/" + a + "/address");
         while (!mac.empty() && mac.back() == '\n')
             mac.pop_back();
         auto add = w.wait_one([&](const Json& m) {
@@ -634,7 +625,7 @@ TEST(Dev, VethPairInANetworkNamespace) {
         EXPECT_TRUE(w.wait_one([&](const Json& m) {
             return m["subject"] == "hardware.net.add" && m["data"].value("INTERFACE", "") == b;
         }));
-        sh("ip netns exec " + ns + " ip link del " + a + " 2>&1", &st);
+        run("ip netns exec " + ns + " ip link del " + a + " 2>&1", &st);
         ASSERT_EQ(st, 0);
         auto rm = w.wait_one([&](const Json& m) {
             return m["subject"] == "hardware.net.remove" && m["data"].value("INTERFACE", "") == a;
@@ -721,7 +712,7 @@ TEST(Dev, ModaliasesOfThisMachineResolveAgainstTheDebianTree) {
     if (::access("/proc/modules", F_OK) == 0)
         GTEST_SKIP() << "this kernel loads modules: not loading " << tree
                      << " into it (see module_loader_test)";
-    if (sh("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty())
+    if (run("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty())
         GTEST_SKIP() << "no virtio PCI device here";
     BusProcess bus;
     DevProcess dev(bus, {"--modules-dir", tree});
