@@ -163,6 +163,10 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
     return ix;
 }
 
+void ModuleIndex::add_alias(const std::string& pattern, const std::string& module) {
+    config_aliases_.emplace_back(normalize_alias(pattern), module_name(module));
+}
+
 void ModuleIndex::add_softdep(const std::string& module, std::vector<std::string> pre,
                               std::vector<std::string> post) {
     config_soft_.push_back({module_name(module), std::move(pre), std::move(post)});
@@ -212,6 +216,15 @@ bool ModuleIndex::is_builtin(std::string_view name) const {
 ModuleIndex::Lookup ModuleIndex::lookup(std::string_view name) const {
     Lookup r;
     if (name.empty()) return r;
+    if (!config_aliases_.empty()) {
+        const std::string key = normalize_alias(name);
+        for (const auto& [pattern, module] : config_aliases_) {
+            if (::fnmatch(pattern.c_str(), key.c_str(), 0) != 0) continue;
+            auto& into = is_module(module) || !is_builtin(module) ? r.modules : r.builtin;
+            if (std::find(into.begin(), into.end(), module) == into.end()) into.push_back(module);
+        }
+        if (!r.modules.empty() || !r.builtin.empty()) return r;
+    }
     if (name.find_first_of(":*?[") == std::string_view::npos) {
         std::string m = module_name(name);
         if (is_module(m)) {

@@ -28,8 +28,9 @@ class ModuleIndex {
         std::vector<std::string> modules;  // loadable modules, in modules.order order
         std::vector<std::string> builtin;  // built-in modules it names (nothing to load)
     };
-    // As modprobe resolves a name: a module's own name, else the modules.alias
-    // globs (fnmatch, '-' and '_' equal outside brackets), else built-in aliases.
+    // As modprobe resolves a name: modprobe.d aliases (add_alias), a module's own
+    // name, else the modules.alias globs (fnmatch, '-' and '_' equal outside
+    // brackets), else built-in aliases.
     Lookup lookup(std::string_view name) const;
 
     struct Step {
@@ -45,6 +46,8 @@ class ModuleIndex {
 
     bool is_module(std::string_view name) const;
     bool is_builtin(std::string_view name) const;
+    // An "alias PATTERN MODULE" line of modprobe.d: consulted before everything else.
+    void add_alias(const std::string& pattern, const std::string& module);
     size_t alias_count() const { return alias_lines_.size(); }
     size_t module_count() const { return dep_lines_.size(); }
 
@@ -82,6 +85,8 @@ class ModuleIndex {
     std::vector<std::pair<std::string, std::string>> builtin_aliases_;  // (pattern, module)
     std::vector<std::string> builtin_;                                  // sorted names
     std::vector<Soft> config_soft_, tree_soft_;  // modprobe.d's, then modules.softdep's
+    std::vector<std::pair<std::string, std::string>>
+        config_aliases_;  // (normalised pattern, module)
 };
 
 // Module name from a name or a path: basename, extension(s) dropped, '-' -> '_'.

@@ -39,8 +39,8 @@ std::vector<std::string> conf_files(const std::vector<std::string>& dirs) {
 
 }  // namespace
 
-void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
-                     std::vector<Softdep>* softdeps) {
+ModprobeD read_modprobe_d(const std::vector<std::string>& dirs) {
+    ModprobeD d;
     for (const auto& file : conf_files(dirs)) {
         auto text = sys::read_file(file);
         if (!text) continue;
@@ -55,18 +55,21 @@ void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
                 line = line.substr(0, hash);
             auto w = split_words(line);
             if (w.size() >= 2 && w[0] == "blacklist") {
-                cfg->blacklist.insert(module_name(w[1]));
+                d.blacklist.insert(module_name(w[1]));
             } else if (w.size() >= 3 && w[0] == "options") {
-                std::string& o = cfg->options[module_name(w[1])];
+                std::string& o = d.options[module_name(w[1])];
                 for (size_t i = 2; i < w.size(); ++i) {
                     if (!o.empty()) o += ' ';
                     o += w[i];
                 }
+            } else if (w.size() >= 3 && w[0] == "alias") {
+                d.aliases.emplace_back(std::string(w[1]), module_name(w[2]));
             } else if (auto sd = parse_softdep(w)) {
-                softdeps->push_back(std::move(*sd));
+                d.softdeps.push_back(std::move(*sd));
             }
         }
     }
+    return d;
 }
 
 ModuleLoader::ModuleLoader(ModuleConfig cfg, std::string sysfs_root)
@@ -82,16 +85,15 @@ Status ModuleLoader::ensure_index() {
     }
     index_.emplace(std::move(*ix));
     if (cfg_.modprobe_d) {
-        std::vector<Softdep> soft;
-        ModuleConfig from_files;
-        read_modprobe_d({"/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"}, &from_files,
-                        &soft);
-        for (auto& b : from_files.blacklist)
+        auto conf = read_modprobe_d({"/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"});
+        for (auto& b : conf.blacklist)
             cfg_.blacklist.insert(b);
-        for (auto& [m, o] : from_files.options)
+        for (auto& [m, o] : conf.options)
             cfg_.options.try_emplace(m, o);
-        for (auto& sd : soft)
+        for (auto& sd : conf.softdeps)
             index_->add_softdep(sd.module, std::move(sd.pre), std::move(sd.post));
+        for (auto& [pattern, module] : conf.aliases)
+            index_->add_alias(pattern, module);
     }
     return {};
 }

@@ -30,10 +30,17 @@ struct ModuleConfig {
     bool load = true;                            // false: resolve only (report, load nothing)
 };
 
-// Reads blacklist/options/softdep lines of modprobe.d files into `cfg` and `softdeps`.
-// Unknown directives (install, remove, alias) are ignored.
-void read_modprobe_d(const std::vector<std::string>& dirs, ModuleConfig* cfg,
-                     std::vector<Softdep>* softdeps);
+// What modprobe.d files say (blacklist, options, softdep and alias lines; install
+// and remove commands are not run and are ignored).
+struct ModprobeD {
+    std::set<std::string> blacklist;
+    std::map<std::string, std::string> options;
+    std::vector<Softdep> softdeps;
+    std::vector<std::pair<std::string, std::string>> aliases;  // (pattern, module)
+};
+// Reads the *.conf files of `dirs`; a file name in an earlier directory hides the
+// same name in later ones, as with kmod.
+ModprobeD read_modprobe_d(const std::vector<std::string>& dirs);
 
 class ModuleLoader {
   public:

@@ -2,6 +2,8 @@
 // depends on the running kernel: this is said, per test, in the skip reasons.
 #include "dev/module_loader.h"
 
+#include "dev/module_index.h"
+
 #include <gtest/gtest.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -17,7 +19,7 @@ std::string running_release() {
     return u.release;
 }
 
-TEST(ModprobeD, BlacklistOptionsSoftdeps) {
+TEST(ModprobeD, BlacklistOptionsSoftdepsAliases) {
     testing::TempTree t;
     testing::mkdirs(t / "etc");
     testing::mkdirs(t / "lib");
@@ -27,18 +29,31 @@ TEST(ModprobeD, BlacklistOptionsSoftdeps) {
     testing::write(t / "lib/b.conf", "blacklist from_lib_b\n");
     testing::write(t / "etc/b.conf", "blacklist from_etc_b\ninstall foo /bin/true\n");
     testing::write(t / "etc/ignored.txt", "blacklist nope\n");
-    ModuleConfig cfg;
-    std::vector<Softdep> soft;
-    read_modprobe_d({t / "etc", t / "lib"}, &cfg, &soft);
-    EXPECT_TRUE(cfg.blacklist.count("pcspkr"));
-    EXPECT_TRUE(cfg.blacklist.count("from_etc_b"));
-    EXPECT_FALSE(cfg.blacklist.count("from_lib_b"));  // /etc's b.conf overrides /lib's
-    EXPECT_FALSE(cfg.blacklist.count("nope"));
-    EXPECT_EQ(cfg.options["snd_hda_intel"], "model=auto");
-    ASSERT_EQ(soft.size(), 1u);
-    EXPECT_EQ(soft[0].module, "uhci-hcd");
-    EXPECT_EQ(soft[0].pre, std::vector<std::string>{"ehci-hcd"});
-    EXPECT_EQ(soft[0].post, std::vector<std::string>{"x"});
+    testing::write(t / "etc/c.conf",
+                   "alias keel-test-alias dummy\nalias pci:v0000DEADd* virtio_pci\n");
+    auto d = read_modprobe_d({t / "etc", t / "lib"});
+    EXPECT_TRUE(d.blacklist.count("pcspkr"));
+    EXPECT_TRUE(d.blacklist.count("from_etc_b"));
+    EXPECT_FALSE(d.blacklist.count("from_lib_b"));  // /etc's b.conf overrides /lib's
+    EXPECT_FALSE(d.blacklist.count("nope"));
+    EXPECT_EQ(d.options["snd_hda_intel"], "model=auto");
+    ASSERT_EQ(d.softdeps.size(), 1u);
+    EXPECT_EQ(d.softdeps[0].module, "uhci-hcd");
+    EXPECT_EQ(d.softdeps[0].pre, std::vector<std::string>{"ehci-hcd"});
+    EXPECT_EQ(d.softdeps[0].post, std::vector<std::string>{"x"});
+    ASSERT_EQ(d.aliases.size(), 2u);
+    EXPECT_EQ(d.aliases[1], (std::pair<std::string, std::string>{"pci:v0000DEADd*", "virtio_pci"}));
+
+    // Configured aliases come before modules.alias, as in modprobe.
+    std::string dir = testing::debian_modules_dir();
+    if (dir.empty()) return;
+    auto ix = ModuleIndex::load(dir);
+    ASSERT_TRUE(ix);
+    for (const auto& [pattern, module] : d.aliases)
+        ix->add_alias(pattern, module);
+    EXPECT_EQ(ix->lookup("keel-test-alias").modules, std::vector<std::string>{"dummy"});
+    EXPECT_EQ(ix->lookup("pci:v0000DEADd00000001sv0sd0bc0sc0i0").modules,
+              std::vector<std::string>{"virtio_pci"});
 }
 
 class DebianTree : public ::testing::Test {
