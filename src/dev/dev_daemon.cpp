@@ -386,6 +386,8 @@ std::string DevDaemon::status_json() const {
     m["note"] = modules_note_;
     m["dir"] = cfg_.modules.dir;
     m["load"] = cfg_.modules.load;
+    m["loaded_count"] = stats_.modules_loaded;
+    m["failed_count"] = stats_.modules_failed;
     m["loaded"] = loaded_;
     m["failed"] = failed_;
     m["resolved"] = resolved_;

@@ -65,7 +65,6 @@ class ModuleLoader {
     };
     AliasResult load_alias(std::string_view modalias);
 
-    const ModuleIndex* index() const { return index_ ? &*index_ : nullptr; }
     // Forgets the index (memory); the next lookup reads it again. True if it was loaded.
     bool drop_index();
 
