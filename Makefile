@@ -39,6 +39,8 @@ fuzz: build-fuzz
 
 bench: build
 	@bench/bus/run build/keel
+	@bench/net/run build/keel
+	@bench/init/run build/keel
 	@bench/dev/run build/keel
 
 demo: build

@@ -2,6 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -81,14 +84,20 @@ Result<Fd> signalfd(const sigset_t& mask) {
     return Fd(fd);
 }
 
-Status block_signals(const sigset_t& mask, sigset_t* old) {
-    if (::sigprocmask(SIG_BLOCK, &mask, old) < 0) return errno_error("sigprocmask");
+Status block_signals(const sigset_t& mask) {
+    if (::sigprocmask(SIG_BLOCK, &mask, nullptr) < 0) return errno_error("sigprocmask");
     return {};
 }
 
-Status set_signal_mask(const sigset_t& mask) {
-    if (::sigprocmask(SIG_SETMASK, &mask, nullptr) < 0) return errno_error("sigprocmask");
+Status unblock_signals(const sigset_t& mask) {
+    if (::sigprocmask(SIG_UNBLOCK, &mask, nullptr) < 0) return errno_error("sigprocmask");
     return {};
+}
+
+Result<sigset_t> blocked_signals() {
+    sigset_t mask;
+    if (::sigprocmask(SIG_BLOCK, nullptr, &mask) < 0) return errno_error("sigprocmask");
+    return mask;
 }
 
 Result<Fd> socket(int domain, int type, int protocol) {
@@ -210,6 +219,90 @@ std::chrono::nanoseconds monotonic_now() {
     timespec ts;
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+double unix_time() {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+Result<std::pair<Fd, Fd>> pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) return errno_error("pipe");
+    return std::make_pair(Fd(fds[0]), Fd(fds[1]));
+}
+
+Result<Reaped> reap_any() {
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid >= 0) return Reaped{pid, status};
+        if (errno == ECHILD) return Reaped{-1, 0};
+        if (errno != EINTR) return errno_error("waitpid");
+    }
+}
+
+Status kill(int pid, int sig) {
+    if (::kill(pid, sig) < 0 && errno != ESRCH) return errno_error("kill " + std::to_string(pid));
+    return {};
+}
+
+Status rename(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) < 0) return errno_error("cannot rename " + from + " to " + to);
+    return {};
+}
+
+Result<Fd> open(const std::string& path, int flags, unsigned mode) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+    if (fd < 0) return errno_error("cannot open " + path);
+    return Fd(fd);
+}
+
+Status write_file(const std::string& path, std::string_view data) {
+    Fd fd = KEEL_TRY(open(path, O_WRONLY | O_TRUNC));
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0) return errno_error("cannot write " + path);
+    if (static_cast<size_t>(n) != data.size()) return Error("short write to " + path);
+    return {};
+}
+
+Status mount(const std::string& source, const std::string& target, const std::string& fstype,
+             unsigned long flags, const std::string& data) {
+    if (::mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) < 0)
+        return errno_error("cannot mount " + (fstype.empty() ? source : fstype) + " on " + target);
+    return {};
+}
+
+Status umount_lazy(const std::string& target) {
+    if (::umount2(target.c_str(), MNT_DETACH) < 0) return errno_error("cannot unmount " + target);
+    return {};
+}
+
+Result<long> filesystem_type(const std::string& path) {
+    struct statfs st;
+    if (::statfs(path.c_str(), &st) < 0) return errno_error("cannot statfs " + path);
+    return static_cast<long>(st.f_type);
+}
+
+Result<bool> is_mount_point(const std::string& path) {
+    if (path == "/") return true;
+    struct stat self, parent;
+    if (::stat(path.c_str(), &self) < 0) return errno_error("cannot stat " + path);
+    std::string up = path + "/..";
+    if (::stat(up.c_str(), &parent) < 0) return errno_error("cannot stat " + up);
+    return self.st_dev != parent.st_dev || self.st_ino == parent.st_ino;
+}
+
+Status sethostname(const std::string& name) {
+    if (::sethostname(name.data(), name.size()) < 0) return errno_error("cannot set hostname to " + name);
+    return {};
+}
+
+Status rmdir(const std::string& path) {
+    if (::rmdir(path.c_str()) < 0) return errno_error("cannot remove " + path);
+    return {};
 }
 
 }  // namespace keel::sys

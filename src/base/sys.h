@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstddef>
 #include <span>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -31,8 +34,9 @@ Result<Fd> timerfd_create();
 Status timerfd_set(int fd, std::chrono::nanoseconds deadline);
 
 Result<Fd> signalfd(const sigset_t& mask);
-Status block_signals(const sigset_t& mask, sigset_t* old);
-Status set_signal_mask(const sigset_t& mask);
+Status block_signals(const sigset_t& mask);
+Status unblock_signals(const sigset_t& mask);
+Result<sigset_t> blocked_signals();
 
 Result<Fd> socket(int domain, int type, int protocol);
 Status bind(int fd, const sockaddr* addr, socklen_t len);
@@ -57,5 +61,32 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> read_all(int fd);
 
 std::chrono::nanoseconds monotonic_now();
+// Wall-clock time as unix seconds (for timestamps people read, never for timeouts).
+double unix_time();
+
+// Process control and system setup (init).
+// A pipe, both ends close-on-exec and blocking: {read end, write end}.
+Result<std::pair<Fd, Fd>> pipe();
+// Reaps one exited child without blocking. `pid` is 0 when children remain but none
+// has exited, -1 when there are no children at all; `status` is waitpid's.
+struct Reaped {
+    int pid;
+    int status;
+};
+Result<Reaped> reap_any();
+// kill(2); ESRCH (already gone) is not an error.
+Status kill(int pid, int sig);
+Status rename(const std::string& from, const std::string& to);
+Result<Fd> open(const std::string& path, int flags, unsigned mode = 0);
+Status write_file(const std::string& path, std::string_view data);
+Status mount(const std::string& source, const std::string& target, const std::string& fstype,
+             unsigned long flags, const std::string& data);
+Status umount_lazy(const std::string& target);
+// The filesystem magic number of the filesystem holding `path` (statfs f_type).
+Result<long> filesystem_type(const std::string& path);
+// True when `path` is a mount point (its device differs from its parent's, or it is "/").
+Result<bool> is_mount_point(const std::string& path);
+Status sethostname(const std::string& name);
+Status rmdir(const std::string& path);
 
 }  // namespace keel::sys

@@ -22,6 +22,11 @@ constexpr Verb kVerbs[] = {
     {"req", keel::cli::req_main, "send a request and print the reply"},
     {"reply", keel::cli::reply_main, "answer requests on a subject"},
     {"bench", keel::cli::bench_main, "measure bus throughput and latency"},
+    {"net", keel::cli::net_main, "network daemon: declarative links, addresses, routes, DNS, DHCP; net.* events"},
+    {"init", keel::cli::init_main, "PID 1 and service supervisor"},
+    {"svc", keel::cli::svc_main, "service status, start, stop, restart, logs (asks init)"},
+    {"poweroff", keel::cli::poweroff_main, "ask init to stop everything and power off"},
+    {"reboot", keel::cli::reboot_main, "ask init to stop everything and reboot"},
     {"dev", keel::cli::dev_main, "device manager: uevents to hardware.*, coldplug, modules, rules"},
 };
 

@@ -9,6 +9,11 @@ int sub_main(int argc, char** argv);
 int req_main(int argc, char** argv);
 int reply_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
+int net_main(int argc, char** argv);
+int init_main(int argc, char** argv);
+int svc_main(int argc, char** argv);
+int poweroff_main(int argc, char** argv);
+int reboot_main(int argc, char** argv);
 int dev_main(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -5,15 +5,34 @@
 #include "base/sys.h"
 
 namespace keel::loop {
+namespace {
+
+// Several watches may share a signal: it stays blocked while any of them lives,
+// and is unblocked after the last one only if it was not blocked before the first.
+struct SignalUse {
+    int users = 0;
+    bool was_blocked = false;
+};
+SignalUse g_use[NSIG];
+
+}  // namespace
 
 Status SignalWatch::start(EventLoop& loop, std::initializer_list<int> signals, Callback cb) {
     stop();
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (int s : signals) sigaddset(&mask, s);
-    KEEL_TRY_STATUS(sys::block_signals(mask, &old_mask_));
+    const sigset_t current = KEEL_TRY(sys::blocked_signals());
+    sigemptyset(&mask_);
+    sigset_t to_block;
+    sigemptyset(&to_block);
+    for (int s : signals) {
+        sigaddset(&mask_, s);
+        if (g_use[s].users++ == 0) {
+            g_use[s].was_blocked = sigismember(&current, s);
+            sigaddset(&to_block, s);
+        }
+    }
     active_ = true;
-    fd_ = KEEL_TRY(sys::signalfd(mask));
+    KEEL_TRY_STATUS(sys::block_signals(to_block));
+    fd_ = KEEL_TRY(sys::signalfd(mask_));
     cb_ = std::move(cb);
     KEEL_TRY_STATUS(watch_.start(loop, fd_.get(), EPOLLIN, [this](uint32_t) { drain(); }));
     return {};
@@ -31,8 +50,15 @@ void SignalWatch::drain() {
 void SignalWatch::stop() {
     watch_.stop();
     fd_.reset();
-    if (active_) (void)sys::set_signal_mask(old_mask_);
+    if (!active_) return;
     active_ = false;
+    sigset_t to_unblock;
+    sigemptyset(&to_unblock);
+    for (int s = 1; s < NSIG; ++s) {
+        if (!sigismember(&mask_, s)) continue;
+        if (--g_use[s].users == 0 && !g_use[s].was_blocked) sigaddset(&to_unblock, s);
+    }
+    (void)sys::unblock_signals(to_unblock);
 }
 
 }  // namespace keel::loop

@@ -1,5 +1,6 @@
 // SignalWatch: delivers the given signals through a signalfd as loop events.
-// The signals are blocked while the watch lives; the old mask comes back after.
+// The signals are blocked while any watch on them lives; afterwards each is
+// unblocked unless it was blocked before the first watch took it.
 #pragma once
 
 #include <signal.h>
@@ -30,7 +31,7 @@ private:
 
     Fd fd_;
     FdWatch watch_;
-    sigset_t old_mask_{};
+    sigset_t mask_{};
     bool active_ = false;
     Callback cb_;
 };

@@ -39,4 +39,9 @@ case "$kind" in
     ;;
 esac
 
-exec node --test --test-reporter=spec --test-concurrency="${CONFORMANCE_CONCURRENCY:-1}" "$@" test/*.test.mjs
+# Debian 12's Node 18 has no --test-concurrency (it came with Node 20.10).
+concurrency=""
+if node --help 2>/dev/null | grep -q -- '--test-concurrency'; then
+  concurrency="--test-concurrency=${CONFORMANCE_CONCURRENCY:-1}"
+fi
+exec node --test --test-reporter=spec $concurrency "$@" test/*.test.mjs

@@ -64,6 +64,8 @@ inline int scaled(int n, int divisor = 4) {
 class TempDir {
 public:
     TempDir();
+    // Under `base` instead of $TMPDIR (e.g. where a PID namespace's init will not mount a tmpfs).
+    explicit TempDir(const std::string& base);
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -197,5 +197,26 @@ TEST(EventLoop, SignalsArriveAsEvents) {
     EXPECT_FALSE(sigismember(&now, SIGUSR1));
 }
 
+// Two watches on one signal: stopping one must not unblock the other's signal.
+TEST(EventLoop, SharedSignalStaysBlockedWhileAnyWatchLives) {
+    auto loop = make_loop();
+    auto blocked = [] {
+        sigset_t now;
+        ::sigprocmask(SIG_BLOCK, nullptr, &now);
+        return sigismember(&now, SIGUSR2) == 1;
+    };
+    ASSERT_FALSE(blocked());
+    {
+        SignalWatch a, b;
+        ASSERT_TRUE(a.start(*loop, {SIGUSR2}, [](int) {}));
+        ASSERT_TRUE(b.start(*loop, {SIGUSR2, SIGUSR1}, [&](int) { loop->stop(); }));
+        a.stop();
+        EXPECT_TRUE(blocked());
+        ::kill(::getpid(), SIGUSR2);  // would kill the test if it were unblocked
+        ASSERT_TRUE(loop->run());
+    }
+    EXPECT_FALSE(blocked());
+}
+
 }  // namespace
 }  // namespace keel::loop

@@ -1,0 +1,56 @@
+// BusLink: init on the bus. Publishes service.<name>.<event>, log.<name>,
+// system.ready and system.shutdown; answers init.status, init.start|stop|restart,
+// init.logs, init.poweroff|reboot and ps.<name>; feeds fact and readiness subjects
+// to the supervisor. Supervision never waits for it: while the bus is down the
+// client buffers publishes (bounded; overflow counted and reported in init.status).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bus/client/client.h"
+#include "init/supervisor/listener.h"
+
+namespace keel::init {
+
+class Supervisor;
+
+class BusLink final : public SupervisorListener {
+  public:
+    using PowerFn = std::function<void(const std::string& action)>;  // "poweroff" | "reboot"
+    using ReadyFn = std::function<void()>;
+
+    // `loop` must outlive the link.
+    BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready);
+    ~BusLink() override;
+
+    // Subscribes and connects; `sup` must outlive the link.
+    void start(Supervisor& sup);
+    void publish_shutdown(const std::string& action);
+    // Calls `done` once what was published reached the bus (or after `timeout`, or
+    // at once when the bus is away).
+    void flush(std::chrono::nanoseconds timeout, std::function<void()> done);
+    // Waits (bounded) for buffered events to reach the bus, then closes.
+    void finish(std::chrono::nanoseconds timeout, std::function<void()> done);
+    bus::Client& client() { return client_; }
+
+    void on_service_event(const std::string& service, const ServiceEvent& e) override;
+    void on_log_line(const std::string& service, uint64_t seq, std::string_view line) override;
+    void on_system_ready() override;
+
+  private:
+    void reply(const bus::Message& m, const nlohmann::json& body);
+    void on_request(const bus::Message& m);
+    void on_control(const bus::Message& m, const std::string& verb);
+    void publish_json(const std::string& subject, const nlohmann::json& body);
+
+    bus::Client client_;
+    PowerFn power_;
+    ReadyFn ready_;
+    Supervisor* sup_ = nullptr;
+    bus::Headers log_headers_;
+};
+
+}  // namespace keel::init

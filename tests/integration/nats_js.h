@@ -1,0 +1,106 @@
+// The official NATS client (nats.js, npm `nats`, pinned in nats_client/) driven
+// from the integration tests, so a real third-party client observes what keel
+// publishes: `node nats_client/client.mjs URL watch SUBJECTS...` prints every
+// message as one JSON line {subject, data, headers}; `... request SUBJECT DATA`
+// prints the reply.
+#pragma once
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/harness.h"
+
+namespace keel::it {
+
+inline std::string node_path() {
+    for (const char* p : {"/usr/bin/node", "/usr/local/bin/node"})
+        if (::access(p, X_OK) == 0) return p;
+    return "";
+}
+
+inline std::string nats_client_dir() {
+    return (std::filesystem::path(__FILE__).parent_path() / "nats_client").string();
+}
+
+// Installs nats.js (npm ci from the lockfile, once; concurrent tests wait on a lock).
+// Returns why it cannot be used, or nothing when it can.
+inline std::optional<std::string> ensure_nats_client() {
+    if (node_path().empty()) return "node is not installed (apt-get install nodejs npm)";
+    std::string dir = nats_client_dir();
+    std::string cmd =
+        "cd '" + dir +
+        "' && flock /tmp/keel-it-nats-client.lock sh -c 'test -f node_modules/nats/package.json || "
+        "npm ci --no-audit --no-fund --loglevel=error' >&2";
+    if (::system(cmd.c_str()) != 0) return "npm ci of nats.js failed in " + dir;
+    return std::nullopt;
+}
+
+// `node client.mjs URL watch SUBJECTS...`: every message as {subject, data, headers}.
+class NatsWatcher {
+  public:
+    NatsWatcher(const std::string& url, std::vector<std::string> subjects) {
+        std::vector<std::string> argv = {node_path(), nats_client_dir() + "/client.mjs", url,
+                                         "watch"};
+        argv.insert(argv.end(), subjects.begin(), subjects.end());
+        proc_ = std::make_unique<Process>(Process::Spec{argv});
+        if (!proc_->wait_output("READY\n", slow(15s)))
+            throw std::runtime_error("nats.js watcher did not subscribe: " + proc_->err());
+    }
+    std::vector<nlohmann::json> messages() const {
+        std::vector<nlohmann::json> out;
+        std::istringstream in(proc_->out());
+        for (std::string line; std::getline(in, line);)
+            if (!line.empty() && line[0] == '{') out.push_back(nlohmann::json::parse(line));
+        return out;
+    }
+    std::vector<std::string> subjects() const {
+        std::vector<std::string> out;
+        for (const auto& m : messages())
+            out.push_back(m["subject"]);
+        return out;
+    }
+    // The first message on `subject` at or after index `from`.
+    std::optional<nlohmann::json> wait_for(const std::string& subject, Ms timeout, size_t from = 0) const {
+        auto deadline = Clock::now() + timeout;
+        for (;;) {
+            auto all = messages();
+            for (size_t i = from; i < all.size(); ++i)
+                if (all[i]["subject"] == subject) return all[i];
+            if (Clock::now() > deadline) return std::nullopt;
+            proc_->wait_output("\n", Ms(50), false, proc_->out().size());
+        }
+    }
+    size_t count() const { return messages().size(); }
+    // Waits until more than `seen` messages have arrived; false on timeout.
+    bool wait_more(size_t seen, Ms timeout) const {
+        auto deadline = Clock::now() + timeout;
+        while (count() <= seen) {
+            if (Clock::now() > deadline) return false;
+            proc_->wait_output("\n", Ms(50), false, proc_->out().size());
+        }
+        return true;
+    }
+    std::string err() const { return proc_->err(); }
+
+  private:
+    std::unique_ptr<Process> proc_;
+};
+
+inline std::string nats_request(const std::string& url, const std::string& subject,
+                                const std::string& data) {
+    Process p(Process::Spec{
+        {node_path(), nats_client_dir() + "/client.mjs", url, "request", subject, data}});
+    auto st = p.wait_exit(slow(15s));
+    p.wait_output_closed(slow(2s));
+    if (!st || !st->exited_ok()) throw std::runtime_error("nats.js request failed: " + p.err());
+    return p.out();
+}
+
+}  // namespace keel::it
