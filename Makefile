@@ -42,6 +42,7 @@ bench: build
 	@bench/lua/run build
 	@bench/net/run build/keel
 	@bench/init/run build/keel
+	@bench/dev/run build/keel
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: keel, keel-lua, keel-run into bin/,
 # keel.so into lib/lua/5.4 (on stock lua5.4's package.cpath for /usr/local).

@@ -1,5 +1,7 @@
 #include "cli/args.h"
 
+#include "base/units.h"
+
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -50,16 +52,16 @@ void Args::option(const std::string& name, char s, const std::string& metavar, c
 
 void Args::size_option(const std::string& name, const std::string& help, int64_t* out) {
     opts_.push_back({name, 0, "BYTES", help, true, [out](const std::string& v) {
-                         auto n = parse_size(v);
-                         if (!n) return false;
-                         *out = *n;
+                         auto n = keel::parse_size(v);
+                         if (!n || *n > static_cast<uint64_t>(INT64_MAX)) return false;
+                         *out = static_cast<int64_t>(*n);
                          return true;
                      }});
 }
 
 void Args::duration_option(const std::string& name, const std::string& help, std::chrono::nanoseconds* out) {
     opts_.push_back({name, 0, "DURATION", help, true, [out](const std::string& v) {
-                         auto d = parse_duration(v);
+                         auto d = keel::parse_duration(v);
                          if (!d) return false;
                          *out = *d;
                          return true;
@@ -170,36 +172,6 @@ std::string Args::help() const {
     s += "  -h, --help                     show this help\n";
     if (!epilog_.empty()) s += "\n" + epilog_ + "\n";
     return s;
-}
-
-std::optional<int64_t> parse_size(const std::string& s) {
-    char* end = nullptr;
-    double n = std::strtod(s.c_str(), &end);
-    if (s.empty() || end == s.c_str() || n < 0) return std::nullopt;
-    std::string unit(end);
-    for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    double mul = 1;
-    if (unit == "" || unit == "B") mul = 1;
-    else if (unit == "K" || unit == "KB" || unit == "KIB") mul = 1024;
-    else if (unit == "M" || unit == "MB" || unit == "MIB") mul = 1024.0 * 1024;
-    else if (unit == "G" || unit == "GB" || unit == "GIB") mul = 1024.0 * 1024 * 1024;
-    else return std::nullopt;
-    return static_cast<int64_t>(n * mul);
-}
-
-std::optional<std::chrono::nanoseconds> parse_duration(const std::string& s) {
-    char* end = nullptr;
-    double n = std::strtod(s.c_str(), &end);
-    if (s.empty() || end == s.c_str() || n < 0 || !std::isfinite(n)) return std::nullopt;
-    std::string unit(end);
-    double ns;
-    if (unit == "" || unit == "s") ns = n * 1e9;
-    else if (unit == "ms") ns = n * 1e6;
-    else if (unit == "us") ns = n * 1e3;
-    else if (unit == "m") ns = n * 60e9;
-    else if (unit == "h") ns = n * 3600e9;
-    else return std::nullopt;
-    return std::chrono::nanoseconds(static_cast<int64_t>(ns));
 }
 
 }  // namespace keel::cli

@@ -67,7 +67,5 @@ private:
     std::vector<Pos> pos_;
 };
 
-std::optional<int64_t> parse_size(const std::string& s);
-std::optional<std::chrono::nanoseconds> parse_duration(const std::string& s);
 
 }  // namespace keel::cli

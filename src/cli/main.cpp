@@ -29,6 +29,7 @@ constexpr Verb kVerbs[] = {
     {"svc", keel::cli::svc_main, "service status, start, stop, restart, logs (asks init)"},
     {"poweroff", keel::cli::poweroff_main, "ask init to stop everything and power off"},
     {"reboot", keel::cli::reboot_main, "ask init to stop everything and reboot"},
+    {"dev", keel::cli::dev_main, "device manager: uevents to hardware.*, coldplug, modules, rules"},
 };
 
 int usage(FILE* out) {

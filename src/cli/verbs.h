@@ -16,5 +16,6 @@ int init_main(int argc, char** argv);
 int svc_main(int argc, char** argv);
 int poweroff_main(int argc, char** argv);
 int reboot_main(int argc, char** argv);
+int dev_main(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -4,12 +4,15 @@
 // and auto-unsubscribe.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "base/endpoint.h"
+#include "base/sys.h"
 #include "bus/client/client.h"
 #include "integration/harness.h"
 #include "loop/event_loop.h"
+#include "loop/fd_watch.h"
 
 namespace keel::it {
 namespace {
@@ -357,6 +360,95 @@ TEST_F(ClientTest, HandlerMayCloseItsClient) {
     ASSERT_TRUE(run_until(*loop_, [&] { return sub->closed(); }, slow(5s)));
     EXPECT_EQ(seen, 1);
     EXPECT_TRUE(saw_event("sub:closed"));
+}
+
+// A server that takes the handshake and then reads nothing, so the client's
+// publishes pile up unsent; closing it makes the client fail over to the real bus.
+class StuckServer {
+public:
+    StuckServer() {
+        auto l = listen_on(*parse_endpoint("127.0.0.1:0"));
+        if (!l) throw std::runtime_error(l.error().message());
+        listener_ = std::move(l).value();
+        port_ = *local_port(listener_.get());
+    }
+    uint16_t port() const { return port_; }
+    // Accepts the client and answers its CONNECT + PING; the event loop must run meanwhile.
+    bool accept_and_greet(loop::EventLoop& loop) {
+        bool done = false;
+        loop::FdWatch w;
+        (void)w.start(loop, listener_.get(), EPOLLIN, [&](uint32_t) {
+            auto c = sys::accept(listener_.get(), nullptr, nullptr);
+            if (!c || !c->valid()) return;
+            conn_ = std::move(c).value();
+            const std::string info = "INFO {\"server_id\":\"stuck\",\"headers\":true,\"max_payload\":1048576} \r\n";
+            (void)sys::write(conn_.get(), info.data(), info.size());
+        });
+        loop::FdWatch r;
+        std::string got;
+        return run_until(loop, [&] {
+            if (conn_.valid() && !r.active())
+                (void)r.start(loop, conn_.get(), EPOLLIN, [&](uint32_t) {
+                    char buf[4096];
+                    auto n = sys::read(conn_.get(), buf, sizeof buf);
+                    if (n && *n > 0) got.append(buf, *n);
+                    if (!done && got.find("PING\r\n") != std::string::npos) {
+                        (void)sys::write(conn_.get(), "PONG\r\n", 6);
+                        done = true;
+                    }
+                });
+            if (done) r.stop();
+            return done;
+        }, slow(5s));
+    }
+    void reset() {
+        linger lg{1, 0};  // RST: nothing buffered reaches anyone
+        ::setsockopt(conn_.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        conn_.reset();
+    }
+
+private:
+    Fd listener_, conn_;
+    uint16_t port_ = 0;
+};
+
+// Publishes still queued in the client when its connection dies are sent over
+// the next connection, not silently lost.
+TEST_F(ClientTest, UnsentPublishesSurviveALostConnection) {
+    BusProcess bus;
+    StuckServer stuck;
+    bus::ClientOptions o;
+    o.servers = {*parse_endpoint("127.0.0.1:" + std::to_string(stuck.port())),
+                 *parse_endpoint("127.0.0.1:" + std::to_string(bus.port()))};
+    o.reconnect_wait_min = std::chrono::milliseconds(10);
+    o.reconnect_buffer = 64 * 1024 * 1024;
+    Client pub(*loop_, o);
+    pub.connect();
+    ASSERT_TRUE(stuck.accept_and_greet(*loop_));
+    ASSERT_TRUE(run_until(*loop_, [&] { return pub.connected(); }, slow(5s)));
+
+    auto sub = make_client(bus, "sub");
+    ASSERT_TRUE(connect(*sub));
+    std::vector<int> got;
+    sub->subscribe("seq", [&](const bus::Message& m) { got.push_back(std::stoi(std::string(m.data))); });
+    ASSERT_TRUE(flush(*sub));
+
+    // Publish until the stuck server's socket is full and a backlog stays in the client.
+    const std::string pad(200, 'p');
+    int n = 0;
+    while (pub.pending_bytes() < 2 * 1024 * 1024) {
+        ASSERT_TRUE(pub.publish("seq", std::to_string(n++) + " " + pad));
+        if (n % 1000 == 0) (void)loop_->run_once(Ms(0));
+        ASSERT_LT(n, 2000000) << "the stuck server's socket never filled";
+    }
+    stuck.reset();
+    ASSERT_TRUE(run_until(*loop_, [&] { return !got.empty() && got.back() == n - 1; }, slow(10s)))
+        << "last received " << (got.empty() ? -1 : got.back()) << " of " << n - 1;
+    // What reached the dead socket is gone; everything after it arrives, once and in order.
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+    EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+    EXPECT_EQ(static_cast<size_t>(got.back() - got.front() + 1), got.size());
+    EXPECT_LE(pub.dropped(), 1u);
 }
 
 }  // namespace

@@ -78,6 +78,15 @@ class NatsWatcher {
         }
     }
     size_t count() const { return messages().size(); }
+    // Waits until more than `seen` messages have arrived; false on timeout.
+    bool wait_more(size_t seen, Ms timeout) const {
+        auto deadline = Clock::now() + timeout;
+        while (count() <= seen) {
+            if (Clock::now() > deadline) return false;
+            proc_->wait_output("\n", Ms(50), false, proc_->out().size());
+        }
+        return true;
+    }
     std::string err() const { return proc_->err(); }
 
   private:

@@ -1,5 +1,6 @@
 #include "bus/client/client.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -89,6 +90,7 @@ void Client::try_next_server() {
     fd_ = std::move(fd).value();
     parser_ = std::make_unique<Parser>(Role::kClient, *this, ParserLimits{4096 * 16, 64 * 1024 * 1024});
     out_.clear();
+    out_partial_ = 0;
     pings_.clear();
     flushes_sent_ = 0;
     pings_out_ = 0;
@@ -217,9 +219,7 @@ void Client::lost(const std::string& why) {
     drop_parser();
     connect_timer_.cancel();
     ping_timer_.cancel();
-    // Bytes not yet written belong to a dead connection; publishes in them are lost,
-    // like in every NATS client. Subscriptions are replayed from subs_.
-    out_.clear();
+    requeue_unsent();
     pings_.clear();
     fail_flushes(why);
     if (was_connected) emit(ClientEvent::kDisconnected, why);
@@ -272,6 +272,46 @@ void Client::close() {
     emit(ClientEvent::kClosed, "closed");
 }
 
+namespace {
+
+// Re-encodes the publishes found in unsent bytes into the reconnect buffer.
+class Requeue final : public ParserSink {
+public:
+    Requeue(ByteBuffer& backlog, size_t limit, uint64_t& dropped)
+        : backlog_(backlog), limit_(limit), dropped_(dropped) {}
+    bool on_pub(const MsgArgs& a, std::string_view payload) override {
+        const size_t hdr = a.header_len > 0 ? static_cast<size_t>(a.header_len) : 0;
+        if (backlog_.size() + payload.size() + a.subject.size() + a.reply.size() + 64 > limit_) {
+            ++dropped_;
+            return true;
+        }
+        encode::pub(backlog_, a.subject, a.reply, payload.substr(0, hdr), payload.substr(hdr));
+        return true;
+    }
+
+private:
+    ByteBuffer& backlog_;
+    const size_t limit_;
+    uint64_t& dropped_;
+};
+
+}  // namespace
+
+void Client::requeue_unsent() {
+    // The connection died with bytes still queued for it: its publishes go to the
+    // reconnect buffer, to be sent when a connection is back (subscriptions and
+    // flushes are replayed from their own state). A command cut by a partial
+    // write cannot be resent; it counts as dropped.
+    if (out_.size() > out_partial_) {
+        Requeue sink(backlog_, opts_.reconnect_buffer, dropped_);
+        Parser p(Role::kServer, sink, ParserLimits{SIZE_MAX, -1});
+        (void)p.feed(out_.data() + out_partial_, out_.size() - out_partial_);
+    }
+    if (out_partial_ > 0) ++dropped_;
+    out_partial_ = 0;
+    out_.clear();
+}
+
 void Client::drop_parser() {
     // A handler may close us while the parser is still on the stack: keep it alive
     // until feed() returns.
@@ -298,8 +338,13 @@ void Client::schedule_write() {
     });
 }
 
+namespace {
+constexpr size_t kKeepOutputBytes = 16 * 1024;
+}  // namespace
+
 void Client::write_out() {
     if (!fd_ || state_ == State::kConnecting) return;
+    bool wrote = false;
     while (!out_.empty()) {
         auto n = sys::write(fd_.get(), out_.data(), out_.size());
         if (!n) {
@@ -308,7 +353,15 @@ void Client::write_out() {
             return;
         }
         out_.consume(*n);
+        out_partial_ = out_partial_ > *n ? out_partial_ - *n : 0;
+        wrote = true;
     }
+    // What is left may begin in the middle of a command; whatever is appended
+    // from now on starts on a command boundary.
+    if (wrote && !out_.empty()) out_partial_ = out_.size();
+    // A burst (a daemon's start-up, a replayed backlog) leaves a large buffer
+    // behind: give it back once drained, keeping a small one for steady traffic.
+    out_.release_if_idle(kKeepOutputBytes);
     (void)watch_.set_events(out_.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
 }
 

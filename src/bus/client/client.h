@@ -2,8 +2,9 @@
 // and CLI verb. Connects over TCP or a unix socket, publishes (with headers),
 // subscribes (wildcards, queue groups, auto-unsubscribe), sends requests through
 // one wildcard inbox subscription, flushes with PING/PONG, and reconnects with
-// backoff — re-subscribing and replaying publishes buffered during the outage
-// (bounded, with a drop counter).
+// backoff — re-subscribing and replaying publishes buffered during the outage,
+// including those still queued for the connection that died (bounded, with a
+// drop counter).
 #pragma once
 
 #include <chrono>
@@ -148,6 +149,7 @@ private:
     void handshake_done();
     void lost(const std::string& why);
     void drop_parser();
+    void requeue_unsent();
     void schedule_write();
     void write_out();
     void emit(ClientEvent e, std::string_view detail);
@@ -170,6 +172,7 @@ private:
     bool in_feed_ = false;
     ServerInfo info_;
     ByteBuffer out_;      // bytes for the current connection
+    size_t out_partial_ = 0;  // leading bytes of out_ that may continue a half-written command
     ByteBuffer backlog_;  // publishes made while not connected
     bool write_scheduled_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks

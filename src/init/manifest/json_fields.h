@@ -44,8 +44,5 @@ class Fields {
     std::set<std::string> known_;
 };
 
-// Shared by the readers above and by tests.
-std::optional<Duration> parse_duration_text(const std::string& s);
-std::optional<uint64_t> parse_size_text(const std::string& s);
 
 }  // namespace keel::init

@@ -69,17 +69,5 @@ TEST(Args, UsageErrorsExit100) {
     EXPECT_NE(out.find("-n, --n N"), std::string::npos);
 }
 
-TEST(Args, SizesAndDurations) {
-    EXPECT_EQ(parse_size("1MiB"), 1 << 20);
-    EXPECT_EQ(parse_size("64M"), 64 << 20);
-    EXPECT_EQ(parse_size("100"), 100);
-    EXPECT_EQ(parse_size("1x"), std::nullopt);
-    EXPECT_EQ(parse_duration("2"), std::chrono::seconds(2));
-    EXPECT_EQ(parse_duration("1.5s"), std::chrono::milliseconds(1500));
-    EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
-    EXPECT_EQ(parse_duration("-1"), std::nullopt);
-    EXPECT_EQ(parse_duration("5 s"), std::nullopt);
-}
-
 }  // namespace
 }  // namespace keel::cli

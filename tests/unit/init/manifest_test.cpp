@@ -173,16 +173,7 @@ TEST(Manifest, ServicesSection) {
               "s.json: $: expected an array of services");
 }
 
-TEST(Manifest, UnitsAndSignals) {
-    EXPECT_EQ(*parse_duration_text("100ms"), 100ms);
-    EXPECT_EQ(*parse_duration_text("1.5s"), 1500ms);
-    EXPECT_EQ(*parse_duration_text("2m"), 120s);
-    EXPECT_FALSE(parse_duration_text("-1s"));
-    EXPECT_FALSE(parse_duration_text("1..2s"));
-    EXPECT_FALSE(parse_duration_text("ms"));
-    EXPECT_EQ(*parse_size_text("64KiB"), 65536u);
-    EXPECT_EQ(*parse_size_text("1m"), 1048576u);
-    EXPECT_FALSE(parse_size_text("1X"));
+TEST(Manifest, Signals) {
     EXPECT_EQ(signal_from_name("SIGTERM"), SIGTERM);
     EXPECT_EQ(signal_from_name("HUP"), SIGHUP);
     EXPECT_EQ(signal_from_name("9"), 9);
