@@ -39,6 +39,22 @@ std::optional<StatFields> parse_proc_stat(std::string_view line) {
     return StatFields{static_cast<pid_t>(*ppid), *ut + *st, *rss};
 }
 
+namespace {
+
+// The stat file's rss is the kernel's per-task counter, synced lazily before
+// Linux 6.2 (a small process that just forked can read 0); smaps_rollup walks
+// the page tables and is exact. Nothing when it cannot be read.
+std::optional<uint64_t> rss_from_smaps_rollup(const std::string& path) {
+    auto text = sys::read_file(path);
+    if (!text) return std::nullopt;
+    auto at = text->find("\nRss:");
+    if (at == std::string::npos) return std::nullopt;
+    uint64_t kib = std::strtoull(text->c_str() + at + 5, nullptr, 10);
+    return kib * 1024;
+}
+
+}  // namespace
+
 std::optional<ProcInfo> read_proc_info(pid_t pid, std::string_view proc) {
     std::string base(proc);
     auto stat = sys::read_file(base + "/" + std::to_string(pid) + "/stat");
@@ -46,7 +62,8 @@ std::optional<ProcInfo> read_proc_info(pid_t pid, std::string_view proc) {
     auto fields = parse_proc_stat(*stat);
     if (!fields) return std::nullopt;
     ProcInfo info;
-    info.rss_bytes = fields->rss_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    info.rss_bytes = rss_from_smaps_rollup(base + "/" + std::to_string(pid) + "/smaps_rollup")
+                         .value_or(fields->rss_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
     info.cpu_seconds =
         static_cast<double>(fields->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 
