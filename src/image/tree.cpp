@@ -133,6 +133,11 @@ Result<std::string> Tree::put(std::string_view path, Node node) {
     if (node.kind == Node::Kind::file) node.size = node.source.empty() ? node.data.size() : node.size;
     node.mode &= 07777;
     auto it = nodes_.find(at);
+    // A directory over a symlink to a directory keeps the link (tar's
+    // --keep-directory-symlink): packages ship ./bin/ while the image has
+    // /bin -> usr/bin.
+    if (it != nodes_.end() && it->second.kind == Node::Kind::symlink && node.kind == Node::Kind::dir)
+        if (const Node* t = lookup(at); t && t->kind == Node::Kind::dir) return resolve(at);
     if (it != nodes_.end()) {
         Node& old = it->second;
         if (old.kind == Node::Kind::dir && node.kind == Node::Kind::dir) {

@@ -33,6 +33,19 @@ TEST(Tree, ParentsResolveThroughSymlinksAsOnADisk) {
     EXPECT_EQ(t.resolve("/bin/sh", false), "/usr/bin/sh");
 }
 
+TEST(Tree, ADirectoryOverALinkToADirectoryKeepsTheLink) {
+    Tree t;
+    ASSERT_TRUE(t.put_dir("/usr/bin", 0755, "base").ok());
+    ASSERT_TRUE(t.put_symlink("/bin", "usr/bin", "base").ok());
+    auto at = t.put_dir("/bin", 0755, "pkg:busybox-static");
+    ASSERT_TRUE(at.ok());
+    EXPECT_EQ(*at, "/usr/bin");
+    EXPECT_EQ(t.lookup("/bin", false)->kind, Node::Kind::symlink);
+    ASSERT_TRUE(t.put_symlink("/dangling", "nowhere", "x").ok());
+    ASSERT_TRUE(t.put_dir("/dangling", 0755, "x").ok());  // not a link to a dir: replaced
+    EXPECT_EQ(t.lookup("/dangling", false)->kind, Node::Kind::dir);
+}
+
 TEST(Tree, AbsoluteAndDotDotTargets) {
     Tree t;
     ASSERT_TRUE(t.put_file("/usr/lib/x86_64-linux-gnu/libc.so.6", "c", 0755, "h").ok());
