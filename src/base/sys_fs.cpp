@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/random.h"
+#include "base/sys.h"
 
 namespace keel::sys {
 
@@ -155,6 +156,27 @@ Result<gid_t> group_id(const std::string& name) {
     if (rc != 0) return Error("cannot look up group " + name, rc);
     if (!res) return Error("no group named " + name);
     return gr.gr_gid;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+    const std::string tmp = path + ".keel-tmp";
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) return errno_error("cannot create " + tmp);
+    auto fail = [&](Error e) {
+        (void)unlink_if_exists(tmp);
+        return e;
+    };
+    for (size_t off = 0; off < data.size();) {
+        auto n = write(fd.get(), data.data() + off, data.size() - off);
+        if (!n) return fail(Error("cannot write " + tmp, n.error().code()));
+        off += *n;
+    }
+    if (::fchmod(fd.get(), mode) < 0) return fail(errno_error("cannot chmod " + tmp));
+    if (::fsync(fd.get()) < 0) return fail(errno_error("cannot fsync " + tmp));
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0)
+        return fail(errno_error("cannot rename " + tmp + " to " + path));
+    return {};
 }
 
 }  // namespace keel::sys

@@ -32,6 +32,9 @@ Status read_attribute(const char* path, std::string* out);
 Status read_attribute_at(int dirfd, const char* name, std::string* out);
 // Writes `data` to an existing file (sysfs attributes): one write, no O_CREAT.
 Status write_existing(const std::string& path, std::string_view data);
+// Replaces `path` with `data` so a reader (or a power cut) sees the old or the new
+// content, never a part: temporary file beside it, fsync, rename.
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
 // Creates `path` as a symlink to `target`, replacing what is there atomically.
 Status replace_symlink(const std::string& target, const std::string& path);
 // The target of the symlink at `path`, or an Error (ENOENT, EINVAL if not a link).

@@ -1,12 +1,10 @@
 #include "net/resolv_conf.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 
-#include "base/fd.h"
 #include "base/sys.h"
+#include "base/sys_fs.h"
 
 namespace keel::net {
 
@@ -31,29 +29,7 @@ std::string render_resolv_conf(const DnsSettings& dns) {
 
 Result<bool> write_file_if_changed(const std::string& path, const std::string& text) {
     if (auto old = sys::read_file(path); old && *old == text) return false;
-    const std::string tmp = path + ".keel-tmp";
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) return errno_error("cannot create " + tmp);
-    size_t off = 0;
-    while (off < text.size()) {
-        auto n = sys::write(fd.get(), text.data() + off, text.size() - off);
-        if (!n) {
-            (void)sys::unlink_if_exists(tmp);
-            return Error("cannot write " + tmp, n.error().code());
-        }
-        off += *n;
-    }
-    if (::fsync(fd.get()) < 0) {
-        Error e = errno_error("cannot fsync " + tmp);
-        (void)sys::unlink_if_exists(tmp);
-        return e;
-    }
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        Error e = errno_error("cannot rename " + tmp + " to " + path);
-        (void)sys::unlink_if_exists(tmp);
-        return e;
-    }
+    KEEL_TRY_STATUS(sys::write_file_atomic(path, text, 0644));
     return true;
 }
 
