@@ -128,6 +128,7 @@ Result<std::string> Tree::put(std::string_view path, Node node) {
         d.kind = Node::Kind::dir;
         d.mode = 0755;
         d.origin = node.origin;
+        d.implicit = true;
         nodes_.emplace(p, std::move(d));
     }
     if (node.kind == Node::Kind::file) node.size = node.source.empty() ? node.data.size() : node.size;
@@ -144,6 +145,7 @@ Result<std::string> Tree::put(std::string_view path, Node node) {
             old.mode = node.mode;
             old.uid = node.uid;
             old.gid = node.gid;
+            old.implicit = old.implicit && node.implicit;
             return at;
         }
         if (old.kind == Node::Kind::dir) {

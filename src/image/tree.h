@@ -26,6 +26,7 @@ struct Node {
     std::string data;
     uint64_t size = 0;   // file: byte count (set by Tree::put from source or data)
     std::string origin;  // who put it here: "pkg:busybox-static", "host", "kernel", "definition"
+    bool implicit = false;  // dir: created by put() as a missing parent, not put itself
 };
 
 class Tree {

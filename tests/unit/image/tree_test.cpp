@@ -18,6 +18,9 @@ TEST(Tree, MissingParentsBecomeDirectories) {
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(d->kind, Node::Kind::dir);
     EXPECT_EQ(d->mode, 0755u);
+    EXPECT_TRUE(d->implicit);
+    ASSERT_TRUE(t.put_dir("/etc/keel", 0750, "definition").ok());
+    EXPECT_FALSE(t.lookup("/etc/keel")->implicit);
     EXPECT_EQ(t.lookup("/etc/keel/system.json")->size, 2u);
 }
 

@@ -1,0 +1,33 @@
+#include "image/rootfs_base.h"
+
+namespace keel::image {
+
+Status put_base_skeleton(Tree& tree) {
+    static constexpr const char* kOrigin = "base";
+    struct Dir {
+        const char* path;
+        uint32_t mode;
+    };
+    static constexpr Dir kDirs[] = {
+        {"/usr/bin", 0755}, {"/usr/sbin", 0755},  {"/usr/lib", 0755},  {"/usr/lib64", 0755},
+        {"/etc", 0755},     {"/dev", 0755},       {"/proc", 0555},     {"/sys", 0555},
+        {"/run", 0755},     {"/tmp", 01777},      {"/root", 0700},     {"/home", 0755},
+        {"/var/log", 0755}, {"/var/lib", 0755},   {"/var/tmp", 01777}, {"/mnt", 0755},
+        {"/media", 0755},   {"/srv", 0755},
+    };
+    for (const auto& d : kDirs)
+        KEEL_TRY(tree.put_dir(d.path, d.mode, kOrigin));
+    for (const char* name : {"bin", "sbin", "lib", "lib64"})
+        KEEL_TRY(tree.put_symlink(std::string("/") + name, std::string("usr/") + name, kOrigin));
+    KEEL_TRY(tree.put_symlink("/init", "usr/bin/keel", kOrigin));
+    return {};
+}
+
+Status put_finishing_links(Tree& tree) {
+    const Node* busybox = tree.lookup("/usr/bin/busybox");
+    if (!busybox || busybox->kind != Node::Kind::file) return {};
+    if (!tree.lookup("/usr/bin/sh")) KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));
+    return {};
+}
+
+}  // namespace keel::image
