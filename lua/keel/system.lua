@@ -222,10 +222,10 @@ local function sandbox_env()
 end
 
 imported_load = function(rel, where, shown)
-    local chunk, text = host.load(rel, sandbox_env())
+    local chunk, text, kind = host.load(rel, sandbox_env())
     if not chunk then
-        if where then fail(where, 'import "%s": %s', shown, text) end
-        error(text, 0)
+        if where and kind ~= "syntax" then fail(where, 'import "%s": %s', shown, text) end
+        error(text, 0)  -- a syntax error names its own file:line
     end
     check.add_source(rel, text)
     loading[rel] = true

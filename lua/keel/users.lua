@@ -32,7 +32,7 @@ function M.resolve(users, groups)
     local function add_group(g)
         db.groups[#db.groups + 1] = g
         db.group[g.name] = g
-        used_gid[g.gid] = g
+        if g.gid then used_gid[g.gid] = g end
     end
     for _, b in ipairs(base_groups) do add_group({name = b[1], gid = b[2], members = {}}) end
     for _, b in ipairs(base_users) do

@@ -68,32 +68,36 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
     return p;
 }
 
-// The innermost frame of definition code (chunk names "@file"; the DSL's own
-// modules are "=keel/...").
-bool user_frame(lua_State* L, lua_Debug* ar) {
-    for (int level = 0; lua_getstack(L, level, ar); ++level) {
-        lua_getinfo(L, "Sl", ar);
-        if (ar->source[0] == '@' && ar->currentline > 0) return true;
-    }
-    return false;
-}
-
-std::string where_text(lua_State* L) {
-    lua_Debug ar;
-    if (!user_frame(L, &ar)) return {};
-    return std::string(ar.source + 1) + ":" + std::to_string(ar.currentline);
-}
-
+// Definition code runs from chunks named "@file"; the DSL's own modules are
+// "=keel/...". The line hook notes where definition code last ran.
 void hook(lua_State* L, lua_Debug* ar) {
     Sandbox* s = sandbox_of(L);
-    if (std::string w = where_text(L); !w.empty()) s->last_where = std::move(w);
-    if (ar->event != LUA_HOOKCOUNT) return;
+    if (ar->event == LUA_HOOKLINE) {
+        lua_getinfo(L, "S", ar);
+        if (ar->source[0] == '@') s->last_where = std::string(ar->source + 1) + ":" + std::to_string(ar->currentline);
+        return;
+    }
     s->instructions += kHookEvery;
     if (s->instructions > s->options.max_instructions) {
         std::string at = s->last_where.empty() ? s->main : s->last_where;
-        luaL_error(L, "%s: the definition runs too long (stopped after %d million Lua instructions)",
-                   at.c_str(), static_cast<int>(s->options.max_instructions / 1000000));
+        lua_pushfstring(L, "%s: the definition runs too long (stopped after %d million Lua instructions)",
+                        at.c_str(), static_cast<int>(s->options.max_instructions / 1000000));
+        lua_error(L);
     }
+}
+
+// The innermost frame of definition code calling. `return system {...}` is a
+// tail call that replaces the definition's frame: then the line where the
+// definition last ran is that call's.
+std::string where_text(lua_State* L) {
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(L, level, &ar); ++level) {
+        lua_getinfo(L, "Slt", &ar);
+        if (ar.source[0] == '@' && ar.currentline > 0)
+            return std::string(ar.source + 1) + ":" + std::to_string(ar.currentline);
+        if (ar.istailcall) break;
+    }
+    return sandbox_of(L)->last_where;
 }
 
 // Relative paths from the DSL are already normalised; this only refuses what
@@ -210,14 +214,15 @@ int host_getenv(lua_State* L) {
 }
 
 int host_where(lua_State* L) {
-    lua_Debug ar;
+    std::string w = where_text(L);
+    size_t colon = w.rfind(':');
     lua_createtable(L, 0, 2);
-    if (user_frame(L, &ar)) {
-        lua_pushstring(L, ar.source + 1);
-        lua_pushinteger(L, ar.currentline);
-    } else {
+    if (colon == std::string::npos) {
         lua_pushstring(L, sandbox_of(L)->main.c_str());
         lua_pushinteger(L, 1);
+    } else {
+        lua_pushstring(L, w.substr(0, colon).c_str());
+        lua_pushinteger(L, std::stoi(w.substr(colon + 1)));
     }
     lua_setfield(L, -3, "line");
     lua_setfield(L, -2, "file");
@@ -248,7 +253,7 @@ int safe_load(lua_State* L) {
 // print() writes to standard error: the definition's standard output is not its to use.
 int safe_print(lua_State* L) {
     int n = lua_gettop(L);
-    std::string line = where_text(L) + ":";
+    std::string line = where_text(L) + ":";  // print() says where it was called
     for (int i = 1; i <= n; ++i) {
         line += i == 1 ? " " : "\t";
         line += luaL_tolstring(L, i, nullptr);
@@ -471,7 +476,7 @@ Result<Plan> evaluate_definition(const std::string& path, const DefinitionOption
     std::unique_ptr<lua_State, StateCloser> state(lua_newstate(limited_alloc, &s));
     if (!state) return Error("cannot create a Lua state");
     lua_State* L = state.get();
-    lua_sethook(L, hook, LUA_MASKCOUNT | LUA_MASKCALL, kHookEvery);
+    lua_sethook(L, hook, LUA_MASKCOUNT | LUA_MASKLINE, kHookEvery);
     open_safe_libs(L);
 
     // system.lua (the DSL) returns the evaluator; it runs in the same sandbox.
