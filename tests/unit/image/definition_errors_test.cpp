@@ -9,6 +9,14 @@
 namespace keel::image::test {
 namespace {
 
+// A case's name as a test name.
+template <typename Case>
+std::string test_name(const ::testing::TestParamInfo<Case>& info) {
+    std::string n;
+    for (char ch : std::string(info.param.name)) n += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+    return n;
+}
+
 struct ErrorCase {
     const char* name;
     std::map<std::string, std::string> siblings;  // other files beside system.lua
@@ -106,11 +114,7 @@ TEST_P(DefinitionErrors, GiveFileAndLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, DefinitionErrors, ::testing::ValuesIn(kErrorCases),
-                         [](const auto& info) {
-                             std::string n;
-                             for (char ch : std::string(info.param.name)) n += std::isalnum(ch) ? ch : '_';
-                             return n;
-                         });
+                         test_name<ErrorCase>);
 
 struct EscapeCase {
     const char* name;
@@ -144,11 +148,7 @@ TEST_P(SandboxEscapes, Fail) {
     EXPECT_NE(error.find(GetParam().expected), std::string::npos) << "whole error: " << error;
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, SandboxEscapes, ::testing::ValuesIn(kEscapes), [](const auto& info) {
-    std::string n;
-    for (char ch : std::string(info.param.name)) n += std::isalnum(ch) ? ch : '_';
-    return n;
-});
+INSTANTIATE_TEST_SUITE_P(Table, SandboxEscapes, ::testing::ValuesIn(kEscapes), test_name<EscapeCase>);
 
 TEST(Sandbox, TextLoadStillWorks) {
     DefinitionDir dir;
