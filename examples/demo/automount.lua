@@ -1,38 +1,44 @@
--- Mounts USB sticks under /media/<label> when keel dev reports them, and
--- unmounts them when they go; tells the toast service both times. Installed
--- by examples/demo/system.lua as /etc/keel/scripts/automount.lua and run by
--- keel init as `keel lua /etc/keel/scripts/automount.lua`.
+#!/usr/bin/keel-lua
+-- Mounts USB sticks when they appear and unmounts them when they go, telling the
+-- toast service both times. The demo system (system.lua beside it) runs it under
+-- keel init; by hand, as root: keel lua examples/demo/automount.lua [DIR]
+-- (or through the fork server: keel-run examples/demo/automount.lua [DIR]).
+--
+-- `keel dev` publishes hardware.block.add/remove with the uevent's environment
+-- (DEVNAME, DEVTYPE, ...) and what libblkid found (TYPE, LABEL, UUID; udev's
+-- ID_FS_TYPE/ID_FS_LABEL are understood too), plus ID_BUS=usb for USB devices.
 local keel = require "keel"
 local sys, log = keel.sys, keel.log
 
-local base = "/media"
 local bus = assert(keel.bus.connect())
+local base = arg[1] or "/media"
 local mounted = {}  -- device node -> mount point
 
--- keel dev's DEVNAME is "sda1"; udev's is "/dev/sda1".
+-- "sda1" (the kernel's DEVNAME) or "/dev/sda1" (udev's) -> "/dev/sda1"
 local function node(dev)
     local name = dev.DEVNAME
-    if type(name) ~= "string" then return nil end
+    if not name then return nil end
     return name:sub(1, 1) == "/" and name or "/dev/" .. name
 end
 
--- The label comes from the stick: it must not lead out of /media.
-local function mount_point(dev, path)
-    local label = (dev.LABEL or dev.ID_FS_LABEL or ""):gsub("[^%w._-]", "_")
-    if label == "" or label:match("^%.*$") then label = path:match("[^/]+$") end
-    return base .. "/" .. label
+-- A label comes from the stick: it must not lead out of `base`.
+local function dir_name(dev, path)
+    local name = (dev.LABEL or dev.ID_FS_LABEL or ""):gsub("[^%w._-]", "_")
+    if name == "" or name:match("^%.*$") then name = path:match("[^/]+$") end
+    return base .. "/" .. name
 end
 
 bus:subscribe("hardware.block.add", function(msg)
     local dev = msg:json()
-    if type(dev) ~= "table" or dev.ID_BUS ~= "usb" then return end  -- never the machine's own disks
+    -- Only file systems on USB: never the machine's own disks.
+    if type(dev) ~= "table" or dev.ID_BUS ~= "usb" then return end
     local path, fstype = node(dev), dev.TYPE or dev.ID_FS_TYPE
     if not path or not fstype or mounted[path] then return end
-    local dir = mount_point(dev, path)
+    local dir = dir_name(dev, path)
     local ok, err = sys.mkdir(dir, {parents = true})
     if ok then ok, err = sys.mount(path, dir, fstype, "nosuid,nodev,noexec") end
     if not ok then
-        log.warning("cannot mount %s: %s", path, err)
+        log.warning("%s", err)
         sys.rm(dir)
         return
     end
@@ -49,11 +55,11 @@ bus:subscribe("hardware.block.remove", function(msg)
     mounted[path] = nil
     -- The stick is gone already: detach lazily rather than fail on a dead device.
     local ok, err = sys.umount(dir, "detach")
-    if not ok then return log.warning("cannot unmount %s: %s", dir, err) end
+    if not ok then return log.warning("cannot unmount: %s", err) end
     sys.rm(dir)
     log.info("unmounted %s", dir)
     bus:publish("toast.in", "the USB stick is gone")
 end)
 
-assert(bus:flush())
+assert(bus:flush())  -- the subscriptions are in place
 log.info("mounting USB file systems under %s", base)

@@ -299,7 +299,7 @@ TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
     BusProcess bus;
     auto toast = start_ready({"sub", "toast.in", "--raw", "--server", bus.url()});
     Process example(Process::Spec{{"/usr/bin/env", "KEEL_BUS=" + bus.url(), KEEL_BIN, "lua",
-                                   repo_file("examples/usb-automount.lua"), media}});
+                                   repo_file("examples/demo/automount.lua"), media}});
     ASSERT_TRUE(example.wait_output("mounting USB file systems under", slow(10s), /*stderr=*/true)) << example.err();
     auto pub = [&](const std::string& subject, const std::string& json) {
         auto r = run_cli({"pub", subject, json, "--server", bus.url()});
