@@ -259,14 +259,6 @@ Result<Fd> open(const std::string& path, int flags, unsigned mode) {
     return Fd(fd);
 }
 
-Status write_file(const std::string& path, std::string_view data) {
-    Fd fd = KEEL_TRY(open(path, O_WRONLY | O_TRUNC));
-    ssize_t n = ::write(fd.get(), data.data(), data.size());
-    if (n < 0) return errno_error("cannot write " + path);
-    if (static_cast<size_t>(n) != data.size()) return Error("short write to " + path);
-    return {};
-}
-
 Status mount(const std::string& source, const std::string& target, const std::string& fstype,
              unsigned long flags, const std::string& data) {
     if (::mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,

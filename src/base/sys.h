@@ -78,7 +78,6 @@ Result<Reaped> reap_any();
 Status kill(int pid, int sig);
 Status rename(const std::string& from, const std::string& to);
 Result<Fd> open(const std::string& path, int flags, unsigned mode = 0);
-Status write_file(const std::string& path, std::string_view data);
 Status mount(const std::string& source, const std::string& target, const std::string& fstype,
              unsigned long flags, const std::string& data);
 Status umount_lazy(const std::string& target);

@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/sys.h"
+#include "base/sys_fs.h"
 
 namespace keel::init {
 
@@ -33,7 +34,7 @@ std::set<std::string> enable_controllers(const std::string& dir,
     if (!available) return enabled;
     for (const auto& c : words(*available)) {
         if (!wanted.count(c)) continue;
-        if (sys::write_file(dir + "/cgroup.subtree_control", "+" + c)) enabled.insert(c);
+        if (sys::write_existing(dir + "/cgroup.subtree_control", "+" + c)) enabled.insert(c);
     }
     return enabled;
 }
@@ -86,13 +87,13 @@ Result<Fd> Cgroups::prepare(const std::string& service, std::optional<uint64_t> 
     KEEL_TRY_STATUS(sys::make_dirs(dir, 0755));
     if (memory_max) {
         if (has_controller("memory"))
-            KEEL_TRY_STATUS(sys::write_file(dir + "/memory.max", std::to_string(*memory_max)));
+            KEEL_TRY_STATUS(sys::write_existing(dir + "/memory.max", std::to_string(*memory_max)));
         else
             warn_missing("memory", service);
     }
     if (pids_max) {
         if (has_controller("pids"))
-            KEEL_TRY_STATUS(sys::write_file(dir + "/pids.max", std::to_string(*pids_max)));
+            KEEL_TRY_STATUS(sys::write_existing(dir + "/pids.max", std::to_string(*pids_max)));
         else
             warn_missing("pids", service);
     }
@@ -100,7 +101,7 @@ Result<Fd> Cgroups::prepare(const std::string& service, std::optional<uint64_t> 
 }
 
 bool Cgroups::kill(const std::string& service) {
-    return sys::write_file(dir_ + "/" + service + "/cgroup.kill", "1").ok();
+    return sys::write_existing(dir_ + "/" + service + "/cgroup.kill", "1").ok();
 }
 
 void Cgroups::remove(const std::string& service) {
