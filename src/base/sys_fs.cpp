@@ -1,6 +1,7 @@
 #include "base/sys_fs.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -155,6 +156,56 @@ Result<gid_t> group_id(const std::string& name) {
     if (rc != 0) return Error("cannot look up group " + name, rc);
     if (!res) return Error("no group named " + name);
     return gr.gr_gid;
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) return errno_error("cannot create " + tmp);
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            Error e = errno_error("cannot write " + tmp);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return e;
+        }
+        done += static_cast<size_t>(n);
+    }
+    if (::fchmod(fd, mode) < 0 || ::close(fd) < 0) {
+        Error e = errno_error("cannot write " + tmp);
+        ::unlink(tmp.c_str());
+        return e;
+    }
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        Error e = errno_error("cannot rename " + tmp + " to " + path);
+        ::unlink(tmp.c_str());
+        return e;
+    }
+    return {};
+}
+
+Status remove_tree(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return {};
+        return errno_error("cannot stat " + path);
+    }
+    auto rm = [](const char* p, const struct stat*, int flag, struct FTW*) -> int {
+        return (flag == FTW_DP ? ::rmdir(p) : ::unlink(p)) < 0 && errno != ENOENT ? -1 : 0;
+    };
+    if (::nftw(path.c_str(), rm, 32, FTW_DEPTH | FTW_PHYS) != 0)
+        return errno_error("cannot remove " + path);
+    return {};
+}
+
+Result<struct stat> stat_path(const std::string& path, bool follow) {
+    struct stat st;
+    if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) < 0)
+        return errno_error("cannot stat " + path);
+    return st;
 }
 
 }  // namespace keel::sys

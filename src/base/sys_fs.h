@@ -2,6 +2,7 @@
 // relative to directory fds, links, ownership. Like sys.h, the only readers of errno.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -44,5 +45,14 @@ Result<MappedFile> map_file(const std::string& path);
 // uid/gid of a user or group name, or of a decimal number.
 Result<uid_t> user_id(const std::string& name);
 Result<gid_t> group_id(const std::string& name);
+
+// Writes `data` to a new file beside `path` and renames it over `path`, so readers
+// see the old content or the new, never a part.
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+// Removes `path` and, for a directory, everything below it (symlinks are not
+// followed); a missing path is not an error.
+Status remove_tree(const std::string& path);
+// lstat(2) (stat(2) when `follow`); ENOENT comes back as an Error with that code.
+Result<struct stat> stat_path(const std::string& path, bool follow = false);
 
 }  // namespace keel::sys
