@@ -111,6 +111,12 @@ Status Apt::update_if_stale(Progress& progress, long max_age_s) {
     std::string stamp = dir_ + "/state/updated";
     auto st = sys::stat_path(stamp);
     long age = st ? static_cast<long>(std::time(nullptr) - st->st_mtime) : -1;
+    bool have_lists = false;  // the stamp alone does not prove the lists are still there
+    if (auto lists = sys::open(dir_ + "/state/lists", O_RDONLY | O_DIRECTORY))
+        (void)sys::for_each_entry(lists->get(), [&](std::string_view name, unsigned char) {
+            if (name.find("_Packages") != std::string_view::npos) have_lists = true;
+        });
+    if (!have_lists) age = -1;
     if (age >= 0 && age < max_age_s) return {};
     progress.step(age < 0 ? "fetching apt package lists" : "refreshing apt package lists (over a day old)");
     size_t got = 0;
