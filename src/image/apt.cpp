@@ -1,6 +1,7 @@
 #include "image/apt.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,7 +108,15 @@ Result<std::string> Apt::run(std::vector<std::string> args, const std::string& c
     return run_command(cmd, on_line);
 }
 
+Result<Fd> Apt::lock() const {
+    Fd fd = KEEL_TRY(sys::open(dir_ + "/keel.lock", O_RDWR | O_CREAT, 0644));
+    while (::flock(fd.get(), LOCK_EX) < 0)
+        if (errno != EINTR) return errno_error("cannot lock " + dir_ + "/keel.lock");
+    return fd;
+}
+
 Status Apt::update_if_stale(Progress& progress, long max_age_s) {
+    Fd held = KEEL_TRY(lock());  // concurrent builds: one updates, the others then see fresh lists
     std::string stamp = dir_ + "/state/updated";
     auto st = sys::stat_path(stamp);
     long age = st ? static_cast<long>(std::time(nullptr) - st->st_mtime) : -1;

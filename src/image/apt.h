@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/fd.h"
 #include "base/result.h"
 #include "image/command.h"
 #include "image/packages.h"
@@ -26,6 +27,10 @@ public:
     // Runs an apt tool (apt-get, apt-cache) with this configuration.
     Result<std::string> run(std::vector<std::string> args, const std::string& cwd = "",
                             const std::function<void(std::string_view)>& on_line = {}) const;
+
+    // An exclusive lock on this apt state, held while the Fd lives (apt's own
+    // lock would make a concurrent build fail instead of wait).
+    Result<Fd> lock() const;
 
     const std::string& dir() const { return dir_; }
     const std::string& debs_dir() const { return debs_; }

@@ -171,8 +171,13 @@ Result<std::vector<Entry>> unpack(const std::string& deb, const std::string& dir
             return entries.error();
         }
         KEEL_TRY_STATUS(sys::write_file_atomic(tmp + "/entries.json", to_json(*entries).dump() + "\n"));
-        KEEL_TRY_STATUS(sys::remove_tree(dir));
-        KEEL_TRY_STATUS(sys::rename(tmp, dir));
+        // A leftover without entries.json is incomplete; a complete one from a
+        // concurrent build wins and ours is dropped, so no reader sees files vanish.
+        if (!sys::stat_path(dir + "/entries.json").ok()) KEEL_TRY_STATUS(sys::remove_tree(dir));
+        if (!sys::rename(tmp, dir).ok()) {
+            KEEL_TRY_STATUS(sys::remove_tree(tmp));
+            return from_json(dir + "/entries.json");
+        }
         return entries;
     }
     (void)sys::remove_tree(tmp);

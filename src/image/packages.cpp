@@ -153,6 +153,7 @@ Result<std::vector<std::string>> fetch_packages(const Lock& lock, const PackageS
     if (!missing.empty()) {
         Apt apt = KEEL_TRY(Apt::open(source));
         KEEL_TRY_STATUS(apt.update_if_stale(progress));
+        Fd held = KEEL_TRY(apt.lock());
         progress.step("downloading " + std::to_string(missing.size()) + " packages");
         std::vector<std::string> args = {"apt-get", "download"};
         std::map<std::string, uint64_t> size_of;
