@@ -1,6 +1,7 @@
 #include "base/sys_fs.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -159,7 +160,8 @@ Result<gid_t> group_id(const std::string& name) {
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-    const std::string tmp = path + ".keel-tmp";
+    // Per process, so concurrent writers of one path never share a temporary.
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd) return errno_error("cannot create " + tmp);
     auto fail = [&](Error e) {
@@ -177,6 +179,27 @@ Status write_file_atomic(const std::string& path, std::string_view data, unsigne
     if (::rename(tmp.c_str(), path.c_str()) < 0)
         return fail(errno_error("cannot rename " + tmp + " to " + path));
     return {};
+}
+
+Status remove_tree(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return {};
+        return errno_error("cannot stat " + path);
+    }
+    auto rm = [](const char* p, const struct stat*, int flag, struct FTW*) -> int {
+        return (flag == FTW_DP ? ::rmdir(p) : ::unlink(p)) < 0 && errno != ENOENT ? -1 : 0;
+    };
+    if (::nftw(path.c_str(), rm, 32, FTW_DEPTH | FTW_PHYS) != 0)
+        return errno_error("cannot remove " + path);
+    return {};
+}
+
+Result<struct stat> stat_path(const std::string& path, bool follow) {
+    struct stat st;
+    if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) < 0)
+        return errno_error("cannot stat " + path);
+    return st;
 }
 
 }  // namespace keel::sys

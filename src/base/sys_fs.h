@@ -2,6 +2,7 @@
 // relative to directory fds, links, ownership. Like sys.h, the only readers of errno.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -32,9 +33,6 @@ Status read_attribute(const char* path, std::string* out);
 Status read_attribute_at(int dirfd, const char* name, std::string* out);
 // Writes `data` to an existing file (sysfs attributes): one write, no O_CREAT.
 Status write_existing(const std::string& path, std::string_view data);
-// Replaces `path` with `data` so a reader (or a power cut) sees the old or the new
-// content, never a part: temporary file beside it, fsync, rename.
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
 // Creates `path` as a symlink to `target`, replacing what is there atomically.
 Status replace_symlink(const std::string& target, const std::string& path);
 // The target of the symlink at `path`, or an Error (ENOENT, EINVAL if not a link).
@@ -47,5 +45,14 @@ Result<MappedFile> map_file(const std::string& path);
 // uid/gid of a user or group name, or of a decimal number.
 Result<uid_t> user_id(const std::string& name);
 Result<gid_t> group_id(const std::string& name);
+
+// Replaces `path` with `data` so a reader (or a power cut) sees the old or the new
+// content, never a part: temporary file beside it, fsync, rename.
+Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+// Removes `path` and, for a directory, everything below it (symlinks are not
+// followed); a missing path is not an error.
+Status remove_tree(const std::string& path);
+// lstat(2) (stat(2) when `follow`); ENOENT comes back as an Error with that code.
+Result<struct stat> stat_path(const std::string& path, bool follow = false);
 
 }  // namespace keel::sys

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/sys.h"
@@ -13,7 +12,7 @@
 #include "image/kernel.h"
 #include "image/packages.h"
 #include "image/rootfs_base.h"
-#include "image/sha256.h"
+#include "image/digest.h"
 
 namespace keel::image {
 namespace {
@@ -127,21 +126,7 @@ Status copy_file(const std::string& from, const std::string& to) {
     return sys::write_file_atomic(to, bytes, 0644);
 }
 
-Status remove_tree(const std::string& path) {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);  // symlinks inside are removed, never followed
-    if (ec) return Error("cannot remove " + path + ": " + ec.message());
-    return {};
-}
-
 }  // namespace
-
-std::string default_cache_dir() {
-    if (const char* c = std::getenv("KEEL_CACHE"); c && *c) return c;
-    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/keel";
-    const char* home = std::getenv("HOME");
-    return std::string(home && *home ? home : "/root") + "/.cache/keel";
-}
 
 Result<BuildResult> build_system(const BuildOptions& options, Progress& progress) {
     BuildResult result;
@@ -188,7 +173,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
                                            plan.manifest.dump(2) + "\n", 0644));
     if (options.rootfs) {
         progress.step("writing " + result.rootfs);
-        KEEL_TRY_STATUS(remove_tree(result.rootfs));
+        KEEL_TRY_STATUS(sys::remove_tree(result.rootfs));
         KEEL_TRY_STATUS(write_directory(tree, result.rootfs, progress));
     }
     KEEL_TRY_STATUS(sys::write_file_atomic(options.out_dir + "/size.txt",

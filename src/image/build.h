@@ -37,7 +37,4 @@ struct BuildResult {
 
 Result<BuildResult> build_system(const BuildOptions& options, Progress& progress);
 
-// $KEEL_CACHE, else $XDG_CACHE_HOME/keel, else $HOME/.cache/keel.
-std::string default_cache_dir();
-
 }  // namespace keel::image

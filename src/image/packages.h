@@ -14,6 +14,10 @@
 
 namespace keel::image {
 
+// $KEEL_CACHE, else $XDG_CACHE_HOME/keel, else ~/.cache/keel: shared by every
+// build (and test) on this machine so packages are downloaded once.
+std::string default_cache_dir();
+
 struct PackageSource {
     std::string cache_dir;         // apt state, lists and downloaded .debs live below it
     std::string arch = "amd64";
@@ -41,6 +45,8 @@ Status write_lock(const std::string& path, const Lock& lock);
 Result<std::vector<std::string>> fetch_packages(const Lock& lock, const PackageSource& source,
                                                 Progress& progress);
 // Unpacks data.tar.* of a .deb into `tree` (origin "pkg:NAME"); no maintainer scripts.
+// File content is unpacked once, beside the .deb (NAME_VERSION_ARCH.unpacked/),
+// and the tree's file nodes point at it, so extracting again is cheap.
 Status extract_deb(const std::string& deb_path, Tree& tree, const std::string& origin);
 
 }  // namespace keel::image

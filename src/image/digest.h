@@ -1,4 +1,5 @@
-// SHA-256 (OpenSSL's EVP): package checks, build keys, reproducibility.
+// SHA-256 (OpenSSL EVP) as lowercase hex: .debs against system.lock, build digests,
+// reproducibility checks.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-#include "image/sha256.h"
+#include "image/digest.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "image/sha256.h"
+#include "image/digest.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
