@@ -1,5 +1,7 @@
 #include "base/sys_kernel.h"
 
+#include "base/c_strings.h"
+
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <spawn.h>
@@ -7,6 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "base/c_strings.h"
 
 #include <cerrno>
 
@@ -65,13 +69,7 @@ Status init_module(const void* image, size_t len, const std::string& params) {
 
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
     if (argv.empty()) return Error("spawn: empty command");
-    std::vector<char*> av, ev;
-    for (const auto& a : argv)
-        av.push_back(const_cast<char*>(a.c_str()));
-    av.push_back(nullptr);
-    for (const auto& e : env)
-        ev.push_back(const_cast<char*>(e.c_str()));
-    ev.push_back(nullptr);
+    std::vector<char*> av = c_strings(argv), ev = c_strings(env);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);

@@ -6,6 +6,7 @@
 
 #include "base/sys.h"
 #include "base/sys_fs.h"
+#include "base/text_lines.h"
 #include "dev/text.h"
 
 namespace keel::dev {
@@ -32,18 +33,6 @@ int compare_norm(std::string_view a, std::string_view b) {
         if (x != y) return static_cast<unsigned char>(x) < static_cast<unsigned char>(y) ? -1 : 1;
     }
     return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
-}
-
-// Calls fn(offset, line) for each line.
-template <typename Fn>
-void each_line(std::string_view text, Fn fn) {
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        fn(pos, text.substr(pos, end - pos));
-        pos = end + 1;
-    }
 }
 
 std::string_view line_at(std::string_view text, uint32_t off) {
@@ -105,7 +94,8 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
         uint32_t off;
     };
     std::vector<Entry> entries;
-    each_line(ix.alias_.view(), [&](size_t off, std::string_view line) {
+    for_each_line(ix.alias_.view(), [&](std::string_view line) {
+        size_t off = static_cast<size_t>(line.data() - ix.alias_.view().data());
         auto w = split_words(line);
         if (w.size() >= 3 && w[0] == "alias")
             entries.push_back({literal_prefix(w[1]), static_cast<uint32_t>(off)});
@@ -117,7 +107,8 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
         ix.alias_lines_.push_back(e.off);
 
     entries.clear();
-    each_line(ix.dep_.view(), [&](size_t off, std::string_view line) {
+    for_each_line(ix.dep_.view(), [&](std::string_view line) {
+        size_t off = static_cast<size_t>(line.data() - ix.dep_.view().data());
         size_t colon = line.find(':');
         if (colon != std::string_view::npos && colon > 0)
             entries.push_back({line.substr(0, colon), static_cast<uint32_t>(off)});
@@ -133,14 +124,14 @@ Result<ModuleIndex> ModuleIndex::load(const std::string& dir) {
         ix.dep_lines_.push_back(n.second);
 
     if (auto soft = sys::read_file(dir + "/modules.softdep")) {
-        each_line(*soft, [&](size_t, std::string_view line) {
+        for_each_line(*soft, [&](std::string_view line) {
             if (auto sd = parse_softdep(split_words(line)))
                 ix.tree_soft_.push_back(
                     {module_name(sd->module), std::move(sd->pre), std::move(sd->post)});
         });
     }
     if (auto builtin = sys::read_file(dir + "/modules.builtin")) {
-        each_line(*builtin, [&](size_t, std::string_view line) {
+        for_each_line(*builtin, [&](std::string_view line) {
             if (!line.empty()) ix.builtin_.push_back(module_name(line));
         });
         std::sort(ix.builtin_.begin(), ix.builtin_.end());

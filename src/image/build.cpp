@@ -8,11 +8,11 @@
 
 #include "base/sys.h"
 #include "base/sys_fs.h"
+#include "image/digest.h"
 #include "image/elf_closure.h"
 #include "image/kernel.h"
 #include "image/packages.h"
 #include "image/rootfs_base.h"
-#include "image/digest.h"
 
 namespace keel::image {
 namespace {
@@ -26,7 +26,7 @@ std::string dir_of(const std::string& path) {
 }
 
 bool exists(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
 }
 
@@ -42,7 +42,8 @@ Result<Lock> locked_packages(const Plan& plan, const std::string& lock_path,
                 missing.push_back(name);
         if (missing.empty()) return lock;
         std::string list;
-        for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+        for (const auto& m : missing)
+            list += (list.empty() ? "" : ", ") + m;
         progress.note(lock_path + " does not pin " + list + ": resolving again");
     }
     Lock lock = KEEL_TRY(resolve_packages(plan.packages, source, progress));
@@ -75,7 +76,8 @@ Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, co
         KEEL_TRY_STATUS(extract_deb(debs[i], tree, "pkg:" + lock[i].name));
         progress.advance(i + 1, debs.size());
     }
-    progress.step("copying " + std::to_string(plan.host_files.size()) + " host files and their libraries");
+    progress.step("copying " + std::to_string(plan.host_files.size()) +
+                  " host files and their libraries");
     for (const auto& f : plan.host_files)
         KEEL_TRY_STATUS(add_with_closure(tree, f));
     std::vector<std::string> modules = platform_modules();
@@ -83,14 +85,16 @@ Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, co
     progress.step("adding kernel " + kernel.release + " modules");
     KEEL_TRY_STATUS(add_kernel_modules(tree, kernel, modules));
     KEEL_TRY_STATUS(put_plan_files(tree, plan.files));
-    KEEL_TRY(tree.put_file("/etc/keel/system.json", plan.manifest.dump(2) + "\n", 0644, "definition"));
+    KEEL_TRY(
+        tree.put_file("/etc/keel/system.json", plan.manifest.dump(2) + "\n", 0644, "definition"));
     KEEL_TRY_STATUS(put_finishing_links(tree));
     return tree;
 }
 
 // What the outputs are a function of: every node (file content by digest or,
 // for host and cached files, by path, size and mtime) and the output options.
-Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options, const Kernel& kernel) {
+Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options,
+                                const Kernel& kernel) {
     Sha256 h;
     auto field = [&](std::string_view s) {
         h.update(s);
@@ -110,12 +114,12 @@ Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options, c
             field(sha256_hex(n.data));
             continue;
         }
-        struct stat st{};
+        struct stat st {};
         if (::stat(n.source.c_str(), &st) != 0) return errno_error("cannot stat " + n.source);
-        field(n.source + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) +
-              "." + std::to_string(st.st_mtim.tv_nsec));
+        field(n.source + ":" + std::to_string(st.st_size) + ":" +
+              std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
     }
-    struct stat st{};
+    struct stat st {};
     if (::stat(kernel.image.c_str(), &st) != 0) return errno_error("cannot stat " + kernel.image);
     field(std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec));
     return h.hex();
@@ -155,7 +159,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
         if (j.is_object() && j.value("digest", "") == result.digest && exists(result.initramfs) &&
             exists(result.kernel) && (!options.rootfs || exists(result.rootfs))) {
             result.up_to_date = true;
-            struct stat st{};
+            struct stat st {};
             if (::stat(result.initramfs.c_str(), &st) == 0)
                 result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
             return result;
@@ -165,7 +169,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
 
     progress.step("writing " + result.initramfs);
     KEEL_TRY_STATUS(write_cpio(tree, result.initramfs, options.compression, progress));
-    struct stat st{};
+    struct stat st {};
     if (::stat(result.initramfs.c_str(), &st) == 0)
         result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
     KEEL_TRY_STATUS(copy_file(kernel.image, result.kernel));

@@ -16,21 +16,21 @@
 namespace keel::image {
 
 struct BuildOptions {
-    std::string definition;   // system.lua
-    std::string out_dir;      // created when missing
-    std::string cache_dir;    // packages and unpacked files; default_cache_dir() when empty
-    bool update_lock = false; // resolve again and rewrite system.lock
-    bool rootfs = false;      // also write OUT/rootfs/ (what keel run boots)
+    std::string definition;    // system.lua
+    std::string out_dir;       // created when missing
+    std::string cache_dir;     // packages and unpacked files; default_cache_dir() when empty
+    bool update_lock = false;  // resolve again and rewrite system.lock
+    bool rootfs = false;       // also write OUT/rootfs/ (what keel run boots)
     Compression compression = Compression::zstd;
     DefinitionOptions definition_options;
 };
 
 struct BuildResult {
-    std::string initramfs;  // OUT/initramfs.img
-    std::string kernel;     // OUT/vmlinuz
-    std::string rootfs;     // OUT/rootfs or ""
-    std::string lock;       // the system.lock used
-    std::string digest;     // of the Tree and options: equal digests, equal outputs
+    std::string initramfs;    // OUT/initramfs.img
+    std::string kernel;       // OUT/vmlinuz
+    std::string rootfs;       // OUT/rootfs or ""
+    std::string lock;         // the system.lock used
+    std::string digest;       // of the Tree and options: equal digests, equal outputs
     bool up_to_date = false;  // nothing was written: the last build's outputs stand
     SizeReport size;
 };

@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "base/c_strings.h"
 #include "base/fd.h"
 #include "base/sys.h"
 
@@ -65,14 +66,8 @@ Result<std::string> run_command(const Command& cmd,
     if (err_fd < 0) return errno_error("memfd_create");
     Fd err(err_fd);
 
-    std::vector<char*> av, ev;
-    for (const auto& a : cmd.argv)
-        av.push_back(const_cast<char*>(a.c_str()));
-    av.push_back(nullptr);
     auto env = merged_environment(cmd.env);
-    for (const auto& e : env)
-        ev.push_back(const_cast<char*>(e.c_str()));
-    ev.push_back(nullptr);
+    std::vector<char*> av = c_strings(cmd.argv), ev = c_strings(env);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

@@ -11,7 +11,7 @@
 namespace keel::image {
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -20,7 +20,7 @@ public:
     void update(std::string_view bytes);
     std::string hex();  // finishes; the object is spent
 
-private:
+  private:
     struct Ctx;
     std::unique_ptr<Ctx> ctx_;
 };

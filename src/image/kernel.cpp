@@ -17,6 +17,7 @@
 
 #include "base/sys.h"
 #include "base/sys_fs.h"
+#include "base/text_lines.h"
 #include "dev/module_index.h"
 #include "dev/text.h"
 
@@ -28,10 +29,13 @@ namespace {
 bool release_less(const std::string& a, const std::string& b) {
     size_t i = 0, j = 0;
     while (i < a.size() && j < b.size()) {
-        if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+            std::isdigit(static_cast<unsigned char>(b[j]))) {
             size_t i2 = i, j2 = j;
-            while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
-            while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+            while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2])))
+                ++i2;
+            while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2])))
+                ++j2;
             unsigned long long x = std::stoull(a.substr(i, std::min<size_t>(i2 - i, 18)));
             unsigned long long y = std::stoull(b.substr(j, std::min<size_t>(j2 - j, 18)));
             if (x != y) return x < y;
@@ -46,21 +50,11 @@ bool release_less(const std::string& a, const std::string& b) {
     return a.size() - i < b.size() - j;
 }
 
-template <typename Fn>
-void each_line(std::string_view text, Fn fn) {
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string_view::npos) end = text.size();
-        fn(text.substr(pos, end - pos));
-        pos = end + 1;
-    }
-}
-
 struct HostIndex {
     std::string dir;
     std::string dep_text, alias_text, softdep_text;
-    std::map<std::string, std::pair<std::string, std::vector<std::string>>> deps;  // name -> (path, dep paths)
+    std::map<std::string, std::pair<std::string, std::vector<std::string>>>
+        deps;  // name -> (path, dep paths)
     std::set<std::string> builtin;
 };
 
@@ -70,7 +64,7 @@ Result<HostIndex> load_host_index(const std::string& dir) {
     ix.dep_text = KEEL_TRY(sys::read_file(dir + "/modules.dep"));
     ix.alias_text = KEEL_TRY(sys::read_file(dir + "/modules.alias"));
     if (auto s = sys::read_file(dir + "/modules.softdep")) ix.softdep_text = std::move(*s);
-    each_line(ix.dep_text, [&](std::string_view line) {
+    for_each_line(ix.dep_text, [&](std::string_view line) {
         size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0) return;
         auto& entry = ix.deps[dev::module_name(line.substr(0, colon))];
@@ -79,7 +73,7 @@ Result<HostIndex> load_host_index(const std::string& dir) {
             entry.second.emplace_back(w);
     });
     if (auto b = sys::read_file(dir + "/modules.builtin"))
-        each_line(*b, [&](std::string_view line) {
+        for_each_line(*b, [&](std::string_view line) {
             if (!line.empty()) ix.builtin.insert(dev::module_name(line));
         });
     return ix;
@@ -91,7 +85,7 @@ std::vector<std::string> resolve_name(const HostIndex& ix, const std::string& na
     if (ix.deps.count(n)) return {n};
     std::vector<std::string> out;
     std::string alias = dev::normalize_alias(name);
-    each_line(ix.alias_text, [&](std::string_view line) {
+    for_each_line(ix.alias_text, [&](std::string_view line) {
         auto w = dev::split_words(line);
         if (w.size() >= 3 && w[0] == "alias" &&
             ::fnmatch(dev::normalize_alias(w[1]).c_str(), alias.c_str(), 0) == 0)
@@ -104,7 +98,7 @@ std::vector<std::string> resolve_name(const HostIndex& ix, const std::string& na
 std::string filter_lines(std::string_view text, const std::set<std::string>& present,
                          const std::function<std::string(std::string_view)>& module_of) {
     std::string out;
-    each_line(text, [&](std::string_view line) {
+    for_each_line(text, [&](std::string_view line) {
         std::string m = module_of(line);
         if (!m.empty() && present.count(m)) {
             out += line;
@@ -141,8 +135,9 @@ Result<Kernel> find_kernel(const std::string& release) {
         if (usable(r)) found.push_back(r);
     }));
     if (found.empty())
-        return Error("no Debian kernel installed: no /boot/vmlinuz-*-amd64 with /lib/modules "
-                     "(apt-get install linux-image-amd64)");
+        return Error(
+            "no Debian kernel installed: no /boot/vmlinuz-*-amd64 with /lib/modules "
+            "(apt-get install linux-image-amd64)");
     std::string newest = *std::max_element(found.begin(), found.end(), release_less);
     return Kernel{newest, "/boot/vmlinuz-" + newest};
 }
@@ -150,18 +145,37 @@ Result<Kernel> find_kernel(const std::string& release) {
 const std::vector<std::string>& platform_modules() {
     static const std::vector<std::string> kModules = {
         // virtio devices QEMU gives (virtio_net loads failover and net_failover by modules.dep)
-        "virtio_pci", "virtio_net", "virtio_blk", "virtio_rng", "virtio_console",
+        "virtio_pci",
+        "virtio_net",
+        "virtio_blk",
+        "virtio_rng",
+        "virtio_console",
         // USB storage behind xhci/ehci, through SCSI disks
-        "xhci_pci", "ehci_pci", "usb-storage", "uas", "sd_mod",
+        "xhci_pci",
+        "ehci_pci",
+        "usb-storage",
+        "uas",
+        "sd_mod",
         // file systems; vfat mounts need the default codepage (437) and iocharset (ascii,
         // or utf8/iso8859-1 when asked for)
-        "ext4", "vfat", "nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859-1",
-        "erofs", "squashfs", "overlay", "loop", "9p", "9pnet_virtio",
+        "ext4",
+        "vfat",
+        "nls_cp437",
+        "nls_ascii",
+        "nls_utf8",
+        "nls_iso8859-1",
+        "erofs",
+        "squashfs",
+        "overlay",
+        "loop",
+        "9p",
+        "9pnet_virtio",
     };
     return kModules;
 }
 
-Status add_kernel_modules(Tree& tree, const Kernel& kernel, const std::vector<std::string>& modules) {
+Status add_kernel_modules(Tree& tree, const Kernel& kernel,
+                          const std::vector<std::string>& modules) {
     const std::string host = "/lib/modules/" + kernel.release;
     HostIndex ix = KEEL_TRY(load_host_index(host));
 
@@ -179,10 +193,11 @@ Status add_kernel_modules(Tree& tree, const Kernel& kernel, const std::vector<st
         std::string list;
         for (const auto& u : unknown)
             list += (list.empty() ? "" : ", ") + u;
-        return Error("kernel " + kernel.release + " has no module" + (unknown.size() > 1 ? "s " : " ") + list);
+        return Error("kernel " + kernel.release + " has no module" +
+                     (unknown.size() > 1 ? "s " : " ") + list);
     }
     std::map<std::string, dev::Softdep> softdeps;
-    each_line(ix.softdep_text, [&](std::string_view line) {
+    for_each_line(ix.softdep_text, [&](std::string_view line) {
         if (auto sd = dev::parse_softdep(dev::split_words(line))) {
             auto& s = softdeps[dev::module_name(sd->module)];
             s.pre.insert(s.pre.end(), sd->pre.begin(), sd->pre.end());
@@ -212,23 +227,31 @@ Status add_kernel_modules(Tree& tree, const Kernel& kernel, const std::vector<st
     }
     auto dep_module = [](std::string_view line) {
         size_t colon = line.find(':');
-        return colon == std::string_view::npos || colon == 0 ? std::string() : dev::module_name(line.substr(0, colon));
+        return colon == std::string_view::npos || colon == 0
+                   ? std::string()
+                   : dev::module_name(line.substr(0, colon));
     };
-    KEEL_TRY(tree.put_file(dest + "/modules.dep", filter_lines(ix.dep_text, present, dep_module), 0644, "kernel"));
-    KEEL_TRY(tree.put_file(dest + "/modules.alias",
-                           filter_lines(ix.alias_text, present, [](auto l) { return word(l, 2, "alias"); }),
+    KEEL_TRY(tree.put_file(dest + "/modules.dep", filter_lines(ix.dep_text, present, dep_module),
                            0644, "kernel"));
-    KEEL_TRY(tree.put_file(dest + "/modules.softdep",
-                           filter_lines(ix.softdep_text, present, [](auto l) { return word(l, 1, "softdep"); }),
-                           0644, "kernel"));
+    KEEL_TRY(tree.put_file(
+        dest + "/modules.alias",
+        filter_lines(ix.alias_text, present, [](auto l) { return word(l, 2, "alias"); }), 0644,
+        "kernel"));
+    KEEL_TRY(tree.put_file(
+        dest + "/modules.softdep",
+        filter_lines(ix.softdep_text, present, [](auto l) { return word(l, 1, "softdep"); }), 0644,
+        "kernel"));
     if (auto order = sys::read_file(host + "/modules.order"))
-        KEEL_TRY(tree.put_file(dest + "/modules.order",
-                               filter_lines(*order, present, [](auto l) { return dev::module_name(l); }),
-                               0644, "kernel"));
+        KEEL_TRY(
+            tree.put_file(dest + "/modules.order",
+                          filter_lines(*order, present, [](auto l) { return dev::module_name(l); }),
+                          0644, "kernel"));
     if (auto devname = sys::read_file(host + "/modules.devname"))
-        KEEL_TRY(tree.put_file(dest + "/modules.devname",
-                               filter_lines(*devname, present, [](auto l) { return l.starts_with("#") ? "" : word(l, 0); }),
-                               0644, "kernel"));
+        KEEL_TRY(
+            tree.put_file(dest + "/modules.devname",
+                          filter_lines(*devname, present,
+                                       [](auto l) { return l.starts_with("#") ? "" : word(l, 0); }),
+                          0644, "kernel"));
     // Built-in modules are in the kernel image itself: their lists stay whole.
     for (const char* f : {"modules.builtin", "modules.builtin.modinfo"})
         if (sys::stat_path(host + "/" + f).ok())

@@ -9,10 +9,10 @@ Status put_base_skeleton(Tree& tree) {
         uint32_t mode;
     };
     static constexpr Dir kDirs[] = {
-        {"/usr/bin", 0755}, {"/usr/sbin", 0755},  {"/usr/lib", 0755},  {"/usr/lib64", 0755},
-        {"/etc", 0755},     {"/dev", 0755},       {"/proc", 0555},     {"/sys", 0555},
-        {"/run", 0755},     {"/tmp", 01777},      {"/root", 0700},     {"/home", 0755},
-        {"/var/log", 0755}, {"/var/lib", 0755},   {"/var/tmp", 01777}, {"/mnt", 0755},
+        {"/usr/bin", 0755}, {"/usr/sbin", 0755}, {"/usr/lib", 0755},  {"/usr/lib64", 0755},
+        {"/etc", 0755},     {"/dev", 0755},      {"/proc", 0555},     {"/sys", 0555},
+        {"/run", 0755},     {"/tmp", 01777},     {"/root", 0700},     {"/home", 0755},
+        {"/var/log", 0755}, {"/var/lib", 0755},  {"/var/tmp", 01777}, {"/mnt", 0755},
         {"/media", 0755},   {"/srv", 0755},
     };
     for (const auto& d : kDirs)

@@ -83,7 +83,8 @@ std::string Tree::resolve(std::string_view path, bool follow_last) const {
         std::string next = join(cur, name);
         auto it = nodes_.find(next);
         bool last = todo.empty();
-        if (it != nodes_.end() && it->second.kind == Node::Kind::symlink && (!last || follow_last)) {
+        if (it != nodes_.end() && it->second.kind == Node::Kind::symlink &&
+            (!last || follow_last)) {
             if (++links > kMaxLinks) return "";
             const std::string& t = it->second.target;
             if (t.empty()) return "";
@@ -131,13 +132,15 @@ Result<std::string> Tree::put(std::string_view path, Node node) {
         d.implicit = true;
         nodes_.emplace(p, std::move(d));
     }
-    if (node.kind == Node::Kind::file) node.size = node.source.empty() ? node.data.size() : node.size;
+    if (node.kind == Node::Kind::file)
+        node.size = node.source.empty() ? node.data.size() : node.size;
     node.mode &= 07777;
     auto it = nodes_.find(at);
     // A directory over a symlink to a directory keeps the link (tar's
     // --keep-directory-symlink): packages ship ./bin/ while the image has
     // /bin -> usr/bin.
-    if (it != nodes_.end() && it->second.kind == Node::Kind::symlink && node.kind == Node::Kind::dir)
+    if (it != nodes_.end() && it->second.kind == Node::Kind::symlink &&
+        node.kind == Node::Kind::dir)
         if (const Node* t = lookup(at); t && t->kind == Node::Kind::dir) return resolve(at);
     if (it != nodes_.end()) {
         Node& old = it->second;
@@ -173,7 +176,7 @@ Result<std::string> Tree::put_file(std::string_view path, std::string data, uint
 
 Result<std::string> Tree::put_host_file(std::string_view path, std::string source, uint32_t mode,
                                         std::string origin) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(source.c_str(), &st) != 0) return errno_error("cannot stat " + source);
     if (!S_ISREG(st.st_mode)) return Error(source + " is not a regular file");
     Node n;

@@ -24,13 +24,13 @@ struct Node {
     // file: the content is the bytes of host file `source` when set, else `data`.
     std::string source;
     std::string data;
-    uint64_t size = 0;   // file: byte count (set by Tree::put from source or data)
-    std::string origin;  // who put it here: "pkg:busybox-static", "host", "kernel", "definition"
+    uint64_t size = 0;      // file: byte count (set by Tree::put from source or data)
+    std::string origin;     // who put it here: "pkg:busybox-static", "host", "kernel", "definition"
     bool implicit = false;  // dir: created by put() as a missing parent, not put itself
 };
 
 class Tree {
-public:
+  public:
     using Map = std::map<std::string, Node, std::less<>>;
 
     Tree();  // holds "/" (dir 0755)
@@ -67,7 +67,7 @@ public:
     // The bytes of a file node (reads `source` when set).
     static Result<std::string> content(const Node& node);
 
-private:
+  private:
     Map nodes_;
 };
 
