@@ -170,6 +170,7 @@ Status write_archive(const Tree& tree, const std::string& path, const std::strin
         archive_entry_set_gid(e.get(), n.gid);
         archive_entry_set_mtime(e.get(), mtime, 0);
         archive_entry_set_dev(e.get(), 0);
+        archive_entry_set_size(e.get(), 0);  // a symlink's body is its target, added by libarchive
         std::string data;
         switch (n.kind) {
         case Node::Kind::dir:
