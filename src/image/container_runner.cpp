@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/sys.h"
+#include "image/state_file.h"
 
 extern char** environ;
 
@@ -316,7 +317,7 @@ Result<int> run_container(const RunOptions& o) {
                                 {"host_address", prefix + "1"},
                                 {"address", prefix + "2"},
                                 {"bus", "nats://" + prefix + "2:4222"}};
-        KEEL_TRY_STATUS(sys::write_file(o.state_path, state.dump(2) + "\n"));
+        KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
 
     // SIGTERM is keel init's poweroff; a second signal or the timeout kills.

@@ -132,6 +132,37 @@ Status copy_source(archive* a, const Node& n, const std::string& path) {
     return {};
 }
 
+// The kernel opens /dev/console for init's stdin/stdout/stderr before init
+// runs (so before anything can mount devtmpfs): without the node in the
+// archive, init starts with no fds 0-2. gen_init_cpio adds it the same way.
+Status write_console(archive* a, archive_entry* e, bool with_dir, int64_t mtime, uint64_t& ino,
+                     const std::string& path) {
+    if (with_dir) {
+        archive_entry_clear(e);
+        archive_entry_set_pathname(e, "dev");
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
+        archive_entry_set_nlink(e, 2);
+        archive_entry_set_size(e, 0);
+        archive_entry_set_mtime(e, mtime, 0);
+        archive_entry_set_ino64(e, static_cast<la_int64_t>(++ino));
+        if (archive_write_header(a, e) != ARCHIVE_OK) return archive_error(a, "cannot write dev into " + path);
+    }
+    archive_entry_clear(e);
+    archive_entry_set_pathname(e, "dev/console");
+    archive_entry_set_filetype(e, AE_IFCHR);
+    archive_entry_set_perm(e, 0600);
+    archive_entry_set_rdevmajor(e, 5);
+    archive_entry_set_rdevminor(e, 1);
+    archive_entry_set_nlink(e, 1);
+    archive_entry_set_size(e, 0);
+    archive_entry_set_mtime(e, mtime, 0);
+    archive_entry_set_ino64(e, static_cast<la_int64_t>(++ino));
+    if (archive_write_header(a, e) != ARCHIVE_OK)
+        return archive_error(a, "cannot write dev/console into " + path);
+    return {};
+}
+
 Status write_archive(const Tree& tree, const std::string& path, const std::string& tmp,
                      Compression compression, Progress& progress) {
     auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -157,6 +188,7 @@ Status write_archive(const Tree& tree, const std::string& path, const std::strin
 
     const int64_t mtime = source_date_epoch();
     const auto& nodes = tree.nodes();
+    const bool has_console = nodes.count("/dev/console") > 0;
     uint64_t ino = 0, done = 0, total_bytes = 0;
     for (const auto& [p, n] : nodes) total_bytes += n.kind == Node::Kind::file ? n.size : 0;
     std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
@@ -191,6 +223,9 @@ Status write_archive(const Tree& tree, const std::string& path, const std::strin
         archive_entry_set_perm(e.get(), n.kind == Node::Kind::symlink ? 0777 : n.mode);
         if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
             return archive_error(a.get(), "cannot write " + p + " into " + path);
+        // Right after "/dev", or after "/" when the tree has no /dev.
+        if (!has_console && (p == "/dev" || (p == "/" && !nodes.count("/dev"))))
+            KEEL_TRY_STATUS(write_console(a.get(), e.get(), p == "/", mtime, ino, path));
         if (n.kind == Node::Kind::file) {
             if (!n.source.empty()) {
                 KEEL_TRY_STATUS(copy_source(a.get(), n, p));

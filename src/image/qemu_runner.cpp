@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "base/sys.h"
+#include "image/state_file.h"
 #include "image/qmp_client.h"
 #include "loop/event_loop.h"
 #include "loop/fd_watch.h"
@@ -157,9 +158,18 @@ Status write_all(int fd, const char* p, size_t n) {
     return {};
 }
 
+// QEMU as our child: killed and reaped if the runner returns early.
 struct Child {
     pid_t pid = -1;
     Fd pidfd;
+    bool reaped = false;
+    Child() = default;
+    Child(Child&& o) noexcept : pid(o.pid), pidfd(std::move(o.pidfd)), reaped(o.reaped) { o.pid = -1; }
+    ~Child() {
+        if (pid <= 0 || reaped) return;
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
 };
 
 // fork + exec with QEMU's stdin/stdout on `console`, in a session of its own
@@ -187,10 +197,7 @@ Result<Child> spawn(const std::vector<std::string>& argv, int console) {
     int e = 0;
     Child c;
     c.pid = pid;
-    if (::read(err_r.get(), &e, sizeof e) == sizeof e) {
-        ::waitpid(pid, nullptr, 0);
-        return Error("cannot run " + argv[0], e);
-    }
+    if (::read(err_r.get(), &e, sizeof e) == sizeof e) return Error("cannot run " + argv[0], e);
     c.pidfd = Fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!c.pidfd) return errno_error("pidfd_open");
     return c;
@@ -286,8 +293,17 @@ Result<int> boot(const BootOptions& o) {
     }));
 
     auto argv = qemu_command(o, accel, forwards, control, qmp);
-    child = KEEL_TRY(spawn(argv, qemu_end.get()));
+    child.emplace(KEEL_TRY(spawn(argv, qemu_end.get())));
     qemu_end = Fd();
+
+    // The state file first: whoever sees the printed lines may read it at once.
+    if (!o.state_path.empty()) {
+        nlohmann::json state = {{"pid", child->pid}, {"accel", accel}, {"qmp", qmp},
+                                {"log", o.log_path}};
+        for (const auto& f : forwards) state[f.name + "_port"] = f.host;
+        state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
+        KEEL_TRY_STATUS(write_state_file(o.state_path, state));
+    }
 
     std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s\n", child->pid, accel.c_str(),
                  why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str());
@@ -299,14 +315,6 @@ Result<int> boot(const BootOptions& o) {
     }
     std::fprintf(stderr, "qmp: %s\n", qmp.c_str());
     if (!o.log_path.empty()) std::fprintf(stderr, "console: %s\n", o.log_path.c_str());
-    if (!o.state_path.empty()) {
-        nlohmann::json state = {{"pid", child->pid}, {"accel", accel}, {"qmp", qmp},
-                                {"log", o.log_path}};
-        for (const auto& f : forwards) state[f.name + "_port"] = f.host;
-        state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
-        KEEL_TRY_STATUS(sys::write_file(o.state_path, state.dump(2) + "\n"));
-    }
-
     std::optional<TerminalMode> raw;
     loop::FdWatch in_watch, console_watch, exit_watch;
     const bool interactive = !o.headless;
@@ -335,6 +343,7 @@ Result<int> boot(const BootOptions& o) {
     int status = 0;
     KEEL_TRY_STATUS(exit_watch.start(*loop, child->pidfd.get(), EPOLLIN, [&](uint32_t) {
         if (::waitpid(child->pid, &status, WNOHANG) != child->pid) return;
+        child->reaped = true;
         exit_watch.stop();
         loop->stop();
     }));

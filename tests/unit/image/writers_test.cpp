@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -91,6 +92,7 @@ struct Entry {
     std::string path, symlink, data;
     unsigned mode = 0, type = 0;
     int64_t uid = 0, gid = 0, ino = 0, mtime = 0;
+    dev_t rdev = 0;
 };
 
 std::vector<Entry> read_back(const std::string& path) {
@@ -110,6 +112,7 @@ std::vector<Entry> read_back(const std::string& path) {
         x.gid = archive_entry_gid(e);
         x.ino = archive_entry_ino64(e);
         x.mtime = archive_entry_mtime(e);
+        x.rdev = archive_entry_rdev(e);
         if (archive_entry_symlink(e)) x.symlink = archive_entry_symlink(e);
         char buf[8192];
         for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) x.data.append(buf, n);
@@ -126,7 +129,8 @@ TEST_F(Writers, CpioReadsBackInKernelOrderWithOwnersModesAndContent) {
         std::string out = tmp.path + "/initramfs-" + std::to_string(int(c));
         ASSERT_TRUE(write_cpio(t, out, c, quiet));
         auto entries = read_back(out);
-        ASSERT_EQ(entries.size(), t.size()) << "compression " << int(c);
+        // Plus /dev and /dev/console, which the kernel opens for init.
+        ASSERT_EQ(entries.size(), t.size() + 2) << "compression " << int(c);
         EXPECT_EQ(entries[0].path, ".");
         std::map<std::string, const Entry*> by;
         int64_t last_ino = 0;
@@ -152,8 +156,27 @@ TEST_F(Writers, CpioReadsBackInKernelOrderWithOwnersModesAndContent) {
         EXPECT_EQ(by["home/benny/.ssh/authorized_keys"]->uid, 1234);
         EXPECT_EQ(by["home/benny/.ssh/authorized_keys"]->gid, 42);
         EXPECT_EQ(by["home/benny/.ssh/authorized_keys"]->data, "secret");
+        ASSERT_TRUE(by.count("dev/console"));
+        EXPECT_EQ(by["dev/console"]->type, unsigned(AE_IFCHR));
+        EXPECT_EQ(by["dev/console"]->rdev, makedev(5, 1));
         EXPECT_EQ(by["usr/lib/modules/6.1.0/kernel/fs/vfat.ko"]->data.size(), 5000u);
     }
+}
+
+TEST_F(Writers, ConsoleFollowsAnExistingDevDirectory) {
+    Tree t = sample(host);
+    ASSERT_TRUE(t.put_dir("/dev", 0755, "base"));
+    ASSERT_TRUE(t.put_dir("/dev/pts", 0755, "base"));
+    std::string out = tmp.path + "/i.cpio";
+    ASSERT_TRUE(write_cpio(t, out, Compression::none, quiet));
+    auto entries = read_back(out);
+    ASSERT_EQ(entries.size(), t.size() + 1);
+    size_t dev = 0, console = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (entries[i].path == "dev") dev = i;
+        if (entries[i].path == "dev/console") console = i;
+    }
+    EXPECT_EQ(console, dev + 1);
 }
 
 TEST_F(Writers, CpioIsByteIdenticalForEqualTreesAndFollowsSourceDateEpoch) {
