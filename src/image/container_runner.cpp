@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,13 +29,18 @@ namespace keel::image {
 namespace {
 
 // An external command (ip, nsenter) to completion.
-Status run_tool(const std::vector<std::string>& argv) {
+// `quiet`: its error output is dropped (cleanup of what may already be gone).
+Status run_tool(const std::vector<std::string>& argv, bool quiet = false) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    if (quiet) ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    if (int e = ::posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ); e != 0)
-        return Error("cannot run " + argv[0], e);
+    int e = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    if (e != 0) return Error("cannot run " + argv[0], e);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return errno_error("waitpid " + argv[0]);
@@ -90,7 +96,7 @@ public:
     ~Veth() {
         // Usually gone already: the pair dies with the container's namespace.
         if (!name_.empty() && ::access(("/sys/class/net/" + name_).c_str(), F_OK) == 0)
-            (void)run_tool({"ip", "link", "del", name_});
+            (void)run_tool({"ip", "link", "del", name_}, true);
     }
     const std::string& name() const { return name_; }
 
@@ -194,6 +200,9 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
 [[noreturn]] void child_main(const RunOptions& o, const std::string& stage, int go_r, int err_w) {
     char go;
     std::string error;
+    // The container must not outlive a runner that is killed outright (its
+    // parent, not reparented yet: clone3 left us a child of the runner).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::read(go_r, &go, 1) != 1) ::_exit(111);  // the runner gave up
     error = setup_root(o, stage);
     if (error.empty()) {
@@ -307,10 +316,7 @@ Result<int> run_container(const RunOptions& o) {
         return Error(error);
     }
 
-    std::fprintf(stderr, "keel run: container pid %ld, %s: host %s1/30, container eth0 %s2/30%s\n",
-                 pid, veth.name().c_str(), prefix.c_str(), prefix.c_str(),
-                 o.configure_network ? "" : " (left to keel net)");
-    std::fprintf(stderr, "bus: nats://%s2:4222\n", prefix.c_str());
+    // The state file first: whoever sees the printed lines may read it at once.
     if (!o.state_path.empty()) {
         nlohmann::json state = {{"pid", pid},
                                 {"interface", veth.name()},
@@ -320,6 +326,10 @@ Result<int> run_container(const RunOptions& o) {
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
 
+    std::fprintf(stderr, "keel run: container pid %ld, %s: host %s1/30, container eth0 %s2/30%s\n",
+                 pid, veth.name().c_str(), prefix.c_str(), prefix.c_str(),
+                 o.configure_network ? "" : " (left to keel net)");
+    std::fprintf(stderr, "bus: nats://%s2:4222\n", prefix.c_str());
     // SIGTERM is keel init's poweroff; a second signal or the timeout kills.
     bool stopping = false;
     auto deadline = std::chrono::steady_clock::now();
