@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "cli/args.h"
 #include "cli/image_paths.h"
+#include "cli/image_verbs.h"
 #include "image/build.h"
 #include "image/terminal_progress.h"
 
@@ -60,8 +61,10 @@ int image_build_main(int argc, char** argv) {
     o.definition_options.lua_dir = paths->lua_dir;
     o.definition_options.keel_binary = paths->keel;
 
-    auto progress = image::make_terminal_progress(quiet);
-    auto built = image::build_system(o, *progress);
+    image::TerminalProgress terminal;
+    image::NoProgress silent;
+    image::Progress& progress = quiet ? static_cast<image::Progress&>(silent) : terminal;
+    auto built = image::build_system(o, progress);
     if (!built.ok()) {
         log::error("%s", built.error().message().c_str());
         return built.error().code() == 0 ? kExitUsage : kExitTemporary;

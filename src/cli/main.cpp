@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "cli/image_verbs.h"
 #include "cli/verbs.h"
 
 namespace {
@@ -30,6 +31,9 @@ constexpr Verb kVerbs[] = {
     {"poweroff", keel::cli::poweroff_main, "ask init to stop everything and power off"},
     {"reboot", keel::cli::reboot_main, "ask init to stop everything and reboot"},
     {"dev", keel::cli::dev_main, "device manager: uevents to hardware.*, coldplug, modules, rules"},
+    {"build", keel::cli::forward_to_keel_image, "build a system image from a definition (keel-image)"},
+    {"boot", keel::cli::forward_to_keel_image, "boot an image under QEMU (keel-image)"},
+    {"run", keel::cli::forward_to_keel_image, "run a root file system as a container (keel-image)"},
 };
 
 int usage(FILE* out) {

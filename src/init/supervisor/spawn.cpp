@@ -55,8 +55,12 @@ const char* const kStageNames[] = {"reset signals",
                                    "exec"};
 static_assert(sizeof kStageNames / sizeof kStageNames[0] == kStageCount);
 
-// Lowest fd used to park sources while the child arranges its fds, above any target.
-constexpr int kParkFd = 1024;
+// Lowest fd used to park sources while the child arranges its fds: above every
+// target, and low enough for the kernel's RLIMIT_NOFILE of PID 1 (soft 1024),
+// where a fixed 1024 made every F_DUPFD fail with EINVAL.
+int park_fd(const SpawnPlan& p) {
+    return std::max(3, p.notify_fd + 1);
+}
 
 std::optional<std::string> lookup_env(const std::vector<std::string>& env, std::string_view key) {
     for (const auto& e : env)
@@ -94,7 +98,7 @@ Result<std::vector<std::string>> find_program(const std::string& name,
     ::_exit(127);
 }
 
-// Places `src` at `target` without clobbering other sources (they are parked above kParkFd first).
+// Places `src` at `target` without clobbering other sources (they are parked above park_fd() first).
 bool place_fd(int src, int target) {
     if (src == target) return ::fcntl(target, F_SETFD, 0) == 0;
     return ::dup2(src, target) == target;
@@ -116,9 +120,10 @@ bool place_fd(int src, int target) {
         ::close(procs);
     }
 
-    int out = ::fcntl(p.output_fd, F_DUPFD_CLOEXEC, kParkFd);
-    int in = ::fcntl(null_fd, F_DUPFD_CLOEXEC, kParkFd);
-    int notify = p.notify_src >= 0 ? ::fcntl(p.notify_src, F_DUPFD_CLOEXEC, kParkFd) : -1;
+    const int park = park_fd(p);
+    int out = ::fcntl(p.output_fd, F_DUPFD_CLOEXEC, park);
+    int in = ::fcntl(null_fd, F_DUPFD_CLOEXEC, park);
+    int notify = p.notify_src >= 0 ? ::fcntl(p.notify_src, F_DUPFD_CLOEXEC, park) : -1;
     if (out < 0 || in < 0 || (p.notify_src >= 0 && notify < 0)) child_fail(status_fd, kStageFds);
     if (!place_fd(in, 0) || !place_fd(out, 1) || !place_fd(out, 2))
         child_fail(status_fd, kStageFds);

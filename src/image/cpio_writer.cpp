@@ -1,0 +1,259 @@
+// write_cpio: the Tree as the kernel's initramfs. libarchive writes cpio
+// "newc"; gzip and zstd are libarchive filters, xz is liblzma here because
+// libarchive's xz filter always uses a CRC64 check, which the kernel's xz
+// decompressor (lib/xz, before 6.9) rejects: the kernel wants `xz --check=crc32`.
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "base/sys.h"
+#include "image/writers.h"
+
+namespace keel::image {
+namespace {
+
+constexpr size_t kChunk = 1 << 16;
+
+// Where the archive's bytes go: the file, through liblzma for xz.
+class Sink {
+public:
+    Sink(Fd fd, bool xz) : fd_(std::move(fd)), xz_(xz) {}
+    ~Sink() {
+        if (xz_started_) lzma_end(&lz_);
+    }
+
+    Status open() {
+        if (!xz_) return {};
+        // Preset 6 with a CRC32 check: what the kernel's docs recommend
+        // (Documentation/staging/xz.rst); the kernel allocates the dictionary
+        // dynamically for initramfs, so the 8 MiB preset dictionary is fine.
+        if (lzma_easy_encoder(&lz_, 6, LZMA_CHECK_CRC32) != LZMA_OK)
+            return Error("cannot start the xz encoder");
+        xz_started_ = true;
+        return {};
+    }
+
+    Status write(const void* data, size_t len) { return pump(data, len, LZMA_RUN); }
+
+    Status finish() {
+        if (xz_) KEEL_TRY_STATUS(pump(nullptr, 0, LZMA_FINISH));
+        return {};
+    }
+
+    uint64_t written() const { return written_; }
+
+private:
+    Status put(const void* data, size_t len) {
+        auto p = static_cast<const char*>(data);
+        while (len > 0) {
+            auto n = KEEL_TRY(sys::write(fd_.get(), p, len));
+            p += n;
+            len -= n;
+            written_ += n;
+        }
+        return {};
+    }
+
+    Status pump(const void* data, size_t len, lzma_action action) {
+        if (!xz_) return put(data, len);
+        lz_.next_in = static_cast<const uint8_t*>(data);
+        lz_.avail_in = len;
+        uint8_t out[kChunk];
+        for (;;) {
+            lz_.next_out = out;
+            lz_.avail_out = sizeof out;
+            lzma_ret r = lzma_code(&lz_, action);
+            if (r != LZMA_OK && r != LZMA_STREAM_END) return Error("xz compression failed");
+            KEEL_TRY_STATUS(put(out, sizeof out - lz_.avail_out));
+            if (r == LZMA_STREAM_END) return {};
+            if (action == LZMA_RUN && lz_.avail_in == 0 && lz_.avail_out != 0) return {};
+        }
+    }
+
+    Fd fd_;
+    bool xz_;
+    bool xz_started_ = false;
+    lzma_stream lz_ = LZMA_STREAM_INIT;
+    uint64_t written_ = 0;
+};
+
+struct ArchiveDeleter {
+    void operator()(archive* a) const { archive_write_free(a); }
+};
+struct EntryDeleter {
+    void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+la_ssize_t sink_write(archive* a, void* ctx, const void* buf, size_t len) {
+    auto st = static_cast<Sink*>(ctx)->write(buf, len);
+    if (!st) {
+        archive_set_error(a, st.error().code() ? st.error().code() : EIO, "%s",
+                          st.error().message().c_str());
+        return -1;
+    }
+    return static_cast<la_ssize_t>(len);
+}
+
+int64_t source_date_epoch() {
+    const char* s = std::getenv("SOURCE_DATE_EPOCH");
+    if (!s || !*s) return 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s, &end, 10);
+    return (*end || v < 0) ? 0 : v;
+}
+
+Status archive_error(archive* a, const std::string& what) {
+    const char* e = archive_error_string(a);
+    return Error(what + ": " + (e ? e : "libarchive error"));
+}
+
+// Streams a host file into the archive in chunks (kernel modules and
+// libraries can be large; never hold them whole).
+Status copy_source(archive* a, const Node& n, const std::string& path) {
+    auto fd = KEEL_TRY(sys::open(n.source, O_RDONLY | O_CLOEXEC));
+    struct stat st{};
+    if (::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != n.size)
+        return Error(n.source + " changed size since it was added to the image as " + path);
+    char buf[kChunk];
+    uint64_t left = n.size;
+    while (left > 0) {
+        auto got = KEEL_TRY(sys::read(fd.get(), buf, std::min<uint64_t>(left, sizeof buf)));
+        if (got == 0) return Error(n.source + " shrank while being written as " + path);
+        if (archive_write_data(a, buf, got) < 0) return archive_error(a, "cannot write " + path);
+        left -= got;
+    }
+    return {};
+}
+
+// The kernel opens /dev/console for init's stdin/stdout/stderr before init
+// runs (so before anything can mount devtmpfs): without the node in the
+// archive, init starts with no fds 0-2. gen_init_cpio adds it the same way.
+Status write_console(archive* a, archive_entry* e, bool with_dir, int64_t mtime, uint64_t& ino,
+                     const std::string& path) {
+    if (with_dir) {
+        archive_entry_clear(e);
+        archive_entry_set_pathname(e, "dev");
+        archive_entry_set_filetype(e, AE_IFDIR);
+        archive_entry_set_perm(e, 0755);
+        archive_entry_set_nlink(e, 2);
+        archive_entry_set_size(e, 0);
+        archive_entry_set_mtime(e, mtime, 0);
+        archive_entry_set_ino64(e, static_cast<la_int64_t>(++ino));
+        if (archive_write_header(a, e) != ARCHIVE_OK) return archive_error(a, "cannot write dev into " + path);
+    }
+    archive_entry_clear(e);
+    archive_entry_set_pathname(e, "dev/console");
+    archive_entry_set_filetype(e, AE_IFCHR);
+    archive_entry_set_perm(e, 0600);
+    archive_entry_set_rdevmajor(e, 5);
+    archive_entry_set_rdevminor(e, 1);
+    archive_entry_set_nlink(e, 1);
+    archive_entry_set_size(e, 0);
+    archive_entry_set_mtime(e, mtime, 0);
+    archive_entry_set_ino64(e, static_cast<la_int64_t>(++ino));
+    if (archive_write_header(a, e) != ARCHIVE_OK)
+        return archive_error(a, "cannot write dev/console into " + path);
+    return {};
+}
+
+Status write_archive(const Tree& tree, const std::string& path, const std::string& tmp,
+                     Compression compression, Progress& progress) {
+    auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    Sink sink(std::move(fd), compression == Compression::xz);
+    KEEL_TRY_STATUS(sink.open());
+
+    std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
+    archive_write_set_format_cpio_newc(a.get());
+    int r = ARCHIVE_OK;
+    if (compression == Compression::gzip) {
+        r = archive_write_add_filter_gzip(a.get());
+        // No timestamp in the gzip header: equal trees give equal bytes.
+        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "gzip", "compression-level", "9");
+    } else if (compression == Compression::zstd) {
+        r = archive_write_add_filter_zstd(a.get());
+        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "zstd", "compression-level", "19");
+    }
+    if (r != ARCHIVE_OK) return archive_error(a.get(), "cannot set up compression for " + path);
+    archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding after the trailer
+    if (archive_write_open2(a.get(), &sink, nullptr, sink_write, nullptr, nullptr) != ARCHIVE_OK)
+        return archive_error(a.get(), "cannot open " + tmp);
+
+    const int64_t mtime = source_date_epoch();
+    const auto& nodes = tree.nodes();
+    const bool has_console = nodes.count("/dev/console") > 0;
+    uint64_t ino = 0, done = 0, total_bytes = 0;
+    for (const auto& [p, n] : nodes) total_bytes += n.kind == Node::Kind::file ? n.size : 0;
+    std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
+    // Sorted paths put every directory before its contents (a parent is a
+    // prefix of its children, and a prefix sorts first).
+    for (const auto& [p, n] : nodes) {
+        archive_entry_clear(e.get());
+        archive_entry_set_pathname(e.get(), p == "/" ? "." : p.c_str() + 1);
+        archive_entry_set_ino64(e.get(), static_cast<la_int64_t>(++ino));
+        archive_entry_set_uid(e.get(), n.uid);
+        archive_entry_set_gid(e.get(), n.gid);
+        archive_entry_set_mtime(e.get(), mtime, 0);
+        archive_entry_set_dev(e.get(), 0);
+        archive_entry_set_size(e.get(), 0);  // a symlink's body is its target, added by libarchive
+        std::string data;
+        switch (n.kind) {
+        case Node::Kind::dir:
+            archive_entry_set_filetype(e.get(), AE_IFDIR);
+            archive_entry_set_nlink(e.get(), 2);
+            break;
+        case Node::Kind::symlink:
+            archive_entry_set_filetype(e.get(), AE_IFLNK);
+            archive_entry_set_symlink(e.get(), n.target.c_str());
+            archive_entry_set_nlink(e.get(), 1);
+            break;
+        case Node::Kind::file:
+            archive_entry_set_filetype(e.get(), AE_IFREG);
+            archive_entry_set_size(e.get(), static_cast<la_int64_t>(n.size));
+            archive_entry_set_nlink(e.get(), 1);
+            break;
+        }
+        archive_entry_set_perm(e.get(), n.kind == Node::Kind::symlink ? 0777 : n.mode);
+        if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
+            return archive_error(a.get(), "cannot write " + p + " into " + path);
+        // Right after "/dev", or after "/" when the tree has no /dev.
+        if (!has_console && (p == "/dev" || (p == "/" && !nodes.count("/dev"))))
+            KEEL_TRY_STATUS(write_console(a.get(), e.get(), p == "/", mtime, ino, path));
+        if (n.kind == Node::Kind::file) {
+            if (!n.source.empty()) {
+                KEEL_TRY_STATUS(copy_source(a.get(), n, p));
+            } else if (!n.data.empty() &&
+                       archive_write_data(a.get(), n.data.data(), n.data.size()) < 0) {
+                return archive_error(a.get(), "cannot write " + p + " into " + path);
+            }
+            done += n.size;
+            progress.advance(done, total_bytes);
+        }
+    }
+    if (archive_write_close(a.get()) != ARCHIVE_OK)
+        return archive_error(a.get(), "cannot finish " + path);
+    return sink.finish();
+}
+
+}  // namespace
+
+Status write_cpio(const Tree& tree, const std::string& path, Compression compression,
+                  Progress& progress) {
+    progress.step("writing initramfs " + path);
+    // Through a temporary file: a failed write never leaves a truncated image
+    // where a previous good one was.
+    std::string tmp = path + ".tmp";
+    auto st = write_archive(tree, path, tmp, compression, progress);
+    if (st) st = sys::rename(tmp, path);
+    if (!st) (void)sys::unlink_if_exists(tmp);
+    return st;
+}
+
+}  // namespace keel::image
