@@ -14,6 +14,7 @@
 #include "init/bus_link.h"
 #include "init/manifest/manifest.h"
 #include "init/pid1/emergency_shell.h"
+#include "init/pid1/loopback.h"
 #include "init/pid1/mounts.h"
 #include "init/pid1/power.h"
 #include "init/supervisor/cgroups.h"
@@ -93,6 +94,7 @@ int InitDaemon::run() {
         ::umask(022);
         (void)::chdir("/");
         mount_early();
+        if (auto lo = bring_loopback_up(); !lo) log::warning("%s", lo.error().message().c_str());
         trap_ctrl_alt_del();
     } else if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
         log::warning("cannot become a subreaper: orphans of services go to PID 1");
