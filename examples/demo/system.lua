@@ -18,7 +18,6 @@ return system {
         service "bus" { listen = { "0.0.0.0:4222" } },  -- reachable through QEMU's forwarded port
         "dev",
         "net",
-        "ntpd",
         service "ssh" { port = 2222 },
         service "httpd" { port = 80, root = "/srv/www" },
         "toast",

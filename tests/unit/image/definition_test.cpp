@@ -57,7 +57,7 @@ TEST(Demo, ManifestIsAcceptedByInitDevAndNet) {
     std::vector<std::string> names;
     for (const auto& s : init->services) names.push_back(s.name);
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ntpd", "ssh",
+    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ssh",
                                                "ssh-hostkey", "toast"}));
     auto dev = dev::parse_dev_config(plan.manifest["dev"].dump());
     ASSERT_TRUE(dev.ok()) << dev.error().message();
