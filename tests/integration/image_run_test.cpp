@@ -113,3 +113,25 @@ TEST(ImageRun, ExplainsWhatIsWrong) {
 
 }  // namespace
 }  // namespace keel::it
+
+namespace keel::it {
+namespace {
+
+// keel build|boot|run exec keel-image beside keel; without it, a clear error.
+TEST(ImageForward, NamesTheMissingHostTool) {
+    TempDir dir;
+    std::filesystem::copy_file(KEEL_BIN, dir.file("keel"));
+    Process p(Process::Spec{{dir.file("keel"), "boot", "--help"}});
+    auto st = p.wait_exit(slow(10s));
+    p.wait_output_closed(slow(2s));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->code, 100);
+    EXPECT_NE(p.err().find("cannot run " + dir.file("keel-image")), std::string::npos) << p.err();
+    // Beside the real build it reaches keel-image's own help.
+    auto r = run_cli({"run", "--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("Usage: keel run"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace keel::it
