@@ -331,38 +331,37 @@ Result<int> run_container(const RunOptions& o) {
                  o.configure_network ? "" : " (left to keel net)");
     std::fprintf(stderr, "bus: nats://%s2:4222\n", prefix.c_str());
     // SIGTERM is keel init's poweroff; a second signal or the timeout kills.
-    bool stopping = false;
-    auto deadline = std::chrono::steady_clock::now();
+    enum class Phase { running, stopping, killed } phase = Phase::running;
+    auto deadline = std::chrono::steady_clock::time_point::max();
     for (;;) {
-        timespec wait{};
-        if (stopping) {
-            auto left = deadline - std::chrono::steady_clock::now();
-            if (left <= std::chrono::nanoseconds(0)) {
-                log::warning("the container did not stop in time: killing it");
-                ::kill(pid, SIGKILL);
-                stopping = false;
-                continue;
-            }
-            auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-            wait = {static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-        }
         siginfo_t info{};
-        int sig = stopping ? ::sigtimedwait(&mask, &info, &wait) : ::sigwaitinfo(&mask, &info);
+        int sig;
+        if (phase == Phase::stopping) {
+            auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                deadline - std::chrono::steady_clock::now());
+            auto ns = std::max<int64_t>(0, left.count());
+            timespec wait{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+            sig = ::sigtimedwait(&mask, &info, &wait);
+        } else {
+            sig = ::sigwaitinfo(&mask, &info);
+        }
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) {
             reaper.done = true;
             return report(pid, status);
         }
-        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-            if (!stopping && deadline <= std::chrono::steady_clock::now()) {
-                std::fprintf(stderr, "\nkeel run: %s: stopping the container (again to kill)\n",
-                             strsignal(sig));
-                ::kill(pid, SIGTERM);
-                stopping = true;
-                deadline = std::chrono::steady_clock::now() + o.stop_timeout;
-            } else {
-                ::kill(pid, SIGKILL);
-            }
+        bool asked = sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+        if (asked && phase == Phase::running) {
+            std::fprintf(stderr, "\nkeel run: %s: stopping the container (again to kill)\n",
+                         strsignal(sig));
+            ::kill(pid, SIGTERM);
+            phase = Phase::stopping;
+            deadline = std::chrono::steady_clock::now() + o.stop_timeout;
+        } else if (phase == Phase::stopping &&
+                   (asked || std::chrono::steady_clock::now() >= deadline)) {
+            if (!asked) log::warning("the container did not stop in time: killing it");
+            ::kill(pid, SIGKILL);
+            phase = Phase::killed;
         }
     }
 }

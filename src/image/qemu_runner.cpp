@@ -265,13 +265,14 @@ Result<int> boot(const BootOptions& o) {
     auto loop = KEEL_TRY(loop::EventLoop::create());
     // Signals are taken before QEMU starts so that a Ctrl-C in between is not lost.
     loop::SignalWatch signals;
-    int signal_count = 0;
     std::optional<Child> child;
+    // Ctrl-C: ACPI powerdown; then (timeout or a second Ctrl-C) QMP quit; then SIGKILL.
+    enum class Stage { running, powering_down, quitting, killed } stage = Stage::running;
     loop::Timer escalate(*loop, [&] {
         if (!child) return;
-        if (signal_count < 100) {
-            log::warning("the guest did not power off in time: quitting QEMU");
-            signal_count = 100;
+        if (stage == Stage::powering_down) {
+            stage = Stage::quitting;
+            log::warning("quitting QEMU (the guest is not powered off)");
             auto c = QmpClient::connect(control, 2s);
             if (c && c->quit()) {
                 escalate.arm_after(5s);
@@ -279,20 +280,22 @@ Result<int> boot(const BootOptions& o) {
             }
         }
         log::warning("QEMU does not quit: killing it");
+        stage = Stage::killed;
         (void)sys::kill(child->pid, SIGKILL);
     });
     KEEL_TRY_STATUS(signals.start(*loop, {SIGINT, SIGTERM, SIGHUP}, [&](int signo) {
-        if (!child) return;
-        if (++signal_count == 1) {
+        if (!child || stage == Stage::killed) return;
+        if (stage == Stage::running) {
+            stage = Stage::powering_down;
             std::fprintf(stderr, "\r\nkeel boot: %s: powering the guest down (again to quit)\r\n",
                          strsignal(signo));
             auto c = QmpClient::connect(control, 2s);
-            if (c && c->system_powerdown()) {
+            auto st = c ? c->system_powerdown() : Status(c.error());
+            if (st) {
                 escalate.arm_after(o.powerdown_timeout);
                 return;
             }
-            log::warning("cannot ask for an ACPI powerdown: %s",
-                         c ? "QMP command failed" : c.error().message().c_str());
+            log::warning("cannot ask for an ACPI powerdown: %s", st.error().message().c_str());
         }
         escalate.arm_after(0ns);
     }));

@@ -104,21 +104,7 @@ Result<json> QmpClient::execute(const std::string& command, const json& argument
 }
 
 std::optional<json> QmpClient::next_event(Ms timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        while (!ready_.empty()) {
-            json m = std::move(ready_.front());
-            ready_.pop_front();
-            if (m.contains("event")) events_.push_back(std::move(m));
-        }
-        if (!events_.empty()) {
-            json e = std::move(events_.front());
-            events_.pop_front();
-            return e;
-        }
-        auto r = read_message(deadline);
-        if (!r || !*r) return std::nullopt;
-    }
+    return wait_event("", timeout);
 }
 
 std::optional<json> QmpClient::wait_event(const std::string& name, Ms timeout) {
@@ -130,7 +116,7 @@ std::optional<json> QmpClient::wait_event(const std::string& name, Ms timeout) {
             if (m.contains("event")) events_.push_back(std::move(m));
         }
         for (auto it = events_.begin(); it != events_.end(); ++it)
-            if (it->value("event", "") == name) {
+            if (name.empty() || it->value("event", "") == name) {
                 json e = std::move(*it);
                 events_.erase(it);
                 return e;

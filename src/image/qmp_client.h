@@ -42,7 +42,7 @@ public:
                                    Ms timeout = Ms(10000));
     // The next event (queued while commands ran, or read now); nothing on timeout.
     std::optional<nlohmann::json> next_event(Ms timeout);
-    // Waits for an event named `name` (others stay queued); nothing on timeout.
+    // Waits for an event named `name` ("": any; others stay queued); nothing on timeout.
     std::optional<nlohmann::json> wait_event(const std::string& name, Ms timeout);
 
     // A USB mass-storage device on the xhci controller backed by `image` (raw).

@@ -22,13 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string why_no_containers() {
     if (::geteuid() != 0) return "needs root (namespaces, mounts, veth)";
     if (::system("unshare --pid --mount --net --uts --ipc --fork true 2>/dev/null") != 0)
@@ -65,7 +58,7 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
     std::string state_path = dir.file("state.json");
     Process run(Process::Spec{{KEEL_BIN, "run", rootfs, "--state", state_path}});
     ASSERT_TRUE(run.wait_output("bus: nats://", slow(10s), true)) << run.err();
-    json state = json::parse(slurp(state_path));
+    json state = json::parse(read_text(state_path));
     std::string url = state["bus"], ifname = state["interface"];
     pid_t pid = state["pid"];
     EXPECT_TRUE(std::filesystem::exists("/sys/class/net/" + ifname));
@@ -85,9 +78,9 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
     }
     EXPECT_GT(ps.value("pid", 0), 1);
     // PID 1 of its own namespace is keel init; the host name is the manifest's.
-    std::string comm = slurp("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
     EXPECT_EQ(comm, "init\n");
-    EXPECT_NE(slurp("/proc/" + std::to_string(pid) + "/status").find("NSpid:\t" + std::to_string(pid) + "\t1\n"),
+    EXPECT_NE(read_text("/proc/" + std::to_string(pid) + "/status").find("NSpid:\t" + std::to_string(pid) + "\t1\n"),
               std::string::npos);
     NatsWatcher watch(url, {"system.>"});
 
@@ -101,7 +94,7 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
     // Nothing left: the veth pair, the container's processes, its mounts.
     EXPECT_FALSE(std::filesystem::exists("/sys/class/net/" + ifname));
     EXPECT_NE(::kill(pid, 0), 0);
-    EXPECT_EQ(slurp("/proc/self/mountinfo").find("keel-run"), std::string::npos);
+    EXPECT_EQ(read_text("/proc/self/mountinfo").find("keel-run"), std::string::npos);
     EXPECT_EQ(command_output("ls -d /run/keel-run-* /tmp/keel-run-* 2>/dev/null || true"), "");
     // The overlay kept the image as written.
     EXPECT_EQ(listing(rootfs), before);
@@ -116,6 +109,28 @@ TEST(ImageRun, ExplainsWhatIsWrong) {
     r = run_cli({"run", dir.file("missing")});
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.err.find("missing"), std::string::npos) << r.describe();
+}
+
+}  // namespace
+}  // namespace keel::it
+
+namespace keel::it {
+namespace {
+
+// keel build|boot|run exec keel-image beside keel; without it, a clear error.
+TEST(ImageForward, NamesTheMissingHostTool) {
+    TempDir dir;
+    std::filesystem::copy_file(KEEL_BIN, dir.file("keel"));
+    Process p(Process::Spec{{dir.file("keel"), "boot", "--help"}});
+    auto st = p.wait_exit(slow(10s));
+    p.wait_output_closed(slow(2s));
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->code, 100);
+    EXPECT_NE(p.err().find("cannot run " + dir.file("keel-image")), std::string::npos) << p.err();
+    // Beside the real build it reaches keel-image's own help.
+    auto r = run_cli({"run", "--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("Usage: keel run"), std::string::npos) << r.describe();
 }
 
 }  // namespace
