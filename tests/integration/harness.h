@@ -20,6 +20,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -144,6 +146,18 @@ CliResult run_cli(std::vector<std::string> args,
                   std::optional<std::string> stdin_data = std::nullopt, Ms timeout = slow(10s));
 // Starts `keel ARGS...` in the background.
 std::unique_ptr<Process> start_cli(std::vector<std::string> args);
+
+// A whole file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// A file of the source tree, e.g. repo_file("examples/demo/system.lua").
+inline std::string repo_file(const std::string& rel) {
+    std::string here = __FILE__;  // .../tests/integration/harness.h
+    return here.substr(0, here.rfind("/tests/integration/")) + "/" + rel;
+}
 
 // A loopback TCP port that was free a moment ago.
 uint16_t free_port();

@@ -195,15 +195,6 @@ TEST_F(LuaCli, CoroutineRequestReplyAndTheUsbExampleAgainstALiveBus) {
     EXPECT_EQ(dev, "sda1");
 }
 
-std::string repo_file(const std::string& rel) {
-    return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / rel).string();
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 TEST_F(LuaCli, HeatWhenColdExampleRuns) {
     BusProcess bus;
     write_file_atomic(dir.file("temp"), "15000\n");  // 15 degrees: cold
