@@ -44,7 +44,7 @@ int image_boot_main(int argc, char** argv) {
     if (!o.accel.empty() && o.accel != "kvm" && o.accel != "tcg")
         return args.usage_error("--accel is kvm or tcg");
     auto rc = image::boot(o);
-    if (!rc) return fail("boot", rc.error().message(), kExitTemporary);
+    if (!rc) return fail("boot", rc.error().message(), image_exit_code(rc.error().code()));
     return *rc;
 }
 

@@ -1,6 +1,7 @@
 // keel-image: the host-side verbs (build, boot, run) that `keel VERB` execs.
 // Linked with the image library (libarchive, QEMU and container glue), never
 // with the device's keel.
+#include <cerrno>
 #include <cstdio>
 #include <string>
 
@@ -31,6 +32,21 @@ int usage(FILE* out) {
 }
 
 }  // namespace
+
+namespace keel::cli {
+int image_exit_code(int error_code) {
+    switch (error_code) {
+    case 0:
+    case ENOENT:
+    case ENOTDIR:
+    case EACCES:
+    case EISDIR:
+        return kExitUsage;
+    default:
+        return kExitTemporary;
+    }
+}
+}  // namespace keel::cli
 
 int main(int argc, char** argv) {
     if (argc < 2) return usage(stderr);

@@ -43,7 +43,7 @@ int image_run_main(int argc, char** argv) {
     o.configure_network = !no_net;
     o.stop_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(stop_timeout);
     auto rc = image::run_container(o);
-    if (!rc) return fail("run", rc.error().message(), rc.error().code() == 0 ? kExitUsage : kExitTemporary);
+    if (!rc) return fail("run", rc.error().message(), image_exit_code(rc.error().code()));
     return *rc;
 }
 

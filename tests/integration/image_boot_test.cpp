@@ -48,9 +48,10 @@ std::string why_no_qemu() {
 // stand-in power-button handler (keel has none yet: see docs/image.md).
 json guest_manifest() {
     const std::string power_button =
-        "for d in /sys/class/input/event*; do "
-        "  grep -q 'Power Button' $d/device/name 2>/dev/null && ev=/dev/input/${d##*/}; done; "
-        "[ -n \"$ev\" ] || { echo no power button; exit 1; }; "
+        "while [ -z \"$ev\" ]; do sleep 0.2; "  // until keel dev has loaded button and evdev
+        "  for d in /sys/class/input/event*; do "
+        "    grep -q 'Power Button' $d/device/name 2>/dev/null && ev=/dev/input/${d##*/}; done; "
+        "done; "
         "head -c 24 $ev > /dev/null && exec keel poweroff";
     return {{"hostname", "keel-guest"},
             {"services",

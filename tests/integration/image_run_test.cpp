@@ -107,7 +107,7 @@ TEST(ImageRun, ExplainsWhatIsWrong) {
     EXPECT_EQ(r.code, 100) << r.describe();
     EXPECT_NE(r.err.find("has no /init"), std::string::npos) << r.describe();
     r = run_cli({"run", dir.file("missing")});
-    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.code, 100) << r.describe();
     EXPECT_NE(r.err.find("missing"), std::string::npos) << r.describe();
 }
 
@@ -127,6 +127,9 @@ TEST(ImageForward, NamesTheMissingHostTool) {
     ASSERT_TRUE(st);
     EXPECT_EQ(st->code, 100);
     EXPECT_NE(p.err().find("cannot run " + dir.file("keel-image")), std::string::npos) << p.err();
+    auto boot = run_cli({"boot", "--kernel", dir.file("nope"), "--initrd", dir.file("nope")});
+    EXPECT_EQ(boot.code, 100) << boot.describe();
+    EXPECT_NE(boot.err.find("cannot read " + dir.file("nope")), std::string::npos) << boot.describe();
     // Beside the real build it reaches keel-image's own help.
     auto r = run_cli({"run", "--help"});
     EXPECT_EQ(r.code, 0);
