@@ -30,22 +30,25 @@ struct Handle {
     }
     bool active() const { return self != LUA_NOREF; }
 
-    // Runs the handle's function (user value 1) as a task with the handle and the
-    // values `push_extra(L)` pushes (it returns how many). `last`: the handle is
-    // inactive from now on (unless the callback re-arms it). The handle stays
-    // pinned on the main stack until the task has run up to its first wait: the
-    // watcher calling us is still on the C++ stack, even if the callback stops the
-    // handle and drops every reference to it.
+    // Runs the handle's function (user value 1) as a task with the handle (unless
+    // `pass_self` is false) and the values `push_extra(L)` pushes (it returns how
+    // many). `last`: the handle is inactive from now on (unless the callback re-arms
+    // it). The handle stays pinned on the main stack until the task has run up to
+    // its first wait: the watcher calling us is still on the C++ stack, even if the
+    // callback stops the handle and drops every reference to it.
     template <typename Push>
-    void fire_with(Push push_extra, bool last = false) {
+    void fire_with(Push push_extra, bool last = false, bool pass_self = true) {
         if (self == LUA_NOREF) return;
         lua_State* L = rt->main();
         lua_rawgeti(L, LUA_REGISTRYINDEX, self);
         if (last) deactivate();
-        lua_pushvalue(L, -1);
         lua_getiuservalue(L, -1, 1);
-        lua_insert(L, -2);
-        int nargs = 1 + push_extra(L);
+        int nargs = 0;
+        if (pass_self) {
+            lua_pushvalue(L, -2);
+            nargs = 1;
+        }
+        nargs += push_extra(L);
         rt->spawn(L, nargs);
         lua_pop(L, 1);
     }

@@ -83,6 +83,7 @@ json link_json(const net::Link& l, const net::NetState& names) {
     json j = net::to_json(l, names);
     j["name"] = l.name;
     j["index"] = l.index;
+    j["admin_up"] = l.admin_up();
     if (!l.mac.empty()) j["mac"] = l.mac.to_string();
     return j;
 }
@@ -106,9 +107,16 @@ int l_links(lua_State* L) {
     return 1;
 }
 
+// A link object's fields: those of links() but `up`, which is the method there.
+json object_json(const net::Link& l, const net::NetState& names) {
+    json j = link_json(l, names);
+    j.erase("up");
+    return j;
+}
+
 // Pushes the link object for `l`: its fields, and the methods through kLink.
 void push_link(lua_State* L, const net::Link& l, const net::NetState& names) {
-    push_value(L, link_json(l, names));
+    push_value(L, object_json(l, names));
     luaL_setmetatable(L, kLink);
 }
 
@@ -156,7 +164,7 @@ void refresh(lua_State* L, int index) {
     if (!state) return;
     const net::Link* l = state->link(index);
     if (!l) return;
-    push_value(L, link_json(*l, *state));
+    push_value(L, object_json(*l, *state));
     // Fields that went away (a master left) must not linger.
     for (const char* k : {"master", "address", "mac", "link", "kind", "vlan_id"}) {
         lua_pushnil(L);
@@ -608,7 +616,7 @@ struct MonitorHandle : Handle {
             push_value(L, e.data);
             lua_setfield(L, -2, "data");
             return 1;
-        });
+        }, false, /*pass_self=*/false);
     }
 };
 
