@@ -57,6 +57,31 @@ struct NetLib {
 
 NetLib& lib(lua_State* L) { return *static_cast<NetLib*>(lua_touserdata(L, lua_upvalueindex(1))); }
 
+// What the kernel holds now: links, addresses, routes.
+Result<net::NetState> snapshot(lua_State* L) {
+    auto rtnl = lib(L).socket();
+    if (!rtnl) return rtnl.error();
+    return (*rtnl)->state();
+}
+
+// Runs the one request in `b`.
+Status call(lua_State* L, const net::RequestBatch& b) {
+    auto rtnl = lib(L).socket();
+    if (!rtnl) return rtnl.error();
+    return (*rtnl)->call(b);
+}
+
+// The index of the link named `name`; ENODEV when there is none.
+Result<int> index_of(lua_State* L, std::string_view name) {
+    auto rtnl = lib(L).socket();
+    if (!rtnl) return rtnl.error();
+    auto links = (*rtnl)->links();
+    if (!links) return links.error();
+    for (const auto& l : *links)
+        if (l.name == name) return l.index;
+    return Error("", ENODEV);
+}
+
 // The reason: strerror, after the kernel's extended-ack text when it gave one;
 // for invalid values (EINVAL with a text) the text alone says it.
 std::string reason(const Error& e) {
@@ -72,6 +97,13 @@ int fail(lua_State* L, const char* fn, std::string_view what, const Error& e) {
 }
 
 Error no_device() { return Error("", ENODEV); }
+
+// Runs the one request in `b`: true, or the error triple naming `what`.
+int request(lua_State* L, const char* fn, std::string_view what, const net::RequestBatch& b) {
+    if (auto st = call(L, b); !st) return fail(L, fn, what, st.error());
+    lua_pushboolean(L, 1);
+    return 1;
+}
 Error invalid(const std::string& why) { return Error(why, EINVAL); }
 
 // Pushes a JSON value as Lua tables (through keel.json, so arrays stay arrays).
@@ -97,9 +129,7 @@ json address_json(const net::Address& a, const net::NetState& names) {
 // ---- links ----
 
 int l_links(lua_State* L) {
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.links", "", rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.links", "", state.error());
     json out = json::array();
     for (const auto& l : state->links) out.push_back(link_json(l, *state));
@@ -122,9 +152,7 @@ void push_link(lua_State* L, const net::Link& l, const net::NetState& names) {
 
 // Looks the link up by name (`by_index` 0) or index and pushes its object.
 int find_link(lua_State* L, const char* fn, const std::string& name, int by_index = 0) {
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, fn, name, rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, fn, name, state.error());
     const net::Link* l = by_index ? state->link(by_index) : state->link(name);
     if (!l) return fail(L, fn, name, no_device());
@@ -158,9 +186,7 @@ LinkRef check_link(lua_State* L) {
 
 // Refreshes the link table at index 1 from the kernel (after a change).
 void refresh(lua_State* L, int index) {
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return;
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return;
     const net::Link* l = state->link(index);
     if (!l) return;
@@ -182,11 +208,9 @@ void refresh(lua_State* L, int index) {
 // Runs one link_set on the link at index 1; true (after refreshing it) or the error.
 int set_link(lua_State* L, const char* fn, LinkRef ref, net::LinkSet set) {
     set.index = ref.index;
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, fn, ref.name, rtnl.error());
     net::RequestBatch b;
     b.link_set(set);
-    if (auto st = (*rtnl)->call(b); !st) return fail(L, fn, ref.name, st.error());
+    if (auto st = call(L, b); !st) return fail(L, fn, ref.name, st.error());
     refresh(L, ref.index);
     lua_pushboolean(L, 1);
     return 1;
@@ -239,27 +263,18 @@ int link_set_master(lua_State* L) {
     net::LinkSet s;
     s.master = 0;
     if (!bridge.empty()) {
-        auto rtnl = lib(L).socket();
-        if (!rtnl) return fail(L, "net.link:set_master", ref.name, rtnl.error());
-        auto links = (*rtnl)->links();
-        if (!links) return fail(L, "net.link:set_master", ref.name, links.error());
-        for (const auto& l : *links)
-            if (l.name == bridge) s.master = l.index;
-        if (s.master == 0)
-            return fail(L, "net.link:set_master", std::string(ref.name) + ": " + std::string(bridge), no_device());
+        auto master = index_of(L, bridge);
+        if (!master) return fail(L, "net.link:set_master", std::string(ref.name) + ": " + std::string(bridge), master.error());
+        s.master = *master;
     }
     return set_link(L, "net.link:set_master", ref, s);
 }
 
 int link_delete(lua_State* L) {
     LinkRef ref = check_link(L);
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.link:delete", ref.name, rtnl.error());
     net::RequestBatch b;
     b.link_delete(ref.index);
-    if (auto st = (*rtnl)->call(b); !st) return fail(L, "net.link:delete", ref.name, st.error());
-    lua_pushboolean(L, 1);
-    return 1;
+    return request(L, "net.link:delete", ref.name, b);
 }
 
 // link:refresh(): the link as the kernel has it now (found by index: renames are
@@ -272,9 +287,7 @@ int link_refresh(lua_State* L) {
 // ---- addresses ----
 
 int addrs_of(lua_State* L, const std::string& ifname) {
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.addrs", ifname, rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.addrs", ifname, state.error());
     int index = 0;
     if (!ifname.empty()) {
@@ -303,20 +316,14 @@ int change_address(lua_State* L, bool add) {
     std::string ifname(name);
     auto prefix = net::IpPrefix::parse(text);
     if (!prefix) return fail(L, fn, ifname, invalid("'" + std::string(text) + "' is not an IP address with a prefix length"));
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, fn, ifname, rtnl.error());
-    auto links = (*rtnl)->links();
-    if (!links) return fail(L, fn, ifname, links.error());
+    auto index = index_of(L, ifname);
+    if (!index) return fail(L, fn, ifname, index.error());
     net::Address a;
-    for (const auto& l : *links)
-        if (l.name == ifname) a.index = l.index;
-    if (!a.index) return fail(L, fn, ifname, no_device());
+    a.index = *index;
     a.prefix = *prefix;
     net::RequestBatch b;
     b.address(add, a);
-    if (auto st = (*rtnl)->call(b); !st) return fail(L, fn, ifname + ": " + prefix->to_string(), st.error());
-    lua_pushboolean(L, 1);
-    return 1;
+    return request(L, fn, ifname + ": " + prefix->to_string(), b);
 }
 
 int l_addr_add(lua_State* L) { return change_address(L, true); }
@@ -364,9 +371,7 @@ int l_routes(lua_State* L) {
     check_opt_table(L, 1);
     uint32_t table = opt_table(L, 1, 1, RT_TABLE_MAIN);
     int family = opt_family(L, 1, 1);
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.routes", "", rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.routes", "", state.error());
     json out = json::array();
     for (const auto& r : state->routes)
@@ -450,26 +455,20 @@ std::string route_text(const RouteArgs& a) {
 
 int l_route_add(lua_State* L) {
     RouteArgs a = check_route_args(L);
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.route_add", route_text(a), rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.route_add", route_text(a), state.error());
     auto route = route_of(a, *state);
     if (!route) return fail(L, "net.route_add", route_text(a), route.error());
     net::RequestBatch b;
     b.route(a.replace ? net::RouteOp::kReplace : net::RouteOp::kAdd, *route);
-    if (auto st = (*rtnl)->call(b); !st) return fail(L, "net.route_add", route_text(a), st.error());
-    lua_pushboolean(L, 1);
-    return 1;
+    return request(L, "net.route_add", route_text(a), b);
 }
 
 // Deletes the first route in the kernel's table that matches every field given,
 // as `ip route del` does (a metric left out matches any).
 int l_route_del(lua_State* L) {
     RouteArgs a = check_route_args(L);
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.route_del", route_text(a), rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.route_del", route_text(a), state.error());
     auto want = route_of(a, *state);
     if (!want) return fail(L, "net.route_del", route_text(a), want.error());
@@ -480,9 +479,7 @@ int l_route_del(lua_State* L) {
         if (a.metric >= 0 && r.metric != want->metric) continue;
         net::RequestBatch b;
         b.route(net::RouteOp::kDelete, r);
-        if (auto st = (*rtnl)->call(b); !st) return fail(L, "net.route_del", route_text(a), st.error());
-        lua_pushboolean(L, 1);
-        return 1;
+        return request(L, "net.route_del", route_text(a), b);
     }
     return fail(L, "net.route_del", route_text(a), Error("", ESRCH));
 }
@@ -508,18 +505,14 @@ int l_create(lua_State* L) {
     spec.kind = kind;
     if (peer) spec.peer = peer;
     spec.vlan_id = static_cast<int>(id);
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.create", name, rtnl.error());
     if (vlan) {
-        auto links = (*rtnl)->links();
-        if (!links) return fail(L, "net.create", name, links.error());
-        for (const auto& l : *links)
-            if (l.name == parent) spec.parent = l.index;
-        if (!spec.parent) return fail(L, "net.create", std::string(name) + ": parent " + parent, no_device());
+        auto index = index_of(L, parent);
+        if (!index) return fail(L, "net.create", std::string(name) + ": parent " + parent, index.error());
+        spec.parent = *index;
     }
     net::RequestBatch b;
     b.link_create(spec);
-    if (auto st = (*rtnl)->call(b); !st) return fail(L, "net.create", name, st.error());
+    if (auto st = call(L, b); !st) return fail(L, "net.create", name, st.error());
     return find_link(L, "net.create", name);
 }
 
@@ -567,9 +560,7 @@ int l_apply(lua_State* L) {
 
 // status(): {links = {...}, addresses = {...}, routes = {...}}, as net.status answers.
 int l_status(lua_State* L) {
-    auto rtnl = lib(L).socket();
-    if (!rtnl) return fail(L, "net.status", "", rtnl.error());
-    auto state = (*rtnl)->state();
+    auto state = snapshot(L);
     if (!state) return fail(L, "net.status", "", state.error());
     push_value(L, net::to_json(*state));
     return 1;
