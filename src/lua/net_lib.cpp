@@ -71,6 +71,8 @@ Status call(lua_State* L, const net::RequestBatch& b) {
     return (*rtnl)->call(b);
 }
 
+Error no_device() { return Error("", ENODEV); }
+
 // The index of the link named `name`; ENODEV when there is none.
 Result<int> index_of(lua_State* L, std::string_view name) {
     auto rtnl = lib(L).socket();
@@ -79,7 +81,7 @@ Result<int> index_of(lua_State* L, std::string_view name) {
     if (!links) return links.error();
     for (const auto& l : *links)
         if (l.name == name) return l.index;
-    return Error("", ENODEV);
+    return no_device();
 }
 
 // The reason: strerror, after the kernel's extended-ack text when it gave one;
@@ -96,7 +98,7 @@ int fail(lua_State* L, const char* fn, std::string_view what, const Error& e) {
     return push_error(L, msg + reason(e), e.code());
 }
 
-Error no_device() { return Error("", ENODEV); }
+Error invalid(const std::string& why) { return Error(why, EINVAL); }
 
 // Runs the one request in `b`: true, or the error triple naming `what`.
 int request(lua_State* L, const char* fn, std::string_view what, const net::RequestBatch& b) {
@@ -104,11 +106,13 @@ int request(lua_State* L, const char* fn, std::string_view what, const net::Requ
     lua_pushboolean(L, 1);
     return 1;
 }
-Error invalid(const std::string& why) { return Error(why, EINVAL); }
 
 // Pushes a JSON value as Lua tables (through keel.json, so arrays stay arrays).
 void push_value(lua_State* L, const json& j) {
-    if (json_decode(L, j.dump()) != 1) lua_pop(L, 2), lua_pushnil(L);
+    if (json_decode(L, j.dump()) != 1) {  // cannot happen for what nlohmann wrote
+        lua_pop(L, 2);
+        lua_pushnil(L);
+    }
 }
 
 json link_json(const net::Link& l, const net::NetState& names) {
