@@ -1,7 +1,6 @@
 // The `keel` table. Submodules load on first use: keel.sys is require("keel.sys"),
 // which finds the built-in opener in package.preload. A name that is not built in
-// falls through to package.path/cpath — the slot keel.net (the network issue)
-// fills either by adding a line to kModules or by shipping keel/net.lua or keel/net.so.
+// falls through to package.path/cpath (keel/x.lua, keel/x.so).
 #include "lua/modules.h"
 
 namespace keel::lua {
@@ -14,7 +13,7 @@ struct Module {
 
 constexpr Module kModules[] = {
     {"keel.loop", open_loop}, {"keel.bus", open_bus}, {"keel.sys", open_sys},
-    {"keel.json", open_json}, {"keel.log", open_log},
+    {"keel.json", open_json}, {"keel.log", open_log},   {"keel.net", open_net},
 };
 
 // __index of the keel table: keel.x is require("keel.x"), remembered.

@@ -6,6 +6,7 @@
 #include "base/sys.h"
 #include "loop/fd_watch.h"
 #include "loop/signal_watch.h"
+#include "lua/handle.h"
 #include "lua/lua_util.h"
 #include "lua/modules.h"
 #include "lua/runtime.h"
@@ -19,47 +20,6 @@ constexpr const char* kWatch = "keel.loop.watch";
 constexpr const char* kSignal = "keel.loop.signal";
 
 std::chrono::nanoseconds to_ns(long long ns) { return std::chrono::nanoseconds(ns); }
-
-// What every handle shares: the runtime, and a registry reference to itself while
-// active, so that an armed handle nobody references keeps firing.
-struct Handle {
-    std::shared_ptr<Runtime> rt;
-    int self = LUA_NOREF;
-
-    void activate(lua_State* L, int idx) {
-        if (self != LUA_NOREF) return;
-        lua_pushvalue(L, idx);
-        self = luaL_ref(L, LUA_REGISTRYINDEX);
-        rt->hold();
-    }
-    void deactivate() {
-        if (self == LUA_NOREF) return;
-        luaL_unref(rt->main(), LUA_REGISTRYINDEX, self);
-        self = LUA_NOREF;
-        rt->release();
-    }
-    // Runs the handle's function (user value 1) as a task with the handle and `extra`.
-    // `last`: the handle is inactive from now on (unless the callback re-arms it).
-    // The handle stays pinned on the main stack until the task has run up to its
-    // first wait: the watcher calling us is still on the C++ stack, even if the
-    // callback stops the handle and drops every reference to it.
-    void fire(const char* extra, bool last = false) {
-        if (self == LUA_NOREF) return;
-        lua_State* L = rt->main();
-        lua_rawgeti(L, LUA_REGISTRYINDEX, self);
-        if (last) deactivate();
-        lua_pushvalue(L, -1);
-        lua_getiuservalue(L, -1, 1);
-        lua_insert(L, -2);
-        int nargs = 1;
-        if (extra) {
-            lua_pushstring(L, extra);
-            ++nargs;
-        }
-        rt->spawn(L, nargs);
-        lua_pop(L, 1);
-    }
-};
 
 // ---- timers ----
 

@@ -11,6 +11,7 @@ int open_bus(lua_State* L);
 int open_sys(lua_State* L);
 int open_json(lua_State* L);
 int open_log(lua_State* L);
+int open_net(lua_State* L);
 
 // Registers package.preload entries for "keel" and every built-in "keel.<name>".
 void preload_keel(lua_State* L);

@@ -170,44 +170,4 @@ Status Rtnl::call(const RequestBatch& batch) {
     return {};
 }
 
-Result<int> Rtnl::index_of(const std::string& ifname) {
-    for (const auto& l : KEEL_TRY(links()))
-        if (l.name == ifname) return l.index;
-    return Error("no interface named " + ifname);
-}
-
-Status Rtnl::set_up(const std::string& ifname, bool up) {
-    LinkSet set;
-    set.index = KEEL_TRY(index_of(ifname));
-    set.up = up ? 1 : 0;
-    RequestBatch b;
-    b.link_set(set);
-    if (auto st = call(b); !st) return in_context("cannot set " + ifname + (up ? " up" : " down"), st.error());
-    return {};
-}
-
-Status Rtnl::add_address(const std::string& ifname, const std::string& prefix) {
-    auto p = IpPrefix::parse(prefix);
-    if (!p) return Error("'" + prefix + "' is not an IP address with a prefix length");
-    Address a;
-    a.index = KEEL_TRY(index_of(ifname));
-    a.prefix = *p;
-    RequestBatch b;
-    b.address(true, a);
-    if (auto st = call(b); !st) return in_context("cannot add " + prefix + " to " + ifname, st.error());
-    return {};
-}
-
-Status Rtnl::delete_address(const std::string& ifname, const std::string& prefix) {
-    auto p = IpPrefix::parse(prefix);
-    if (!p) return Error("'" + prefix + "' is not an IP address with a prefix length");
-    Address a;
-    a.index = KEEL_TRY(index_of(ifname));
-    a.prefix = *p;
-    RequestBatch b;
-    b.address(false, a);
-    if (auto st = call(b); !st) return in_context("cannot remove " + prefix + " from " + ifname, st.error());
-    return {};
-}
-
 }  // namespace keel::net

@@ -39,11 +39,6 @@ public:
     // One request: the batch must hold exactly one.
     Status call(const RequestBatch& batch);
 
-    // Convenience operations on names, for scripts and the CLI.
-    Status set_up(const std::string& ifname, bool up);
-    Status add_address(const std::string& ifname, const std::string& prefix);
-    Status delete_address(const std::string& ifname, const std::string& prefix);
-
 private:
     struct Closer {
         void operator()(mnl_socket* s) const;
@@ -51,7 +46,6 @@ private:
     explicit Rtnl(mnl_socket* s);
     // Sends one dump request and collects every message of the answer.
     Status dump(uint16_t type, const std::function<Status(const NlMessage&)>& each);
-    Result<int> index_of(const std::string& ifname);
 
     std::unique_ptr<mnl_socket, Closer> sock_;
     uint32_t port_ = 0;

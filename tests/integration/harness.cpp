@@ -765,4 +765,19 @@ void RawConn::shutdown_write() {
     ::shutdown(fd_.get(), SHUT_WR);
 }
 
+std::vector<std::string> sanitizer_preload_env() {
+    if (!kSanitized) return {};
+    auto lib = [](const char* name) {
+        std::string out;
+        if (FILE* p = ::popen(("gcc -print-file-name=" + std::string(name)).c_str(), "r")) {
+            char buf[512];
+            while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+            ::pclose(p);
+        }
+        while (!out.empty() && out.back() == '\n') out.pop_back();
+        return out;
+    };
+    return {"LD_PRELOAD=" + lib("libasan.so") + " " + lib("libubsan.so"), "ASAN_OPTIONS=detect_leaks=0"};
+}
+
 }  // namespace keel::it

@@ -297,4 +297,8 @@ private:
 // Runs the event loop until `pred` holds (true) or the timeout passes (false).
 bool run_until(loop::EventLoop& loop, const std::function<bool()>& pred, Ms timeout);
 
+// For a stock program (lua5.4) that loads keel.so: in a sanitizer build the
+// sanitizer runtimes must be loaded first, so `env` gets these (none otherwise).
+std::vector<std::string> sanitizer_preload_env();
+
 }  // namespace keel::it

@@ -334,17 +334,6 @@ TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
 
 // ---- keel.so from stock lua5.4 ----
 
-std::string shell(const std::string& cmd) {
-    std::string out;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return out;
-    char buf[512];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-}
-
 TEST_F(LuaCli, StockLuaLoadsTheCModule) {
     if (!std::filesystem::exists("/usr/bin/lua5.4")) GTEST_SKIP() << "lua5.4 is not installed";
     BusProcess bus;
@@ -364,12 +353,7 @@ TEST_F(LuaCli, StockLuaLoadsTheCModule) {
         keel.loop.run()
     )");
     std::vector<std::string> argv = {"/usr/bin/env", "LUA_CPATH=" + bin_dir() + "/lua/?.so"};
-    if (kSanitized) {
-        // keel.so carries the sanitizer runtime, which must be loaded first.
-        argv.push_back("LD_PRELOAD=" + shell("gcc -print-file-name=libasan.so") + " " +
-                       shell("gcc -print-file-name=libubsan.so"));
-        argv.push_back("ASAN_OPTIONS=detect_leaks=0");
-    }
+    for (const auto& e : sanitizer_preload_env()) argv.push_back(e);
     argv.insert(argv.end(), {"/usr/bin/lua5.4", dir.file("stock.lua"), bus.url()});
     auto r = run(argv);
     EXPECT_EQ(r.st.code, 0) << r.describe();
