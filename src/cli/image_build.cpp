@@ -67,7 +67,7 @@ int image_build_main(int argc, char** argv) {
     auto built = image::build_system(o, progress);
     if (!built.ok()) {
         log::error("%s", built.error().message().c_str());
-        return built.error().code() == 0 ? kExitUsage : kExitTemporary;
+        return image_exit_code(built.error().code());
     }
     if (!quiet) std::fputs(image::format_size_report(built->size).c_str(), stdout);
     std::printf("%s %s\n  kernel    %s\n  initramfs %s\n",
