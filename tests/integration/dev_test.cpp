@@ -831,6 +831,8 @@ TEST(Dev, LoadsModulesAndServesFirmwareInQemu) {
     const std::string out = q.out();
     if (ex->code == 2) GTEST_SKIP() << out;
     ASSERT_NE(out.find("KEELTEST-DONE"), std::string::npos) << out;
+    ASSERT_EQ(out.find("Out of memory"), std::string::npos) << "the guest ran out of memory:\n"
+                                                            << out;
     // One line of the serial console, without its CR LF.
     auto line = [&](const std::string& tag) {
         auto at = out.find(tag);
