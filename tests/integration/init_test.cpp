@@ -485,8 +485,10 @@ TEST(InitBehaviour, ReadinessBackoffAndStopEscalation) {
     while (process_alive(grandchild) && Clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
     EXPECT_FALSE(process_alive(grandchild));
-    EXPECT_TRUE(contains(init.log(),
-                         "stubborn: still running 0.3s after SIGTERM: killing its process group"))
+    // The line is written before the event goes out, but reaches init.log() through the
+    // harness's reader of init's stderr: wait for it rather than race it.
+    EXPECT_TRUE(init.wait_log("stubborn: still running 0.3s after SIGTERM: killing its process group",
+                              slow(2s)))
         << init.log();
 }
 
