@@ -101,6 +101,22 @@ const ErrorCase kErrorCases[] = {
      "system.lua:2: service: expected a name"},
     {"files with a relative path", {}, "return system {\n  files = {\n    ['etc/motd'] = 'hi',\n  },\n}",
      R"(system.lua:3: system: files: "etc/motd" is not an absolute path)"},
+    {"excluded package named directly", {},
+     "return system {\n  packages = { 'busybox',\n    'adduser' },\n  exclude = {\n    'adduser' },\n}",
+     R"(system.lua:3: system: package "adduser" is named in packages and in exclude (system.lua:5))"},
+    {"excluded package a service needs", {},
+     "return system {\n  services = { 'ssh' },\n  exclude = {\n    'dropbear-bin' },\n}",
+     R"(system.lua:4: system: exclude: service "ssh" needs package "dropbear-bin")"},
+    {"exclude not a package name", {}, "return system {\n  exclude = { 'Perl' },\n}",
+     R"(system.lua:2: system: exclude[1] must be a Debian package name, not the string "Perl")"},
+    {"exclude not a list", {}, "return system {\n\n  exclude = 'perl',\n}",
+     R"(system.lua:3: system: exclude must be a list of strings, not the string "perl")"},
+    {"unknown prune key", {}, "return system {\n  prune = {\n    kep = { '/x' } },\n}",
+     R"(system.lua:3: unknown key "kep" in prune (did you mean "keep"?))"},
+    {"relative prune pattern", {}, "return system {\n  prune = {\n    keep = {\n      'usr/share/doc' } },\n}",
+     R"(system.lua:4: prune: keep pattern "usr/share/doc" must be an absolute path)"},
+    {"prune neither boolean nor table", {}, "return system {\n  prune = 'no',\n}",
+     R"(system.lua:2: system: prune must be true or false or a table of name = value, not the string "no")"},
 };
 
 class DefinitionErrors : public ::testing::TestWithParam<ErrorCase> {};
