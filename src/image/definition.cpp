@@ -440,11 +440,13 @@ Result<Plan> to_plan(lua_State* L, int r, Sandbox& s) {
         plan.prune.enabled = field_bool(L, p, "enabled");
         plan.prune.libraries = field_bool(L, p, "libraries");
         plan.prune.strip = field_bool(L, p, "strip");
-        for (auto [key, list] : {std::pair{"keep", &plan.prune.keep}, {"remove", &plan.prune.remove}})
-            KEEL_TRY_STATUS(each(L, p, key, [&](int i) -> Status {
+        for (const auto& key_list : {std::pair{"keep", &plan.prune.keep}, {"remove", &plan.prune.remove}}) {
+            std::vector<std::string>* list = key_list.second;
+            KEEL_TRY_STATUS(each(L, p, key_list.first, [&](int i) -> Status {
                 list->push_back(lua_tostring(L, i));
                 return {};
             }));
+        }
     }
     lua_pop(L, 1);
     plan.busybox_links = field_bool(L, r, "busybox_links");

@@ -112,7 +112,9 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
                        std::vector<std::string>& warnings) {
     std::map<std::string, ElfInfo> elf;  // every ELF file of the image
     std::set<uint16_t> machines;
-    for (const auto& [path, n] : tree.nodes()) {
+    for (const auto& entry : tree.nodes()) {
+        const std::string& path = entry.first;
+        const Node& n = entry.second;
         if (n.kind != Node::Kind::file || path.starts_with("/usr/lib/modules/") || n.size < SELFMAG) continue;
         auto info = with_content(n, [&](std::string_view b) { return parse_elf(b, path); });
         if (!info) return info.error();
@@ -193,9 +195,12 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
 Status strip_host_files(Tree& tree, std::vector<SizeLine>& lines) {
     SizeLine& l = line_for(lines, "symbols and debug sections (host files)");
     std::vector<std::pair<std::string, Node>> stripped;
-    for (const auto& [path, n] : tree.nodes()) {
+    for (const auto& entry : tree.nodes()) {
+        const std::string& path = entry.first;
+        const Node& n = entry.second;
         if (n.kind != Node::Kind::file || n.origin != "host" || n.size < SELFMAG) continue;
-        auto out = with_content(n, [&](std::string_view b) { return strip_elf(b, n.source.empty() ? path : n.source); });
+        const std::string& what = n.source.empty() ? path : n.source;
+        auto out = with_content(n, [&](std::string_view b) { return strip_elf(b, what); });
         if (!out) return out.error();
         if (!*out) continue;
         Node s = n;
