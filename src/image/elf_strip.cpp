@@ -6,19 +6,10 @@
 #include <cstring>
 #include <vector>
 
+#include "image/bounded_read.h"
+
 namespace keel::image {
 namespace {
-
-template <typename T>
-bool read_at(std::string_view bytes, uint64_t off, T* out) {
-    if (off > bytes.size() || bytes.size() - off < sizeof(T)) return false;
-    std::memcpy(out, bytes.data() + off, sizeof(T));
-    return true;
-}
-
-bool inside(std::string_view bytes, uint64_t off, uint64_t len) {
-    return off <= bytes.size() && bytes.size() - off >= len;
-}
 
 bool removable_name(std::string_view n) {
     return n.starts_with(".debug") || n.starts_with(".zdebug") || n == ".comment" ||

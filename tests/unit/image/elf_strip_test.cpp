@@ -8,48 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "file_test_util.h"
 #include "image/elf_file.h"
 
 namespace keel::image {
 namespace {
-
-namespace fs = std::filesystem;
-
-struct Tmp {
-    Tmp() {
-        char t[] = "/tmp/keel-strip-XXXXXX";
-        path = ::mkdtemp(t);
-    }
-    ~Tmp() { fs::remove_all(path); }
-    std::string path;
-};
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void spill(const std::string& p, const std::string& data, mode_t mode = 0755) {
     std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
     ::chmod(p.c_str(), mode);
 }
 
-// Output and exit status of a shell command.
-std::pair<std::string, int> run(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen((cmd + " 2>&1").c_str(), "r");
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-    int st = ::pclose(f);
-    return {out, WIFEXITED(st) ? WEXITSTATUS(st) : -1};
-}
+std::pair<std::string, int> run(const std::string& cmd) { return test::run_shell(cmd + " 2>&1"); }
 
 class ElfStrip : public testing::Test {
 protected:
@@ -67,13 +39,13 @@ protected:
         ASSERT_EQ(exe.second, 0) << exe.first;
     }
     std::string sections(const std::string& path) { return run("readelf -SW " + path).first; }
-    Tmp tmp;
+    test::TempDir tmp;
 };
 
 TEST_F(ElfStrip, ProgramsAndLibrariesRunWithoutTheirSymbolsAndDebugSections) {
     for (const char* name : {"prog", "libtwice.so"}) {
         std::string path = tmp.path + "/" + name;
-        std::string before = slurp(path);
+        std::string before = test::slurp(path);
         ASSERT_NE(sections(path).find(".debug_info"), std::string::npos);
         ASSERT_NE(sections(path).find(".symtab"), std::string::npos);
         auto out = strip_elf(before, path);
@@ -103,7 +75,7 @@ TEST_F(ElfStrip, ProgramsAndLibrariesRunWithoutTheirSymbolsAndDebugSections) {
 
 TEST_F(ElfStrip, TheSameBytesEveryTimeAndWhatBinutilsStripRemoves) {
     std::string path = tmp.path + "/prog";
-    std::string bytes = slurp(path);
+    std::string bytes = test::slurp(path);
     auto a = strip_elf(bytes, path), b = strip_elf(bytes, path);
     ASSERT_TRUE(a && a->has_value() && b && b->has_value());
     EXPECT_EQ(**a, **b);
@@ -119,7 +91,7 @@ TEST_F(ElfStrip, TheSameBytesEveryTimeAndWhatBinutilsStripRemoves) {
 }
 
 TEST_F(ElfStrip, DamageIsAnErrorOrLeftAloneNeverACrash) {
-    std::string bytes = slurp(tmp.path + "/prog");
+    std::string bytes = test::slurp(tmp.path + "/prog");
     for (size_t n = 0; n < bytes.size(); n += (n < 128 ? 1 : 61)) {
         auto r = strip_elf(std::string_view(bytes).substr(0, n), "prog");
         if (r && r->has_value()) {
@@ -135,7 +107,7 @@ TEST_F(ElfStrip, DamageIsAnErrorOrLeftAloneNeverACrash) {
     EXPECT_FALSE(strip_elf("#!/bin/sh\necho hi\n", "script")->has_value());
     auto relocatable = run("cd " + tmp.path + " && cc -g -c -o lib.o lib.c");
     ASSERT_EQ(relocatable.second, 0);
-    auto o = strip_elf(slurp(tmp.path + "/lib.o"), "lib.o");
+    auto o = strip_elf(test::slurp(tmp.path + "/lib.o"), "lib.o");
     ASSERT_TRUE(o);
     EXPECT_FALSE(o->has_value()) << "an object file keeps its symbols";
     std::string truncated = bytes.substr(0, 40);

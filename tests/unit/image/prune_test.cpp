@@ -6,11 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "file_test_util.h"
 #include "image/busybox_applets.h"
 #include "image/rootfs_base.h"
 
@@ -19,16 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Tmp {
-    Tmp() {
-        char t[] = "/tmp/keel-prune-XXXXXX";
-        path = ::mkdtemp(t);
-    }
-    ~Tmp() { fs::remove_all(path); }
-    std::string path;
-};
-
-int sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int sh(const std::string& cmd) { return test::run_shell(cmd + " >/dev/null 2>&1").second; }
 
 const SizeLine* line(const PruneResult& r, const std::string& what) {
     for (const auto& l : r.lines)
@@ -114,7 +104,7 @@ protected:
         ASSERT_EQ(sh("cd " + tmp.path + " && cc -g -o prog main.c -L. -ltwice"), 0);
     }
     std::string file(const std::string& name) const { return tmp.path + "/" + name; }
-    Tmp tmp;
+    test::TempDir tmp;
 };
 
 TEST_F(PruneElf, LibrariesNothingLinksGoThoseSomethingNeedsAndGlibcLoadsStay) {
@@ -186,16 +176,9 @@ TEST(BusyboxApplets, ReadFromTheTableInTheBinary) {
         << "the table is sorted: what follows out of order is not in it";
     EXPECT_TRUE(busybox_applets("no table here"s).empty());
     if (::access("/bin/busybox", X_OK) != 0) return;
-    FILE* f = ::popen("/bin/busybox --list | LC_ALL=C sort", "r");
-    std::string listed;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) listed.append(buf, n);
-    ::pclose(f);
-    std::ifstream in("/bin/busybox", std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string listed = test::run_shell("/bin/busybox --list | LC_ALL=C sort").first;
     std::string ours;
-    for (const auto& a : busybox_applets(ss.str())) ours += a + "\n";
+    for (const auto& a : busybox_applets(test::slurp("/bin/busybox"))) ours += a + "\n";
     EXPECT_EQ(ours, listed);
 }
 

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "base/sys.h"
+#include "file_test_util.h"
 #include "image/writers.h"
 
 namespace keel::image {
@@ -23,29 +24,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Tmp {
-    Tmp() {
-        char t[] = "/tmp/keel-writers-XXXXXX";
-        path = ::mkdtemp(t);
-    }
-    ~Tmp() { fs::remove_all(path); }
-    std::string path;
-};
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::slurp;
+using Tmp = test::TempDir;
 
 std::string shell(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-    int st = ::pclose(f);
-    if (st != 0) ADD_FAILURE() << cmd << " exited " << st;
+    auto [out, status] = test::run_shell(cmd);
+    if (status != 0) ADD_FAILURE() << cmd << " exited " << status << ": " << out;
     return out;
 }
 
