@@ -52,8 +52,9 @@ void check_demo_image(const TempDir& out) {
     ASSERT_GT(modules, 0u);
     ASSERT_EQ(system + modules, image.size());
     // A sanitizer build's keel (ASan, UBSan, -O0) is several times the size of a release one.
-    if (!kSanitized)
+    if (!kSanitized) {
         EXPECT_LE(system, kSystemBudget) << "the demo without the kernel is " << system << " bytes compressed";
+    }
     std::string report = slurp(out.file("size.txt"));
     EXPECT_NE(report.find("without the kernel (vmlinuz and modules): "), std::string::npos) << report;
     EXPECT_NE(report.find("(" + std::to_string(system) + " bytes)"), std::string::npos) << report;
