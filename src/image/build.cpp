@@ -9,7 +9,6 @@
 
 #include "base/sys.h"
 #include "base/sys_fs.h"
-#include "dev/decompress.h"
 #include "image/digest.h"
 #include "image/elf_closure.h"
 #include "image/kernel.h"
@@ -72,24 +71,6 @@ Status put_plan_files(Tree& tree, const Tree& files) {
     return {};
 }
 
-// keel dev decompresses .ko.xz/.ko.zst itself only when the kernel cannot
-// (no CONFIG_MODULE_DECOMPRESS, or an unreadable config), with liblzma/libzstd
-// loaded on demand: then they come from the host, else the image goes without.
-std::vector<const char*> module_decompressors(const Tree& tree, const Kernel& kernel) {
-    auto config = sys::read_file("/boot/config-" + kernel.release);
-    if (config && config->find("\nCONFIG_MODULE_DECOMPRESS=y\n") != std::string::npos) return {};
-    bool xz = false, zstd = false;
-    for (auto it = tree.nodes().lower_bound("/usr/lib/modules/"); it != tree.nodes().end(); ++it) {
-        if (!it->first.starts_with("/usr/lib/modules/")) break;
-        xz = xz || it->first.ends_with(".ko.xz");
-        zstd = zstd || it->first.ends_with(".ko.zst");
-    }
-    std::vector<const char*> libs;
-    if (xz) libs.push_back(dev::kXzLibrary);
-    if (zstd) libs.push_back(dev::kZstdLibrary);
-    return libs;
-}
-
 Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, const Lock& lock,
                       const Kernel& kernel, Progress& progress, std::vector<SizeLine>& pruned) {
     Tree tree;
@@ -107,7 +88,10 @@ Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, co
     modules.insert(modules.end(), plan.kernel_modules.begin(), plan.kernel_modules.end());
     progress.step("adding kernel " + kernel.release + " modules");
     KEEL_TRY_STATUS(add_kernel_modules(tree, kernel, modules));
-    for (const char* lib : module_decompressors(tree, kernel)) {
+    // keel dev decompresses .ko.xz/.ko.zst itself only when the kernel cannot: then the
+    // libraries it dlopen()s come from the host.
+    auto config = sys::read_file("/boot/config-" + kernel.release);
+    for (const char* lib : module_decompressors(tree, config ? *config : "")) {
         std::string path = KEEL_TRY(find_host_library(lib, EM_X86_64));
         KEEL_TRY_STATUS(add_with_closure(tree, {path, path, 0}));
     }

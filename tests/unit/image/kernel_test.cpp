@@ -91,5 +91,30 @@ TEST(Kernel, UnknownModulesAreNamed) {
         << st.error().message();
 }
 
+// keel dev dlopen()s liblzma/libzstd only for compressed modules the kernel
+// cannot decompress: the image gets them in that case only.
+TEST(Kernel, DecompressionLibrariesOnlyForCompressedModulesTheKernelCannotLoad) {
+    Tree plain, compressed;
+    ASSERT_TRUE(plain.put_file("/usr/lib/modules/6.1.0/kernel/a.ko", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/modules/6.1.0/kernel/a.ko.xz", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/modules/6.1.0/kernel/b.ko.zst", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/other.ko.xz", "m", 0644, "pkg:x"));
+    const std::string without = "CONFIG_MODULES=y\n# CONFIG_MODULE_DECOMPRESS is not set\n";
+    EXPECT_TRUE(module_decompressors(plain, without).empty());
+    auto libs = module_decompressors(compressed, without);
+    ASSERT_EQ(libs.size(), 2u);
+    EXPECT_STREQ(libs[0], "liblzma.so.5");
+    EXPECT_STREQ(libs[1], "libzstd.so.1");
+    EXPECT_EQ(module_decompressors(compressed, "").size(), 2u) << "an unknown config: keel dev may need them";
+    EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULES=y\nCONFIG_MODULE_DECOMPRESS=y\n").empty());
+    EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULE_DECOMPRESS=y").empty());
+    EXPECT_EQ(module_decompressors(compressed, "# CONFIG_MODULE_DECOMPRESS=yes\n").size(), 2u);
+    Tree xz_only;
+    ASSERT_TRUE(xz_only.put_file("/usr/lib/modules/6.12.0/kernel/a.ko.xz", "m", 0644, "kernel"));
+    libs = module_decompressors(xz_only, without);
+    ASSERT_EQ(libs.size(), 1u);
+    EXPECT_STREQ(libs[0], "liblzma.so.5");
+}
+
 }  // namespace
 }  // namespace keel::image
