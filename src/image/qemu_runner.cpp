@@ -246,6 +246,8 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
 Result<int> boot(const BootOptions& o) {
     for (const auto* f : {&o.kernel, &o.initrd})
         if (::access(f->c_str(), R_OK) != 0) return errno_error("cannot read " + *f);
+    // Not QEMU's to keep open.
+    if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);
     std::string why;
     std::string accel = o.accel.empty() ? choose_accel(&why) : o.accel;
     if (!o.accel.empty()) why = "as asked";
@@ -312,6 +314,14 @@ Result<int> boot(const BootOptions& o) {
         state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
+    // It describes a running guest: gone with it (a stale one would send
+    // keel vm to a dead socket).
+    struct StateFile {
+        const std::string& path;
+        ~StateFile() {
+            if (!path.empty()) (void)sys::unlink_if_exists(path);
+        }
+    } state_file{o.state_path};
 
     std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s\n", child->pid, accel.c_str(),
                  why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str());
@@ -323,6 +333,10 @@ Result<int> boot(const BootOptions& o) {
     }
     std::fprintf(stderr, "qmp: %s\n", qmp.c_str());
     if (!o.log_path.empty()) std::fprintf(stderr, "console: %s\n", o.log_path.c_str());
+    if (o.ready_fd >= 0) {
+        Fd ready(o.ready_fd);
+        (void)sys::write(ready.get(), "\n", 1);
+    }
     std::optional<TerminalMode> raw;
     loop::FdWatch in_watch, console_watch, exit_watch;
     const bool interactive = !o.headless;

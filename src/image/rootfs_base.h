@@ -10,8 +10,9 @@
 namespace keel::image {
 
 Status put_base_skeleton(Tree& tree);
-// What busybox's maintainer scripts would leave: /bin/sh -> busybox when the
-// image has busybox and no other shell.
+// Links packages do not bring: /sbin/modprobe -> keel (the kernel's module
+// requests) unless a package has one, and what busybox's maintainer scripts
+// would leave: /bin/sh -> busybox when the image has busybox and no other shell.
 Status put_finishing_links(Tree& tree);
 
 }  // namespace keel::image
