@@ -4,6 +4,7 @@
 #include <linux/input-event-codes.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "base/log.h"
 #include "base/sys.h"
@@ -35,8 +36,13 @@ std::string names(const std::vector<Button>& buttons) {
 }  // namespace
 
 ButtonWatcher::ButtonWatcher(loop::EventLoop& loop, bus::Client& bus, const Sysfs& sysfs,
-                             std::string dev_root, ButtonConfig cfg)
-    : loop_(loop), bus_(bus), sysfs_(sysfs), dev_root_(std::move(dev_root)), cfg_(cfg) {}
+                             std::string dev_root, ButtonConfig cfg, PublishFn publish)
+    : loop_(loop),
+      bus_(bus),
+      sysfs_(sysfs),
+      dev_root_(std::move(dev_root)),
+      cfg_(cfg),
+      publish_(std::move(publish)) {}
 
 ButtonWatcher::~ButtonWatcher() = default;
 
@@ -91,8 +97,8 @@ void ButtonWatcher::open(const Device& dev) {
 void ButtonWatcher::close(const std::string& devpath, const char* why) {
     auto it = inputs_.find(devpath);
     if (it == inputs_.end()) return;
-    log::info("no longer watching %s (%s): %s", it->second->node.c_str(),
-              it->second->name.c_str(), why);
+    log::info("no longer watching %s (%s): %s", it->second->node.c_str(), it->second->name.c_str(),
+              why);
     // Its read callback may be what is running now: it goes after this batch.
     std::shared_ptr<Input> gone(std::move(it->second));
     inputs_.erase(it);
@@ -116,8 +122,8 @@ void ButtonWatcher::on_readable(Input& in, uint32_t events) {
         in.reader.feed(std::string_view(buf, *n), [&](const InputEvent& e) { on_key(in, e); });
         if (in.reader.drops() != drops) {
             stats_.drops += in.reader.drops() - drops;
-            log::warning("%s (%s): the kernel dropped input events (SYN_DROPPED)",
-                         in.node.c_str(), in.name.c_str());
+            log::warning("%s (%s): the kernel dropped input events (SYN_DROPPED)", in.node.c_str(),
+                         in.name.c_str());
         }
     }
     if (events & (EPOLLHUP | EPOLLERR)) close(in.devpath, "the kernel hung up");
@@ -148,9 +154,7 @@ void ButtonWatcher::on_key(Input& in, const InputEvent& e) {
         j["held"] = static_cast<double>(at - it->second) / 1e6;  // OpenWrt's SEEN, finer
         in.down.erase(it);
     }
-    const std::string subject = std::string("hardware.button.") + button_name(key->button);
-    if (auto st = bus_.publish(subject, dump(j)); !st)
-        log::error("cannot publish %s: %s", subject.c_str(), st.error().message().c_str());
+    publish_(std::string("hardware.button.") + button_name(key->button), dump(j));
     if (e.value != 1) return;
     if (action == ButtonAction::kPoweroff || action == ButtonAction::kReboot) {
         ask_init(key->button, action, in);
@@ -182,21 +186,20 @@ void ButtonWatcher::ask_init(Button b, ButtonAction a, const Input& in) {
                  [this, alive, verb](Result<bus::OwnedMessage> r) {
                      if (alive.expired()) return;
                      asking_ = false;
-                     std::string why;
                      if (!r) {
-                         why = r.error().message();
-                     } else {
-                         auto answer = nlohmann::json::parse(r->data, nullptr, false);
-                         if (answer.is_object() && answer.contains("error"))
-                             why = answer["error"].dump();
-                     }
-                     if (why.empty()) {
-                         log::info("init accepted init.%s", verb.c_str());
+                         ++stats_.request_errors;
+                         log::error("init.%s: %s (is keel init running and on the bus?)",
+                                    verb.c_str(), r.error().message().c_str());
                          return;
                      }
-                     ++stats_.request_errors;
-                     log::error("init.%s: %s (is keel init running and on the bus?)",
-                                verb.c_str(), why.c_str());
+                     auto answer = nlohmann::json::parse(r->data, nullptr, false);
+                     if (answer.is_object() && answer.contains("error")) {
+                         ++stats_.request_errors;
+                         log::error("init refused init.%s: %s", verb.c_str(),
+                                    answer["error"].dump().c_str());
+                         return;
+                     }
+                     log::info("init accepted init.%s", verb.c_str());
                  });
 }
 
@@ -207,8 +210,10 @@ nlohmann::ordered_json ButtonWatcher::status() const {
         Json buttons = Json::array();
         for (Button b : in->buttons)
             buttons.push_back(button_name(b));
-        devices.push_back(
-            {{"devpath", devpath}, {"devname", in->node}, {"name", in->name}, {"buttons", buttons}});
+        devices.push_back({{"devpath", devpath},
+                           {"devname", in->node},
+                           {"name", in->name},
+                           {"buttons", buttons}});
     }
     j["devices"] = devices;
     Json actions = Json::object();

@@ -7,8 +7,8 @@
 // The node is closed when the device goes (remove event, ENODEV, hangup).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -32,9 +32,13 @@ class ButtonWatcher {
         uint64_t presses = 0, requests = 0, request_errors = 0, drops = 0, open_errors = 0;
     };
 
-    // `loop`, `bus` and `sysfs` must outlive the watcher.
+    // Publishes a message (the daemon's, which counts them).
+    using PublishFn = std::function<void(const std::string& subject, const std::string& payload)>;
+
+    // `loop`, `bus` and `sysfs` must outlive the watcher; `bus` carries the
+    // requests to init.
     ButtonWatcher(loop::EventLoop& loop, bus::Client& bus, const Sysfs& sysfs, std::string dev_root,
-                  ButtonConfig cfg);
+                  ButtonConfig cfg, PublishFn publish);
     ~ButtonWatcher();
 
     // Every device event: an evdev node with button keys is opened on add and
@@ -67,6 +71,7 @@ class ButtonWatcher {
     const Sysfs& sysfs_;
     std::string dev_root_;
     ButtonConfig cfg_;
+    PublishFn publish_;
     std::map<std::string, std::unique_ptr<Input>> inputs_;  // devpath -> open node
     bool asking_ = false;  // an init.poweroff|reboot request is on its way
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for that request's answer

@@ -7,20 +7,17 @@ namespace keel::dev {
 namespace {
 
 constexpr ButtonKey kKeys[] = {
-    {KEY_POWER, "KEY_POWER", Button::kPower},
-    {KEY_POWER2, "KEY_POWER2", Button::kPower},
-    {KEY_RESTART, "KEY_RESTART", Button::kReboot},
-    {KEY_SLEEP, "KEY_SLEEP", Button::kSleep},
+    {KEY_POWER, "KEY_POWER", Button::kPower},      {KEY_POWER2, "KEY_POWER2", Button::kPower},
+    {KEY_RESTART, "KEY_RESTART", Button::kReboot}, {KEY_SLEEP, "KEY_SLEEP", Button::kSleep},
     {KEY_SUSPEND, "KEY_SUSPEND", Button::kSleep},
 };
 
 constexpr const char* kButtonNames[] = {"power", "reboot", "sleep"};  // by Button
 
-constexpr std::pair<ButtonAction, const char*> kActions[] = {
-    {ButtonAction::kPoweroff, "poweroff"},
-    {ButtonAction::kReboot, "reboot"},
-    {ButtonAction::kPublish, "publish"},
-    {ButtonAction::kIgnore, "ignore"}};
+constexpr std::pair<ButtonAction, const char*> kActions[] = {{ButtonAction::kPoweroff, "poweroff"},
+                                                             {ButtonAction::kReboot, "reboot"},
+                                                             {ButtonAction::kPublish, "publish"},
+                                                             {ButtonAction::kIgnore, "ignore"}};
 
 }  // namespace
 

@@ -41,7 +41,7 @@ const ButtonKey* button_key(uint16_t code);
 // The buttons a device's key capability bitmap has, each once, in enum order.
 std::vector<Button> buttons_in(const Bitmap& keys);
 
-const char* button_name(Button b);  // "power", "reboot", "sleep"
+const char* button_name(Button b);        // "power", "reboot", "sleep"
 const char* action_name(ButtonAction a);  // "poweroff", "reboot", "publish", "ignore"
 std::optional<Button> parse_button(std::string_view name);
 std::optional<ButtonAction> parse_action(std::string_view name);

@@ -53,7 +53,10 @@ DevDaemon::DevDaemon(loop::EventLoop& loop, bus::Client& bus, DaemonOptions opts
       sysfs_(opts_.sysfs_root),
       links_(opts_.dev_root),
       runner_(loop, Runner::Options{}),
-      buttons_(loop, bus, sysfs_, opts_.dev_root, cfg_.buttons) {}
+      buttons_(loop, bus, sysfs_, opts_.dev_root, cfg_.buttons,
+               [this](const std::string& subject, const std::string& payload) {
+                   publish(subject, payload);
+               }) {}
 
 DevDaemon::~DevDaemon() = default;
 

@@ -93,8 +93,8 @@ TEST(InputEvents, APartialRecordWaits) {
 TEST(InputEvents, ADroppedPacketIsSkippedUpToTheNextReport) {
     // The client's buffer overflowed: the packet after SYN_DROPPED is incomplete.
     std::vector<InputEvent> in = {
-        {0, 0, EV_SYN, SYN_DROPPED, 0},   {0, 0, EV_KEY, KEY_POWER, 0},
-        {0, 0, EV_SYN, SYN_REPORT, 0},    {0, 1, EV_KEY, KEY_POWER, 1},
+        {0, 0, EV_SYN, SYN_DROPPED, 0}, {0, 0, EV_KEY, KEY_POWER, 0},
+        {0, 0, EV_SYN, SYN_REPORT, 0},  {0, 1, EV_KEY, KEY_POWER, 1},
         {0, 1, EV_SYN, SYN_REPORT, 0},
     };
     InputEventReader r;
@@ -130,7 +130,8 @@ TEST(CapabilityBitmaps, AsTheKernelPrintsThem) {
 }
 
 TEST(CapabilityBitmaps, GarbageIsRefusedWithTheWord) {
-    for (const char* bad : {"", "\n", "1  0", " 1", "10000000000000000 0", "xyz 0", "1,0", "0x10"}) {
+    for (const char* bad :
+         {"", "\n", "1  0", " 1", "10000000000000000 0", "xyz 0", "1,0", "0x10"}) {
         auto r = parse_bitmap(bad);
         EXPECT_FALSE(r) << "'" << bad << "' accepted";
     }
