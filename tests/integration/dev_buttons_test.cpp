@@ -13,7 +13,6 @@
 // keel dev -> keel init powers off) is ImageBoot's.
 #include <fcntl.h>
 #include <linux/input-event-codes.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,30 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-std::string source_dir() {
-    std::string f = __FILE__;
-    return f.substr(0, f.rfind('/'));
-}
-
-// `keel ARGS...` started with --ready-fd 3, returned once it wrote its newline.
-std::unique_ptr<Process> start_ready(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-    Fd r(fds[0]), w(fds[1]);
-    Process::Spec spec{{KEEL_BIN}, std::nullopt, false, ""};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.argv.push_back("--ready-fd");
-    spec.argv.push_back("3");
-    spec.fd3 = w.get();
-    auto p = std::make_unique<Process>(spec);
-    w.reset();
-    pollfd pfd{r.get(), POLLIN, 0};
-    char c = 0;
-    if (::poll(&pfd, 1, static_cast<int>(slow(10s).count())) != 1 || ::read(r.get(), &c, 1) != 1)
-        throw std::runtime_error("keel " + args[0] + " did not get ready:\n" + p->err());
-    return p;
-}
-
 size_t count(const std::string& text, const std::string& what) {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
@@ -71,7 +46,7 @@ TEST(DevButtons, UinputKeysInQemuAskInitAndArePublished) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     TempDir work;
     Process q(Process::Spec{
-        {source_dir() + "/dev-qemu/run", KEEL_BIN, work.path(), "buttons", UINPUT_TOOL},
+        {repo_file("tests/integration/dev-qemu/run"), KEEL_BIN, work.path(), "buttons", UINPUT_TOOL},
         std::nullopt,
         true,
         ""});
