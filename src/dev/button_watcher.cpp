@@ -171,11 +171,12 @@ void ButtonWatcher::ask_init(Button b, ButtonAction a, const Input& in) {
               button_name(b), in.name.c_str(), in.node.c_str(),
               a == ButtonAction::kPoweroff ? "power off" : "reboot", button_name(b),
               action_name(a));
-    if (asking_) {
-        log::info("init.%s: already asked, waiting for init's answer", verb.c_str());
+    if (!asking_.empty()) {
+        log::info("not asking init.%s: init.%s is on its way, waiting for init's answer",
+                  verb.c_str(), asking_.c_str());
         return;
     }
-    asking_ = true;
+    asking_ = verb;
     ++stats_.requests;
     Json j;
     j["reason"] = std::string(button_name(b)) + " button";
@@ -185,7 +186,7 @@ void ButtonWatcher::ask_init(Button b, ButtonAction a, const Input& in) {
     bus_.request("init." + verb, dump(j), kInitTimeout,
                  [this, alive, verb](Result<bus::OwnedMessage> r) {
                      if (alive.expired()) return;
-                     asking_ = false;
+                     asking_.clear();
                      if (!r) {
                          ++stats_.request_errors;
                          log::error("init.%s: %s (is keel init running and on the bus?)",

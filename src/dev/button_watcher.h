@@ -73,7 +73,7 @@ class ButtonWatcher {
     ButtonConfig cfg_;
     PublishFn publish_;
     std::map<std::string, std::unique_ptr<Input>> inputs_;  // devpath -> open node
-    bool asking_ = false;  // an init.poweroff|reboot request is on its way
+    std::string asking_;  // "poweroff" or "reboot" while that request is on its way
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for that request's answer
     Stats stats_;
 };

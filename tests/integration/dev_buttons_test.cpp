@@ -45,11 +45,11 @@ size_t count(const std::string& text, const std::string& what) {
 TEST(DevButtons, UinputKeysInQemuAskInitAndArePublished) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root";
     TempDir work;
-    Process q(Process::Spec{
-        {repo_file("tests/integration/dev-qemu/run"), KEEL_BIN, work.path(), "buttons", UINPUT_TOOL},
-        std::nullopt,
-        true,
-        ""});
+    Process q(Process::Spec{{repo_file("tests/integration/dev-qemu/run"), KEEL_BIN, work.path(),
+                             "buttons", UINPUT_TOOL},
+                            std::nullopt,
+                            true,
+                            ""});
     auto ex = q.wait_exit(slow(240s));
     ASSERT_TRUE(ex) << "QEMU guest did not finish:\n" << q.out();
     const std::string out = q.out();
@@ -250,24 +250,37 @@ TEST(DevButtons, AnEvdevStreamFollowsTheConfiguration) {
                               "\"devpath\":\"/devices/virtual/input/input7/event7\""),
               std::string::npos)
         << off->out();
+    size_t mark = log.err().size();
     write_bytes(press(KEY_RESTART, 300'000000));
     EXPECT_TRUE(reboot->wait_output("init.reboot (reply: ", slow(10s))) << dev.err();
+    EXPECT_TRUE(log.wait_output("init accepted init.reboot", slow(10s), true, mark)) << dev.err();
     EXPECT_EQ(button_events(6).size(), 6u);
+
+    // Two presses read at once: while init.poweroff waits for its answer, the
+    // restart key asks nothing.
+    mark = log.err().size();
+    write_bytes(press(KEY_POWER, 310'000000) + press(KEY_RESTART, 311'000000));
+    EXPECT_TRUE(log.wait_output("init accepted init.poweroff", slow(10s), true, mark)) << dev.err();
+    EXPECT_NE(log.err().find("not asking init.reboot: init.poweroff is on its way", mark),
+              std::string::npos)
+        << dev.err();
+    EXPECT_EQ(button_events(10).size(), 10u);
 
     // SIGHUP: the power key reboots, the reboot key is ignored (nothing published).
     std::ofstream(config) << R"({"buttons": {"power": "reboot", "reboot": "ignore"}})";
-    size_t mark = log.err().size();
+    mark = log.err().size();
     log.signal(SIGHUP);
     ASSERT_TRUE(log.wait_output("reloaded", slow(10s), true, mark)) << dev.err();
     write_bytes(press(KEY_RESTART, 400'000000) + press(KEY_POWER, 401'000000));
-    got = button_events(8);
-    ASSERT_EQ(got.size(), 8u);
-    EXPECT_EQ(got[6]["subject"], "hardware.button.power") << got[6].dump();
-    EXPECT_EQ(got[6]["data"]["action"], "reboot");
+    got = button_events(12);
+    ASSERT_EQ(got.size(), 12u);
+    EXPECT_EQ(got[10]["subject"], "hardware.button.power") << got[10].dump();
+    EXPECT_EQ(got[10]["data"]["action"], "reboot");
     EXPECT_TRUE(log.wait_output("asking init to reboot (dev.buttons.power = reboot)", slow(10s),
                                 true, mark))
         << dev.err();
     EXPECT_TRUE(reboot->wait_output("[#2] init.reboot", slow(10s))) << reboot->out();
+    EXPECT_TRUE(log.wait_output("init accepted init.reboot", slow(10s), true, mark)) << dev.err();
 
     // "publish": the event only. A packet after SYN_DROPPED is incomplete: skipped.
     std::ofstream(config) << R"({"buttons": {"power": "publish"}})";
@@ -277,25 +290,25 @@ TEST(DevButtons, AnEvdevStreamFollowsTheConfiguration) {
     write_bytes(event(500'000000, EV_SYN, SYN_DROPPED, 0) +
                 event(500'000000, EV_KEY, KEY_POWER, 1) + event(500'000000, EV_SYN, SYN_REPORT, 0) +
                 press(KEY_POWER, 501'000000));
-    got = button_events(10);
-    ASSERT_EQ(got.size(), 10u);
-    EXPECT_EQ(got[8]["data"]["time"], 501.0) << got[8].dump();
-    EXPECT_EQ(got[8]["data"]["action"], "publish");
+    got = button_events(14);
+    ASSERT_EQ(got.size(), 14u);
+    EXPECT_EQ(got[12]["data"]["time"], 501.0) << got[12].dump();
+    EXPECT_EQ(got[12]["data"]["action"], "publish");
     EXPECT_TRUE(
         log.wait_output("published only (dev.buttons.power = publish)", slow(10s), true, mark));
     EXPECT_NE(log.err().find("the kernel dropped input events (SYN_DROPPED)", mark),
               std::string::npos)
         << dev.err();
     Json status = Json::parse(nats_request(bus.url(), "dev.status", ""))["buttons"];
-    EXPECT_EQ(status["presses"], 5) << status.dump();
-    EXPECT_EQ(status["requests"], 4) << status.dump();
+    EXPECT_EQ(status["presses"], 7) << status.dump();
+    EXPECT_EQ(status["requests"], 5) << status.dump();
     EXPECT_EQ(status["request_errors"], 1) << status.dump();
     EXPECT_EQ(status["drops"], 1) << status.dump();
     EXPECT_EQ(status["actions"]["power"], "publish") << status.dump();
     ASSERT_EQ(status["devices"].size(), 1u) << status.dump();
     EXPECT_EQ(status["devices"][0]["devname"], in.node);
     EXPECT_EQ(status["devices"][0]["buttons"], Json::parse(R"(["power","reboot"])"));
-    EXPECT_EQ(count(off->out(), "init.poweroff (reply: "), 1u) << off->out();
+    EXPECT_EQ(count(off->out(), "init.poweroff (reply: "), 2u) << off->out();
     EXPECT_EQ(count(reboot->out(), "init.reboot (reply: "), 2u) << reboot->out();
 
     // The node goes away (end of file here; ENODEV from a real one): closed.

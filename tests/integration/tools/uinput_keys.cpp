@@ -40,7 +40,7 @@ void emit(int fd, unsigned type, unsigned code, int value) {
 // The evdev node of input device `sysname` ("input7" -> "input/event7").
 std::string event_node(const std::string& sysname) {
     const std::string dir = "/sys/devices/virtual/input/" + sysname;
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 3000; ++i) {  // 30 s
         std::error_code ec;
         for (const auto& e : std::filesystem::directory_iterator(dir, ec))
             if (e.path().filename().string().starts_with("event"))
