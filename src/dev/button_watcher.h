@@ -28,10 +28,6 @@ namespace keel::dev {
 
 class ButtonWatcher {
   public:
-    struct Stats {
-        uint64_t presses = 0, requests = 0, request_errors = 0, drops = 0, open_errors = 0;
-    };
-
     // Publishes a message (the daemon's, which counts them).
     using PublishFn = std::function<void(const std::string& subject, const std::string& payload)>;
 
@@ -45,12 +41,14 @@ class ButtonWatcher {
     // closed on remove; anything else is ignored.
     void on_device(const Device& dev);
     void reload(const ButtonConfig& cfg) { cfg_ = cfg; }
-    const Stats& stats() const { return stats_; }
     // {"devices": [{devpath, devname, name, buttons}], "actions", "presses", ...}
     // for dev.status.
     nlohmann::ordered_json status() const;
 
   private:
+    struct Stats {
+        uint64_t presses = 0, requests = 0, request_errors = 0, drops = 0, open_errors = 0;
+    };
     struct Input {
         std::string devpath, node, name;
         std::vector<Button> buttons;
