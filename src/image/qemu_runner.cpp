@@ -270,6 +270,7 @@ Result<int> boot(const BootOptions& o) {
     std::optional<Child> child;
     // Ctrl-C: ACPI powerdown; then (timeout or a second Ctrl-C) QMP quit; then SIGKILL.
     enum class Stage { running, powering_down, quitting, killed } stage = Stage::running;
+    std::chrono::nanoseconds powerdown_at{0};
     loop::Timer escalate(*loop, [&] {
         if (!child) return;
         if (stage == Stage::powering_down) {
@@ -294,6 +295,7 @@ Result<int> boot(const BootOptions& o) {
             auto c = QmpClient::connect(control, 2s);
             auto st = c ? c->system_powerdown() : Status(c.error());
             if (st) {
+                powerdown_at = sys::monotonic_now();
                 escalate.arm_after(o.powerdown_timeout);
                 return;
             }
@@ -376,6 +378,20 @@ Result<int> boot(const BootOptions& o) {
     while (relay_out()) {
     }
     raw.reset();
+    // How it ended, for people and scripts: did the guest honour the power button?
+    switch (stage) {
+        case Stage::running:
+            break;
+        case Stage::powering_down:
+            std::fprintf(stderr, "keel boot: the guest powered off %.1f s after the ACPI power button\n",
+                         std::chrono::duration<double>(sys::monotonic_now() - powerdown_at).count());
+            break;
+        case Stage::quitting:
+            std::fprintf(stderr, "keel boot: QEMU quit over QMP: the guest did not power off\n");
+            break;
+        case Stage::killed:
+            break;
+    }
     if (WIFSIGNALED(status)) {
         std::fprintf(stderr, "keel boot: qemu killed by %s\n", strsignal(WTERMSIG(status)));
         return 128 + WTERMSIG(status);

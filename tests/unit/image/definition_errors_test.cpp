@@ -101,6 +101,12 @@ const ErrorCase kErrorCases[] = {
      "system.lua:2: service: expected a name"},
     {"files with a relative path", {}, "return system {\n  files = {\n    ['etc/motd'] = 'hi',\n  },\n}",
      R"(system.lua:3: system: files: "etc/motd" is not an absolute path)"},
+    {"unknown button action", {}, "return system {\n  buttons = {\n    power = 'powroff',\n  },\n}",
+     R"(system.lua:3: buttons: power must be "poweroff", "reboot", "publish" or "ignore", not "powroff" (did you mean "poweroff"?))"},
+    {"unknown button", {}, "return system {\n  buttons = {\n    lid = 'ignore',\n  },\n}",
+     R"(system.lua:3: unknown key "lid" in buttons)"},
+    {"buttons not a table", {}, "return system {\n  hostname = 'a',\n  buttons = 'poweroff',\n}",
+     R"(system.lua:3: system: buttons must be a table of name = value, not the string "poweroff")"},
 };
 
 class DefinitionErrors : public ::testing::TestWithParam<ErrorCase> {};
