@@ -179,7 +179,7 @@ local system_schema = {
     hostname = "string", timezone = "string", users = "list", groups = "list", packages = "list",
     exclude = "strings", prune = "boolean|map", busybox_links = "boolean",
     network = "map", services = "list", scripts = "map", devices = "list", kernel = "map",
-    files = "map", filesystems = "list",
+    files = "map", filesystems = "list", buttons = "map",
 }
 local function system(t)
     local where = here()
@@ -294,6 +294,26 @@ local function prune_rules(def)
         if o[key] ~= nil then rules[key] = o[key] end
     end
     return rules
+end
+
+-- The manifest's dev.buttons from `buttons`: what keel dev does when a power,
+-- reboot or sleep key is pressed (docs/dev.md).
+local button_actions = {"poweroff", "reboot", "publish", "ignore"}
+local function buttons_section(buttons, where)
+    local w = locate(where, "buttons")
+    local o = check.options(w, "buttons", buttons, {power = "string", reboot = "string", sleep = "string"})
+    for _, key in ipairs({"power", "reboot", "sleep"}) do
+        local v = o[key]
+        if v ~= nil then
+            local known = false
+            for _, a in ipairs(button_actions) do known = known or a == v end
+            if not known then
+                fail(locate(w, key), 'buttons: %s must be "poweroff", "reboot", "publish" or "ignore", not "%s"%s',
+                     key, v, check.suggest(v, button_actions))
+            end
+        end
+    end
+    return o
 end
 
 local function build(def)
@@ -486,6 +506,7 @@ local function build(def)
     end
     table.sort(out.exclude)
     out.busybox_links = def.busybox_links ~= false
+    if def.buttons then manifest.dev.buttons = buttons_section(def.buttons, def.where) end
 
     -- Dependencies: on services of this system, without cycles.
     local index = {}

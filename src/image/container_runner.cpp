@@ -21,6 +21,7 @@
 
 #include "base/log.h"
 #include "base/sys.h"
+#include "image/container_dhcp.h"
 #include "image/state_file.h"
 
 extern char** environ;
@@ -306,6 +307,7 @@ Result<int> run_container(const RunOptions& o) {
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "link", "set", "eth0", "up"}));
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "route", "add", "default", "via", prefix + "1"}));
     }
+    auto dhcp = KEEL_TRY(ContainerDhcp::start(veth.name(), prefix + "2", prefix + "1"));
     if (::write(go_w.get(), "g", 1) != 1) return errno_error("cannot start the container");
     go_w = Fd();
     std::string error;
@@ -322,13 +324,17 @@ Result<int> run_container(const RunOptions& o) {
                                 {"interface", veth.name()},
                                 {"host_address", prefix + "1"},
                                 {"address", prefix + "2"},
-                                {"bus", "nats://" + prefix + "2:4222"}};
+                                {"bus", "nats://" + prefix + "2:4222"},
+                                {"dhcp", dhcp.running()}};
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
 
     std::fprintf(stderr, "keel run: container pid %ld, %s: host %s1/30, container eth0 %s2/30%s\n",
                  pid, veth.name().c_str(), prefix.c_str(), prefix.c_str(),
                  o.configure_network ? "" : " (left to keel net)");
+    if (dhcp.running())
+        std::fprintf(stderr, "keel run: DHCP on %s leases %s2 to the container\n",
+                     veth.name().c_str(), prefix.c_str());
     std::fprintf(stderr, "bus: nats://%s2:4222\n", prefix.c_str());
     // SIGTERM is keel init's poweroff; a second signal or the timeout kills.
     enum class Phase { running, stopping, killed } phase = Phase::running;

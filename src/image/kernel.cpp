@@ -171,6 +171,11 @@ const std::vector<std::string>& platform_modules() {
         "loop",
         "9p",
         "9pnet_virtio",
+        // The ACPI power button (what QEMU's system_powerdown and a VM manager
+        // press; modalias acpi:LNXPWRBN:) as an input device, and evdev for its
+        // /dev/input/eventN node, which keel dev reads
+        "button",
+        "evdev",
     };
     return kModules;
 }

@@ -29,6 +29,11 @@ Status put_base_skeleton(Tree& tree) {
 }
 
 Result<size_t> put_finishing_links(Tree& tree, bool applets) {
+    // The kernel runs /sbin/modprobe for what it needs on its own (a file
+    // system type on mount, a codepage, a protocol): keel's, unless a package
+    // brought one.
+    if (!tree.lookup("/usr/sbin/modprobe"))
+        KEEL_TRY(tree.put_symlink("/usr/sbin/modprobe", "../bin/keel", "base"));
     const Node* busybox = tree.lookup("/usr/bin/busybox");
     if (!busybox || busybox->kind != Node::Kind::file) return 0;
     if (!tree.lookup("/usr/bin/sh", false)) KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));

@@ -117,6 +117,12 @@ const ErrorCase kErrorCases[] = {
      R"(system.lua:4: prune: keep pattern "usr/share/doc" must be an absolute path)"},
     {"prune neither boolean nor table", {}, "return system {\n  prune = 'no',\n}",
      R"(system.lua:2: system: prune must be true or false or a table of name = value, not the string "no")"},
+    {"unknown button action", {}, "return system {\n  buttons = {\n    power = 'powroff',\n  },\n}",
+     R"(system.lua:3: buttons: power must be "poweroff", "reboot", "publish" or "ignore", not "powroff" (did you mean "poweroff"?))"},
+    {"unknown button", {}, "return system {\n  buttons = {\n    lid = 'ignore',\n  },\n}",
+     R"(system.lua:3: unknown key "lid" in buttons)"},
+    {"buttons not a table", {}, "return system {\n  hostname = 'a',\n  buttons = 'poweroff',\n}",
+     R"(system.lua:3: system: buttons must be a table of name = value, not the string "poweroff")"},
 };
 
 class DefinitionErrors : public ::testing::TestWithParam<ErrorCase> {};

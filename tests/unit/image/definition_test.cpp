@@ -283,6 +283,24 @@ TEST(Catalog, CoreServicesAlwaysThereAndCommonOptions) {
     EXPECT_TRUE(init.ok()) << init.error().message();
 }
 
+TEST(Definition, ButtonsBecomeKeelDevsButtonSettings) {
+    DefinitionDir dir;
+    auto plan = dir.eval(R"(return system {
+  buttons = { power = "reboot", sleep = "ignore" },
+})");
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->manifest["dev"]["buttons"], Json::parse(R"({"power":"reboot","sleep":"ignore"})"));
+    auto dev = dev::parse_dev_config(plan->manifest["dev"].dump());
+    ASSERT_TRUE(dev.ok()) << dev.error().message();
+    EXPECT_EQ(dev->buttons.action(dev::Button::kPower), dev::ButtonAction::kReboot);
+    EXPECT_EQ(dev->buttons.action(dev::Button::kReboot), dev::ButtonAction::kReboot);
+    EXPECT_EQ(dev->buttons.action(dev::Button::kSleep), dev::ButtonAction::kIgnore);
+    // Without the key, keel dev's defaults (the power button powers off).
+    auto plain = dir.eval("return system {}");
+    ASSERT_TRUE(plain.ok()) << plain.error().message();
+    EXPECT_FALSE(plain->manifest["dev"].contains("buttons"));
+}
+
 TEST(Definition, UsersGroupsAndIds) {
     DefinitionDir dir;
     auto plan = dir.eval(R"(return system {

@@ -64,6 +64,12 @@ TEST(Kernel, PlatformSubsetWithRegeneratedIndexLoadsInKeelDev) {
     EXPECT_NE(std::find(names.begin(), names.end(), "net_failover"), names.end());
     auto usb = ix->lookup("usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00");
     EXPECT_NE(std::find(usb.modules.begin(), usb.modules.end(), "usb_storage"), usb.modules.end());
+    // The ACPI power button (what system_powerdown presses) and its input device's
+    // evdev node, by the modaliases the guest's kernel gives them.
+    auto pwrbn = ix->lookup("acpi:LNXPWRBN:");
+    EXPECT_NE(std::find(pwrbn.modules.begin(), pwrbn.modules.end(), "button"), pwrbn.modules.end());
+    auto input = ix->lookup("input:b0019v0000p0001e0000-e0,1,k74,ramlsfw");
+    EXPECT_NE(std::find(input.modules.begin(), input.modules.end(), "evdev"), input.modules.end());
     EXPECT_TRUE(ix->is_module("nls_iso8859_1"));
     EXPECT_FALSE(ix->is_module("iwlwifi"));
     // ext4's softdep (pre: crypto-crc32c) brought a crc32c implementation.
