@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -206,6 +207,11 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::read(go_r, &go, 1) != 1) ::_exit(111);  // the runner gave up
     error = setup_root(o, stage);
+    // The container shares the host's clock (no namespace virtualises
+    // CLOCK_REALTIME): a time daemon of the system (the demo's ntpd) must not
+    // set or slew it. Out of the bounding set, CAP_SYS_TIME is gone after exec.
+    if (error.empty() && ::prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0) != 0)
+        error = fail("cannot drop CAP_SYS_TIME from the bounding set");
     if (error.empty()) {
         std::vector<std::string> cmd = o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
         std::vector<char*> argv;
