@@ -43,6 +43,7 @@ bench: build
 	@bench/net/run build/keel
 	@bench/init/run build/keel
 	@bench/dev/run build/keel
+	@bench/boot/run build
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: keel, keel-lua, keel-run into bin/,
 # keel.so into lib/lua/5.4 (on stock lua5.4's package.cpath for /usr/local).

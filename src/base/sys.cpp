@@ -221,6 +221,12 @@ std::chrono::nanoseconds monotonic_now() {
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
+double uptime() {
+    timespec ts;
+    ::clock_gettime(CLOCK_BOOTTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 double unix_time() {
     timespec ts;
     ::clock_gettime(CLOCK_REALTIME, &ts);

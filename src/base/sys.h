@@ -63,6 +63,8 @@ Result<std::string> read_all(int fd);
 std::chrono::nanoseconds monotonic_now();
 // Wall-clock time as unix seconds (for timestamps people read, never for timeouts).
 double unix_time();
+// Seconds since the kernel booted (CLOCK_BOOTTIME: the first figure of /proc/uptime).
+double uptime();
 
 // Process control and system setup (init).
 // A pipe, both ends close-on-exec and blocking: {read end, write end}.

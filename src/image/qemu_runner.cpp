@@ -239,7 +239,11 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
         "-qmp", "unix:" + control_socket + ",server=on,wait=off",
         "-qmp", "unix:" + qmp_socket + ",server=on,wait=off",
     };
-    if (accel == "kvm") argv.insert(argv.begin() + 3, {"-cpu", "host"});
+    // TCG's default CPU (qemu64) has no RDRAND, so the guest kernel's random pool is not
+    // seeded until virtio_rng is loaded or jitter entropy is gathered: every getrandom()
+    // caller (dropbearkey making the ssh host key) waited 1-3 s at boot. QEMU's RDRAND
+    // draws from the host's getrandom(), as virtio-rng does, and every x86 since 2012 has it.
+    argv.insert(argv.begin() + 3, {"-cpu", accel == "kvm" ? "host" : "qemu64,+rdrand"});
     return argv;
 }
 

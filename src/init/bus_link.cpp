@@ -27,8 +27,12 @@ std::string name_of(std::string_view data) {
 
 }  // namespace
 
-BusLink::BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready)
-    : client_(loop, std::move(options)), power_(std::move(power)), on_ready_(std::move(ready)) {}
+BusLink::BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready,
+                 double init_uptime)
+    : client_(loop, std::move(options)),
+      power_(std::move(power)),
+      on_ready_(std::move(ready)),
+      init_uptime_(init_uptime) {}
 
 BusLink::~BusLink() {
     client_.close();
@@ -77,6 +81,12 @@ void BusLink::on_request(const bus::Message& m) {
         if (!only.empty() && st["services"].empty())
             return reply(m, {{"error", "no service '" + only + "'"}});
         st["bus"] = {{"connected", client_.connected()}, {"dropped", client_.dropped()}};
+        // A client that subscribed too late for system.ready learns when it was; `time`
+        // and `uptime` are one moment, to place the services' `since` on the boot clock.
+        st["time"] = sys::unix_time();
+        st["uptime"] = sys::uptime();
+        st["init_uptime"] = init_uptime_;
+        st["ready_uptime"] = ready_uptime_ < 0 ? json(nullptr) : json(ready_uptime_);
         return reply(m, st);
     }
     if (m.subject == "init.logs") {
@@ -147,7 +157,11 @@ void BusLink::on_system_ready() {
     json services = json::object();
     for (const auto& s : sup_->services())
         services[s->name()] = to_string(s->state());
-    ready_ = json{{"time", sys::unix_time()}, {"services", services}};
+    ready_uptime_ = sys::uptime();
+    ready_ = json{{"time", sys::unix_time()},
+                  {"uptime", ready_uptime_},
+                  {"init_uptime", init_uptime_},
+                  {"services", services}};
     publish_json("system.ready", *ready_);
     for (const auto& to : ready_waiters_)
         (void)client_.publish(to, ready_->dump());

@@ -26,8 +26,10 @@ class BusLink final : public SupervisorListener {
     using PowerFn = std::function<void(const std::string& action)>;  // "poweroff" | "reboot"
     using ReadyFn = std::function<void()>;
 
-    // `loop` must outlive the link.
-    BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready);
+    // `loop` must outlive the link. `init_uptime`: sys::uptime() when init started, for
+    // system.ready and init.status (how long the kernel and init's own start took).
+    BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn power, ReadyFn ready,
+            double init_uptime);
     ~BusLink() override;
 
     // Subscribes and connects; `sup` must outlive the link.
@@ -58,6 +60,8 @@ class BusLink final : public SupervisorListener {
     bus::Headers log_headers_;
     std::optional<nlohmann::json> ready_;           // system.ready's payload, once published
     std::deque<std::string> ready_waiters_;          // init.ready reply subjects until then
+    double init_uptime_;
+    double ready_uptime_ = -1;  // sys::uptime() when system.ready went out
 };
 
 }  // namespace keel::init

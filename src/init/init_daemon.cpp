@@ -33,9 +33,10 @@ constexpr auto kShellRespawn = std::chrono::seconds(2);
 
 class InitDaemon {
   public:
-    InitDaemon(const InitOptions& o, loop::EventLoop& loop)
+    InitDaemon(const InitOptions& o, loop::EventLoop& loop, double started)
         : o_(o),
           loop_(loop),
+          started_(started),
           grace_timer_(loop, [this] { final_kill(); }),
           end_timer_(loop, [this] { finish(); }),
           shell_timer_(loop, [this] { try_boot(); }) {}
@@ -55,6 +56,7 @@ class InitDaemon {
 
     const InitOptions& o_;
     loop::EventLoop& loop_;
+    double started_;  // sys::uptime() on entry
     loop::SignalWatch signals_;
     std::unique_ptr<Cgroups> cgroups_;
     std::unique_ptr<BusLink> link_;
@@ -170,7 +172,8 @@ void InitDaemon::boot(Manifest m) {
                 Fd ready(o_.ready_fd);
                 (void)sys::write(ready.get(), "\n", 1);
             }
-        });
+        },
+        started_);
     SupervisorOptions so;
     so.base_env = service_env();
     so.log_dir = log_dir;
@@ -287,13 +290,14 @@ void InitDaemon::finish() {
 }  // namespace
 
 int run_init(const InitOptions& options) {
+    const double started = sys::uptime();  // before anything: userspace time counts from here
     log::set_program("keel init");
     auto loop = loop::EventLoop::create();
     if (!loop) {
         log::fatal("%s", loop.error().message().c_str());
         return 111;
     }
-    InitDaemon d(options, **loop);
+    InitDaemon d(options, **loop, started);
     return d.run();
 }
 

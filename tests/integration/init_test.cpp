@@ -64,6 +64,13 @@ TEST_F(InitIt, EveryEventReachesANatsClient) {
     auto late = run_cli({"req", "init.ready", "", "--server", init.url()});
     EXPECT_EQ(late.code, 0) << late.describe();
     EXPECT_EQ(json::parse(late.out), json::parse((*ready)["data"].get<std::string>()));
+    // The guest's own clock: when init started and when it was ready (/proc/uptime's clock).
+    json ready_data = json::parse((*ready)["data"].get<std::string>());
+    double up = ready_data["uptime"].get<double>(), started = ready_data["init_uptime"].get<double>();
+    EXPECT_GT(started, 0);
+    EXPECT_LE(started, up);
+    EXPECT_LT(up - started, 60) << ready_data.dump();
+    EXPECT_TRUE(ready_data["services"].contains("app")) << ready_data.dump();
     ASSERT_TRUE(w.wait_for("service.crashy.failed", slow(10s)))
         << testing::PrintToString(w.subjects());
     for (auto s : {"service.gate.ready", "service.app.starting", "service.app.ready",
@@ -142,6 +149,10 @@ TEST_F(InitIt, RequestsAndCli) {
     json status = init.status();
     EXPECT_EQ(status["bus"]["connected"], true);
     EXPECT_EQ(status["bus"]["dropped"], 0);
+    // When ready was announced, for a client that came too late for system.ready.
+    ASSERT_TRUE(status["system_ready"].get<bool>()) << status.dump();
+    EXPECT_LE(status["init_uptime"].get<double>(), status["ready_uptime"].get<double>());
+    EXPECT_LE(status["ready_uptime"].get<double>(), status["uptime"].get<double>());
 
     // Unknown names: exit 1 naming them; usage errors: 100.
     r = init.svc({"start", "nosuch"});

@@ -1,6 +1,5 @@
 #include "bus/server/server.h"
 
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -40,7 +39,7 @@ Server::Server(loop::EventLoop& loop, ServerOptions options)
           reap_closed();
           if (drained_) drained_();
       }) {
-    if (::getrandom(&rng_state_, sizeof rng_state_, 0) != sizeof rng_state_) rng_state_ = 0x9e3779b97f4a7c15ULL;
+    random_bytes(&rng_state_, sizeof rng_state_);
     rng_state_ |= 1;
 }
 

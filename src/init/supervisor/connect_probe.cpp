@@ -25,7 +25,7 @@ void ConnectProbe::retry() {
     watch_.stop();
     fd_.reset();
     timer_.arm_after(delay_);
-    delay_ = std::min(delay_ * 2, std::chrono::milliseconds(500));
+    delay_ = std::min(delay_ * 2, std::chrono::milliseconds(50));
 }
 
 void ConnectProbe::attempt() {

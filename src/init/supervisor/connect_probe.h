@@ -1,6 +1,8 @@
 // ConnectProbe: readiness by connection (tcp:PORT, unix:PATH). Tries to connect;
-// on failure waits and tries again, 10 ms doubling to 500 ms (a timerfd, no sleep),
-// until a connect succeeds or the probe is stopped.
+// on failure waits and tries again, 10 ms doubling to 50 ms (a timerfd, no sleep),
+// until a connect succeeds or the probe is stopped. The cap bounds how late
+// readiness is seen (at boot it gates system.ready); a refused loopback connect
+// costs microseconds.
 #pragma once
 
 #include <functional>
