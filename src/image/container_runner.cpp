@@ -207,11 +207,14 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::read(go_r, &go, 1) != 1) ::_exit(111);  // the runner gave up
     error = setup_root(o, stage);
-    // The container shares the host's clock (no namespace virtualises
-    // CLOCK_REALTIME): a time daemon of the system (the demo's ntpd) must not
-    // set or slew it. Out of the bounding set, CAP_SYS_TIME is gone after exec.
-    if (error.empty() && ::prctl(PR_CAPBSET_DROP, CAP_SYS_TIME, 0, 0, 0) != 0)
-        error = fail("cannot drop CAP_SYS_TIME from the bounding set");
+    // The container shares the host's clock and kernel (no namespace
+    // virtualises CLOCK_REALTIME or the module list): a time daemon of the
+    // system (the demo's ntpd) must not set or slew the clock, and its keel dev,
+    // which sees the host's devices, must not load modules into the host's
+    // kernel. Out of the bounding set, the capabilities are gone after exec.
+    for (auto [cap, name] : {std::pair{CAP_SYS_TIME, "CAP_SYS_TIME"}, {CAP_SYS_MODULE, "CAP_SYS_MODULE"}})
+        if (error.empty() && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+            error = fail(std::string("cannot drop ") + name + " from the bounding set");
     if (error.empty()) {
         std::vector<std::string> cmd = o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
         std::vector<char*> argv;

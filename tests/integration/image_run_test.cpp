@@ -103,7 +103,7 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
 
 // The container shares the host's clock: nothing in it may set it (a time daemon
 // of the system, as the demo's ntpd, would move the host's). Only read here.
-TEST(ImageRun, TheContainerCannotSetTheHostsClock) {
+TEST(ImageRun, TheContainerCannotSetTheHostsClockOrLoadModulesIntoItsKernel) {
     if (auto why = why_no_containers(); !why.empty()) GTEST_SKIP() << why;
     TempDir dir;
     image::NoProgress quiet;
@@ -117,6 +117,7 @@ TEST(ImageRun, TheContainerCannotSetTheHostsClock) {
         ASSERT_NE(at, std::string::npos) << r.describe();
         uint64_t caps = std::stoull(r.out.substr(at + std::strlen(set)), nullptr, 16);
         EXPECT_EQ(caps & (uint64_t{1} << 25), 0u) << set << " has CAP_SYS_TIME: " << r.out;
+        EXPECT_EQ(caps & (uint64_t{1} << 16), 0u) << set << " has CAP_SYS_MODULE: " << r.out;
         EXPECT_NE(caps & (uint64_t{1} << 21), 0u) << set << " lost CAP_SYS_ADMIN too: " << r.out;
     }
 }
