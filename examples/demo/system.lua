@@ -12,12 +12,14 @@ return system {
             ssh_keys = { "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFS7uw8RrHH3aNIyRiLXgqmIPdO8ZC2f7nx5WCQcJ2m demo@keel" },
         },
     },
-    packages = { "busybox-static", "dropbear-bin" },
+    -- Debian's busybox (not busybox-static): linked against the libc the image has anyway.
+    packages = { "busybox", "dropbear-bin" },
     network = { interfaces = { eth0 = { dhcp = true } } },
     services = {
         service "bus" { listen = { "0.0.0.0:4222" } },  -- reachable through QEMU's forwarded port
         "dev",
         "net",
+        "ntpd",                                         -- OpenNTPD, asking pool.ntp.org
         service "ssh" { port = 2222 },
         service "httpd" { port = 80, root = "/srv/www" },
         "toast",

@@ -177,8 +177,9 @@ end
 
 local system_schema = {
     hostname = "string", timezone = "string", users = "list", groups = "list", packages = "list",
+    exclude = "strings", prune = "boolean|map", busybox_links = "boolean",
     network = "map", services = "list", scripts = "map", devices = "list", kernel = "map",
-    files = "map", filesystems = "list",
+    files = "map", filesystems = "list", buttons = "map",
 }
 local function system(t)
     local where = here()
@@ -271,18 +272,81 @@ local function net_section(network, where)
     return section
 end
 
+-- Debian policy 5.6.1.
+local function package_name_ok(p) return type(p) == "string" and p:match("^[a-z0-9][a-z0-9+.-]+$") ~= nil end
+
+-- `prune`: true (the default), false, or { keep, remove, libraries, strip }.
+local prune_schema = {keep = "strings", remove = "strings", libraries = "boolean", strip = "boolean"}
+local function prune_rules(def)
+    local rules = {enabled = def.prune ~= false, keep = {}, remove = {}, libraries = true, strip = true}
+    if type(def.prune) ~= "table" then return rules end
+    local w = locate(def.where, "prune")
+    local o = check.options(w, "prune", def.prune, prune_schema)
+    for _, key in ipairs({"keep", "remove"}) do
+        for _, glob in ipairs(o[key] or {}) do
+            if glob:sub(1, 1) ~= "/" then
+                fail(locate(w, glob, true), 'prune: %s pattern "%s" must be an absolute path (a glob: * ? [...])', key, glob)
+            end
+            rules[key][#rules[key] + 1] = glob
+        end
+    end
+    for _, key in ipairs({"libraries", "strip"}) do
+        if o[key] ~= nil then rules[key] = o[key] end
+    end
+    return rules
+end
+
+-- The manifest's dev.buttons from `buttons`: what keel dev does when a power,
+-- reboot or sleep key is pressed (docs/dev.md).
+local button_actions = {"poweroff", "reboot", "publish", "ignore"}
+local function buttons_section(buttons, where)
+    local w = locate(where, "buttons")
+    local o = check.options(w, "buttons", buttons, {power = "string", reboot = "string", sleep = "string"})
+    for _, key in ipairs({"power", "reboot", "sleep"}) do
+        local v = o[key]
+        if v ~= nil then
+            local known = false
+            for _, a in ipairs(button_actions) do known = known or a == v end
+            if not known then
+                fail(locate(w, key), 'buttons: %s must be "poweroff", "reboot", "publish" or "ignore", not "%s"%s',
+                     key, v, check.suggest(v, button_actions))
+            end
+        end
+    end
+    return o
+end
+
 local function build(def)
     local out = {packages = {}, host_files = {}, files = {}, kernel_modules = {}}
-    local seen_pkg = {}
+    local seen_pkg, named_pkg = {}, {}
     local manifest = {hostname = def.hostname or "keel"}
     if not manifest.hostname:match("^[%w][%w.-]*$") or #manifest.hostname > 64 then
         fail(locate(def.where, "hostname"), "system: invalid hostname %q", manifest.hostname)
     end
+    out.prune = prune_rules(def)
 
+    -- Packages the closure goes without (mmdebstrap's --exclude, for dependencies):
+    -- the definition's own, and those catalog entries do not need (dropped again
+    -- when something in the system names the package).
+    local excluded, soft_excluded = {}, {}
+    local exclude_at = def.exclude and locate(def.where, "exclude")
+    for i, name in ipairs(def.exclude or {}) do
+        if not package_name_ok(name) then
+            fail(exclude_at, "system: exclude[%d] must be a Debian package name, not %s", i, check.describe(name))
+        end
+        excluded[name] = locate(exclude_at, name, true)
+    end
+
+    local packages_at = def.packages and locate(def.where, "packages")
     for i, p in ipairs(def.packages or {}) do
         if check.kind(p) == "host" then
             out.host_files[#out.host_files + 1] = {source = p.source, dest = p.source}
-        elseif type(p) == "string" and p:match("^[a-z0-9][a-z0-9+.-]+$") then
+        elseif package_name_ok(p) then
+            if excluded[p] then
+                fail(locate(packages_at, p, true), 'system: package "%s" is named in packages and in exclude (%s)',
+                     p, check.at(excluded[p]))
+            end
+            named_pkg[p] = true
             add_unique(out.packages, seen_pkg, p)
         else
             fail(locate(def.where, "packages"), "system: packages[%d] must be a Debian package name or host \"/path\", not %s",
@@ -292,7 +356,6 @@ local function build(def)
 
     local db = users_lib.resolve(def.users or {}, def.groups or {})
     local function put(f) out.files[#out.files + 1] = f end
-    for _, f in ipairs(users_lib.files(db)) do put(f) end
 
     -- The services: what was named, what is always there, and the scripts.
     local entries, by_name = {}, {}
@@ -393,7 +456,13 @@ local function build(def)
             result = {service = {argv = o.argv}}
             common = o
         end
-        for _, p in ipairs(result.packages or {}) do add_unique(out.packages, seen_pkg, p) end
+        for _, p in ipairs(result.packages or {}) do
+            if excluded[p] then fail(excluded[p], 'system: exclude: service "%s" needs package "%s"', e.name, p) end
+            add_unique(out.packages, seen_pkg, p)
+        end
+        for _, p in ipairs(result.exclude or {}) do soft_excluded[p] = true end
+        for _, glob in ipairs(result.remove or {}) do out.prune.remove[#out.prune.remove + 1] = glob end
+        for _, u in ipairs(result.users or {}) do users_lib.add_system_user(db, u) end
         for _, f in ipairs(result.files or {}) do put(f) end
         for k, v in pairs(result.sections or {}) do manifest[k] = v end
         local entry = result.service
@@ -420,6 +489,24 @@ local function build(def)
         for _, extra in ipairs(result.extra or {}) do services[#services + 1] = {entry = extra, where = w} end
     end
     for _, e in ipairs(entries) do expand(e) end
+    for _, f in ipairs(users_lib.files(db)) do put(f) end
+
+    -- The catalog asks for Debian's busybox (linked against the libc the image has
+    -- anyway); a system that names busybox-static gets that one instead (they conflict).
+    if seen_pkg["busybox-static"] and seen_pkg["busybox"] and not named_pkg["busybox"] then
+        for i, p in ipairs(out.packages) do
+            if p == "busybox" then table.remove(out.packages, i); break end
+        end
+        seen_pkg["busybox"] = nil
+    end
+    out.exclude = {}
+    for name in pairs(excluded) do out.exclude[#out.exclude + 1] = name end
+    for name in pairs(soft_excluded) do
+        if not excluded[name] and not seen_pkg[name] then out.exclude[#out.exclude + 1] = name end
+    end
+    table.sort(out.exclude)
+    out.busybox_links = def.busybox_links ~= false
+    if def.buttons then manifest.dev.buttons = buttons_section(def.buttons, def.where) end
 
     -- Dependencies: on services of this system, without cycles.
     local index = {}
@@ -510,9 +597,9 @@ local function build(def)
         end
     end
 
-    -- busybox-static ships one binary and no applet links; keel net's udhcpc
-    -- hook and ssh sessions need /bin/sh.
-    if seen_pkg["busybox-static"] then put({path = "/usr/bin/sh", link = "busybox"}) end
+    -- Debian's busybox packages ship one binary and no applet links; keel net's
+    -- udhcpc hook and ssh sessions need /bin/sh (keel build adds the other applets).
+    if seen_pkg["busybox"] or seen_pkg["busybox-static"] then put({path = "/usr/bin/sh", link = "busybox"}) end
 
     local kernel = def.kernel and check.options(locate(def.where, "kernel"), "kernel", def.kernel, {modules = "strings"})
     local seen_mod = {}

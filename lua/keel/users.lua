@@ -144,6 +144,34 @@ function M.resolve(users, groups)
     return db
 end
 
+-- A system user a catalog entry needs (what `adduser --system --group` does in a
+-- package's postinst): a group of its own name, uid and gid the first free from 100
+-- (Debian's system range), no login, no home directory made. A user or group the
+-- definition declared under that name is kept as it is.
+function M.add_system_user(db, spec)
+    if db.user[spec.name] then return db.user[spec.name] end
+    local function taken(list, key, id)
+        for _, x in ipairs(list) do if x[key] == id then return true end end
+        return false
+    end
+    local g = db.group[spec.name]
+    local id = 100
+    while taken(db.users, "uid", id) or (not g and taken(db.groups, "gid", id)) do id = id + 1 end
+    if not g then
+        g = {name = spec.name, gid = id, members = {}}
+        db.groups[#db.groups + 1] = g
+        db.group[g.name] = g
+        table.sort(db.groups, function(a, b) return a.gid < b.gid end)
+    end
+    local u = {name = spec.name, uid = id, gid = g.gid, home = spec.home or "/nonexistent",
+               shell = "/usr/sbin/nologin", gecos = spec.gecos or spec.name, system = true,
+               groups = {}, ssh_keys = {}}
+    db.users[#db.users + 1] = u
+    db.user[u.name] = u
+    table.sort(db.users, function(a, b) return a.uid < b.uid end)
+    return u
+end
+
 function M.names(list)
     local out = {}
     for _, x in ipairs(list) do out[#out + 1] = x.name end

@@ -14,6 +14,8 @@ void add_connect_options(Args& args, ConnectArgs* out) {
     args.option("password", 0, "PASS", "password", &out->password);
     args.option("token", 0, "TOKEN", "authentication token", &out->token);
     args.option("name", 0, "NAME", "connection name shown in bus stats", &out->name);
+    args.duration_option("wait", "keep trying to reach the bus this long (a device booting) [0]",
+                         &out->wait);
 }
 
 void signal_ready(int64_t fd) {
@@ -36,10 +38,12 @@ Result<std::unique_ptr<BusConnection>> BusConnection::open(const ConnectArgs& a,
     o.pass = a.password;
     o.token = a.token;
     if (!a.name.empty()) o.name = a.name;
-    o.reconnect = reconnect;
+    o.reconnect = reconnect || a.wait.count() > 0;
+    // Short rounds while waiting: a device booting should be seen as soon as its bus is.
+    if (a.wait.count() > 0) o.reconnect_wait_max = std::chrono::milliseconds(250);
     // Reconnecting is for a bus lost later; a bus that cannot be reached at all
-    // (or refuses the credentials) is reported at once, not retried forever.
-    o.retry_on_failed_connect = false;
+    // (or refuses the credentials) is reported at once, or after --wait.
+    o.retry_on_failed_connect = a.wait.count() > 0;
     o.connect_timeout = a.connect_timeout;
     c->client_ = std::make_unique<bus::Client>(*c->loop_, o);
     BusConnection* self = c.get();
@@ -49,14 +53,18 @@ Result<std::unique_ptr<BusConnection>> BusConnection::open(const ConnectArgs& a,
         if (e == bus::ClientEvent::kError) self->error_ = std::string(detail);
     });
     c->client_->connect();
-    auto st = c->run_until([&] { return up || self->client_->closed(); });
+    std::optional<std::chrono::nanoseconds> limit;
+    if (a.wait.count() > 0) limit = a.wait;
+    auto st = c->run_until([&] { return up || self->client_->closed(); }, limit);
     c->client_->on_event([self](bus::ClientEvent e, std::string_view detail) {
         if (e == bus::ClientEvent::kError || e == bus::ClientEvent::kDisconnected)
             self->error_ = std::string(detail);
     });
     if (!up) {
         std::string where = a.server.empty() ? "the bus" : a.server;
-        return Error("cannot connect to " + where + ": " + (c->error_.empty() ? "closed" : c->error_));
+        std::string why = c->error_.empty() ? (st ? "closed" : st.error().message()) : c->error_;
+        if (a.wait.count() > 0) why += " (kept trying for the --wait time)";
+        return Error("cannot connect to " + where + ": " + why);
     }
     return c;
 }

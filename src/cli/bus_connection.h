@@ -20,6 +20,8 @@ struct ConnectArgs {
     std::string user, password, token;
     std::string name;
     std::chrono::nanoseconds connect_timeout = std::chrono::seconds(2);
+    // > 0: a bus not there yet (a device still booting) is tried again until then.
+    std::chrono::nanoseconds wait{0};
 };
 
 void add_connect_options(Args& args, ConnectArgs* out);

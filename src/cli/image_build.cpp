@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "cli/args.h"
+#include "cli/image_build_step.h"
 #include "cli/image_paths.h"
 #include "cli/image_verbs.h"
 #include "image/build.h"
@@ -52,11 +53,21 @@ int image_build_main(int argc, char** argv) {
     auto c = compression_named(compression);
     if (!c) return args.usage_error("unknown compression '" + compression + "'");
     o.compression = *c;
+    return build_definition(definition, o, quiet).exit_code;
+}
+
+bool is_definition(const std::string& arg) {
+    return arg.size() > 4 && arg.ends_with(".lua");
+}
+
+BuildStep build_definition(const std::string& definition, image::BuildOptions o, bool quiet) {
+    BuildStep step;
     o.definition = absolute_path(definition);
     auto paths = image_tool_paths();
     if (!paths.ok()) {
         log::error("%s", paths.error().message().c_str());
-        return kExitUsage;
+        step.exit_code = kExitUsage;
+        return step;
     }
     o.definition_options.lua_dir = paths->lua_dir;
     o.definition_options.keel_binary = paths->keel;
@@ -67,14 +78,17 @@ int image_build_main(int argc, char** argv) {
     auto built = image::build_system(o, progress);
     if (!built.ok()) {
         log::error("%s", built.error().message().c_str());
-        return image_exit_code(built.error().code());
+        step.exit_code = image_exit_code(built.error().code());
+        return step;
     }
     if (!quiet) std::fputs(image::format_size_report(built->size).c_str(), stdout);
     std::printf("%s %s\n  kernel    %s\n  initramfs %s\n",
                 built->up_to_date ? "up to date:" : "built:", o.definition.c_str(),
                 built->kernel.c_str(), built->initramfs.c_str());
     if (!built->rootfs.empty()) std::printf("  rootfs    %s\n", built->rootfs.c_str());
-    return kExitOk;
+    std::fflush(stdout);
+    step.result = std::move(*built);
+    return step;
 }
 
 }  // namespace keel::cli

@@ -1,4 +1,4 @@
-// keel-image: the host-side verbs (build, boot, run) that `keel VERB` execs.
+// keel-image: the host-side verbs (build, boot, run, vm) that `keel VERB` execs.
 // Linked with the image library (libarchive, QEMU and container glue), never
 // with the device's keel.
 #include <cerrno>
@@ -16,6 +16,7 @@ constexpr Verb kVerbs[] = {
      "build a system definition into an initramfs and kernel"},
     {"boot", keel::cli::image_boot_main, "boot an initramfs and kernel under QEMU"},
     {"run", keel::cli::image_run_main, "run a root file system as a container (namespaces)"},
+    {"vm", keel::cli::image_vm_main, "drive a guest keel boot runs: USB sticks, power button, QMP"},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@ namespace keel::cli {
 int image_build_main(int argc, char** argv);
 int image_boot_main(int argc, char** argv);
 int image_run_main(int argc, char** argv);
+int image_vm_main(int argc, char** argv);
 
 // 100 for what the user named wrongly (missing or unreadable files, bad
 // input: Errors without errno), 111 for system failures worth retrying.

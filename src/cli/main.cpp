@@ -26,10 +26,14 @@ constexpr Verb kVerbs[] = {
     {"poweroff", keel::cli::poweroff_main, "ask init to stop everything and power off"},
     {"reboot", keel::cli::reboot_main, "ask init to stop everything and reboot"},
     {"dev", keel::cli::dev_main, "device manager: uevents to hardware.*, coldplug, modules, rules"},
+    {"modprobe", keel::cli::modprobe_main,
+     "load modules by name or alias with their dependencies (the kernel's /sbin/modprobe)"},
     {"build", keel::cli::forward_to_keel_image,
      "build a system image from a definition (keel-image)"},
     {"boot", keel::cli::forward_to_keel_image, "boot an image under QEMU (keel-image)"},
     {"run", keel::cli::forward_to_keel_image, "run a root file system as a container (keel-image)"},
+    {"vm", keel::cli::forward_to_keel_image,
+     "drive a guest keel boot runs: USB sticks, power button, QMP (keel-image)"},
 };
 
 }  // namespace

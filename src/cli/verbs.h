@@ -17,5 +17,6 @@ int svc_main(int argc, char** argv);
 int poweroff_main(int argc, char** argv);
 int reboot_main(int argc, char** argv);
 int dev_main(int argc, char** argv);
+int modprobe_main(int argc, char** argv);
 
 }  // namespace keel::cli

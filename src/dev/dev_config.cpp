@@ -190,10 +190,25 @@ Status parse_modules(const Json& j, const std::string& path, DevConfig* c) {
     return {};
 }
 
+Status parse_buttons(const Json& j, const std::string& path, ButtonConfig* c) {
+    KEEL_TRY_STATUS(check_keys(j, path, {"power", "reboot", "sleep"}));
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string p = path + "." + it.key();
+        auto name = KEEL_TRY(string_at(it.value(), p));
+        auto action = parse_action(name);
+        if (!action)
+            return err(p, "expected \"poweroff\", \"reboot\", \"publish\" or \"ignore\", not '" +
+                              name + "'");
+        c->set(*parse_button(it.key()), *action);
+    }
+    return {};
+}
+
 Result<DevConfig> from_json(const Json& j, const std::string& where) {
     DevConfig c;
     if (j.is_null()) return c;
-    KEEL_TRY_STATUS(check_keys(j, where, {"rules", "default_links", "modules", "firmware"}));
+    KEEL_TRY_STATUS(
+        check_keys(j, where, {"rules", "default_links", "modules", "firmware", "buttons"}));
     if (j.contains("rules")) {
         const Json& rules = j["rules"];
         if (!rules.is_array()) return err(where + ".rules", "expected a list of rules");
@@ -211,6 +226,8 @@ Result<DevConfig> from_json(const Json& j, const std::string& where) {
         if (f.contains("enabled")) c.firmware = KEEL_TRY(bool_at(f["enabled"], p + ".enabled"));
         if (f.contains("dir")) c.firmware_dir = KEEL_TRY(string_at(f["dir"], p + ".dir"));
     }
+    if (j.contains("buttons"))
+        KEEL_TRY_STATUS(parse_buttons(j["buttons"], where + ".buttons", &c.buttons));
     return c;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "dev/buttons.h"
 #include "dev/module_loader.h"
 #include "dev/rules.h"
 
@@ -20,6 +21,7 @@ struct DevConfig {
     bool modules_enabled = true;
     bool firmware = true;
     std::string firmware_dir = "/lib/firmware";
+    ButtonConfig buttons;
 };
 
 // Parses the section's JSON text; `where` prefixes paths in errors ("dev").

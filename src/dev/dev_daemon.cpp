@@ -52,7 +52,11 @@ DevDaemon::DevDaemon(loop::EventLoop& loop, bus::Client& bus, DaemonOptions opts
       cfg_(std::move(cfg)),
       sysfs_(opts_.sysfs_root),
       links_(opts_.dev_root),
-      runner_(loop, Runner::Options{}) {}
+      runner_(loop, Runner::Options{}),
+      buttons_(loop, bus, sysfs_, opts_.dev_root, cfg_.buttons,
+               [this](const std::string& subject, const std::string& payload) {
+                   publish(subject, payload);
+               }) {}
 
 DevDaemon::~DevDaemon() = default;
 
@@ -127,6 +131,8 @@ void DevDaemon::reload(DevConfig cfg) {
     cfg_.firmware = cfg.firmware;
     cfg_.firmware_dir = cfg.firmware_dir;
     firmware_dirs_ = firmware_dirs(cfg_.firmware_dir, opts_.kernel_release);
+    cfg_.buttons = cfg.buttons;
+    buttons_.reload(cfg_.buttons);
     log::info("reloaded: %zu rules (module settings apply from the next start)", cfg_.rules.size());
 }
 
@@ -262,6 +268,7 @@ void DevDaemon::handle(Device dev, const char* source) {
 
     const std::string payload = dev.to_json();
     publish(hardware_subject(dev.subsystem(), action), payload);
+    buttons_.on_device(dev);
     for (const auto& s : r.publish)
         publish(s, payload);
     if (!r.run.empty()) {
@@ -402,6 +409,7 @@ std::string DevDaemon::status_json() const {
                   {"commands_failed", runner_.failed()},
                   {"commands_dropped", runner_.dropped()}};
     j["links"] = links_.devices();
+    j["buttons"] = buttons_.status();
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

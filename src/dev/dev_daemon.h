@@ -2,7 +2,8 @@
 // kernel's queue overflowed) become `hardware.<subsystem>.<action>` messages;
 // on the way each device is enriched, its rules applied (mode, owner, links,
 // commands, extra subjects), its firmware served and its MODALIAS handed to the
-// module worker. Answers dev.list, dev.info and dev.status.
+// module worker; input devices with a power, reboot or sleep key are watched
+// (ButtonWatcher). Answers dev.list, dev.info and dev.status.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "bus/client/client.h"
+#include "dev/button_watcher.h"
 #include "dev/dev_config.h"
 #include "dev/links.h"
 #include "dev/module_worker.h"
@@ -56,8 +58,8 @@ class DevDaemon {
     Status start();
     // Rescans /sys and announces what appeared or disappeared unseen.
     void resync();
-    // New rules, default links and firmware settings (SIGHUP); module settings
-    // keep their start-up values.
+    // New rules, default links, firmware and button settings (SIGHUP); module
+    // settings keep their start-up values.
     void reload(DevConfig cfg);
     // Returns the memory a burst (coldplug, resync, a drained bus backlog) left
     // behind to the system.
@@ -93,6 +95,7 @@ class DevDaemon {
     std::unique_ptr<UeventSocket> socket_;
     loop::FdWatch watch_;
     std::unique_ptr<ModuleWorker> modules_;
+    ButtonWatcher buttons_;
     std::string modules_note_;  // why module loading is off, for dev.status
     std::vector<std::string> firmware_dirs_;
     UeventView view_;  // reused across messages

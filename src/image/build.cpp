@@ -1,5 +1,6 @@
 #include "image/build.h"
 
+#include <elf.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "image/elf_closure.h"
 #include "image/kernel.h"
 #include "image/packages.h"
+#include "image/prune.h"
 #include "image/rootfs_base.h"
 
 namespace keel::image {
@@ -31,25 +33,27 @@ bool exists(const std::string& path) {
 }
 
 // The lock beside the definition: reused when it pins every package the
-// definition names, resolved (and rewritten) when asked to or when it does not.
+// definition names with the same exclusions, resolved (and rewritten) when asked
+// to or when it does not.
 Result<Lock> locked_packages(const Plan& plan, const std::string& lock_path,
                              const PackageSource& source, bool update, Progress& progress) {
+    std::vector<std::string> exclude = plan.exclude;
+    std::sort(exclude.begin(), exclude.end());
     if (!update && exists(lock_path)) {
-        Lock lock = KEEL_TRY(read_lock(lock_path));
-        std::vector<std::string> missing;
+        LockFile lock = KEEL_TRY(read_lock(lock_path));
+        std::string missing;
         for (const auto& name : plan.packages)
-            if (std::none_of(lock.begin(), lock.end(), [&](auto& p) { return p.name == name; }))
-                missing.push_back(name);
-        if (missing.empty()) return lock;
-        std::string list;
-        for (const auto& m : missing)
-            list += (list.empty() ? "" : ", ") + m;
-        progress.note(lock_path + " does not pin " + list + ": resolving again");
+            if (std::none_of(lock.packages.begin(), lock.packages.end(), [&](auto& p) { return p.name == name; }))
+                missing += (missing.empty() ? "" : ", ") + name;
+        if (missing.empty() && lock.exclude == exclude) return lock.packages;
+        progress.note(lock_path + (missing.empty() ? " was resolved with other exclusions"
+                                                   : " does not pin " + missing) +
+                      ": resolving again");
     }
-    Lock lock = KEEL_TRY(resolve_packages(plan.packages, source, progress));
+    LockFile lock{KEEL_TRY(resolve_packages(plan.packages, source, progress, exclude)), exclude};
     KEEL_TRY_STATUS(write_lock(lock_path, lock));
-    progress.note("wrote " + lock_path + " (" + std::to_string(lock.size()) + " packages)");
-    return lock;
+    progress.note("wrote " + lock_path + " (" + std::to_string(lock.packages.size()) + " packages)");
+    return lock.packages;
 }
 
 // The definition's own files go over everything else; a directory it lists
@@ -68,7 +72,7 @@ Status put_plan_files(Tree& tree, const Tree& files) {
 }
 
 Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, const Lock& lock,
-                      const Kernel& kernel, Progress& progress) {
+                      const Kernel& kernel, Progress& progress, std::vector<SizeLine>& pruned) {
     Tree tree;
     KEEL_TRY_STATUS(put_base_skeleton(tree));
     progress.step("unpacking " + std::to_string(debs.size()) + " packages");
@@ -84,11 +88,47 @@ Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, co
     modules.insert(modules.end(), plan.kernel_modules.begin(), plan.kernel_modules.end());
     progress.step("adding kernel " + kernel.release + " modules");
     KEEL_TRY_STATUS(add_kernel_modules(tree, kernel, modules));
+    // keel dev decompresses .ko.xz/.ko.zst itself only when the kernel cannot: then the
+    // libraries it dlopen()s come from the host.
+    auto config = sys::read_file("/boot/config-" + kernel.release);
+    for (const char* lib : module_decompressors(tree, config ? *config : "")) {
+        std::string path = KEEL_TRY(find_host_library(lib, EM_X86_64));
+        KEEL_TRY_STATUS(add_with_closure(tree, {path, path, 0}));
+    }
     KEEL_TRY_STATUS(put_plan_files(tree, plan.files));
     KEEL_TRY(
         tree.put_file("/etc/keel/system.json", plan.manifest.dump(2) + "\n", 0644, "definition"));
-    KEEL_TRY_STATUS(put_finishing_links(tree));
+    KEEL_TRY(put_finishing_links(tree, plan.busybox_links));
+    progress.step("pruning");
+    PruneResult p = KEEL_TRY(prune_tree(tree, plan.prune));
+    for (const auto& w : p.warnings) progress.note("warning: " + w);
+    uint64_t files = 0, bytes = 0;
+    for (const auto& l : p.lines) {
+        files += l.files;
+        bytes += l.bytes;
+    }
+    if (files)
+        progress.note("pruned " + std::to_string(files) + " files, " + std::to_string(bytes / 1024) +
+                      " KiB (size.txt lists them; the definition's `prune` keeps what it needs)");
+    pruned = std::move(p.lines);
     return tree;
+}
+
+// The kernel's modules as an archive of their own (with the directories above
+// them): the initramfs is the system's archive followed by the modules', so the
+// report can say what each costs compressed.
+Tree take_modules(Tree& tree) {
+    Tree modules;
+    const std::string dir = "/usr/lib/modules";
+    if (!tree.lookup(dir, false)) return modules;
+    for (const char* above : {"/usr", "/usr/lib"})
+        if (const Node* d = tree.lookup(above, false)) (void)modules.put(above, *d);
+    for (auto it = tree.nodes().lower_bound(dir); it != tree.nodes().end(); ++it) {
+        if (it->first != dir && !it->first.starts_with(dir + "/")) break;
+        (void)modules.put(it->first, it->second);
+    }
+    (void)tree.remove(dir);
+    return modules;
 }
 
 // What the outputs are a function of: every node (file content by digest or,
@@ -103,6 +143,7 @@ Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options,
     field(KEEL_VERSION);
     field(std::to_string(static_cast<int>(options.compression)));
     field(options.rootfs ? "rootfs" : "");
+    field("initramfs: the system's archive, then the modules'");  // the layout write_cpio_parts gives
     field(kernel.image);
     for (const auto& [path, n] : tree.nodes()) {
         field(path);
@@ -144,7 +185,8 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     Lock lock = KEEL_TRY(locked_packages(plan, result.lock, source, options.update_lock, progress));
     std::vector<std::string> debs = KEEL_TRY(fetch_packages(lock, source, progress));
     Kernel kernel = KEEL_TRY(find_kernel());
-    Tree tree = KEEL_TRY(assemble(plan, debs, lock, kernel, progress));
+    std::vector<SizeLine> pruned;
+    Tree tree = KEEL_TRY(assemble(plan, debs, lock, kernel, progress, pruned));
 
     KEEL_TRY_STATUS(sys::make_dirs(options.out_dir, 0755));
     result.initramfs = options.out_dir + "/initramfs.img";
@@ -152,6 +194,8 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     result.rootfs = options.rootfs ? options.out_dir + "/rootfs" : "";
     result.digest = KEEL_TRY(tree_digest(tree, options, kernel));
     result.size = size_report(tree);
+    result.size.pruned = std::move(pruned);
+    if (auto st = sys::stat_path(kernel.image, true)) result.size.kernel_image_bytes = static_cast<uint64_t>(st->st_size);
 
     const std::string stamp = options.out_dir + "/build.json";
     if (auto old = sys::read_file(stamp)) {
@@ -162,30 +206,37 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
             struct stat st {};
             if (::stat(result.initramfs.c_str(), &st) == 0)
                 result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
+            result.size.modules_compressed_bytes = j.value(json::json_pointer("/sizes/modules"), uint64_t{0});
             return result;
         }
     }
     (void)sys::unlink_if_exists(stamp);  // a build cut short leaves no stamp behind
 
-    progress.step("writing " + result.initramfs);
-    KEEL_TRY_STATUS(write_cpio(tree, result.initramfs, options.compression, progress));
-    struct stat st {};
-    if (::stat(result.initramfs.c_str(), &st) == 0)
-        result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
-    KEEL_TRY_STATUS(copy_file(kernel.image, result.kernel));
-    KEEL_TRY_STATUS(sys::write_file_atomic(options.out_dir + "/system.json",
-                                           plan.manifest.dump(2) + "\n", 0644));
     if (options.rootfs) {
         progress.step("writing " + result.rootfs);
         KEEL_TRY_STATUS(sys::remove_tree(result.rootfs));
         KEEL_TRY_STATUS(write_directory(tree, result.rootfs, progress));
     }
+    Tree modules = take_modules(tree);
+    std::vector<const Tree*> parts = {&tree};
+    if (modules.size() > 1) parts.push_back(&modules);
+    auto sizes = KEEL_TRY(write_cpio_parts(parts, result.initramfs, options.compression, progress));
+    for (uint64_t part : sizes) result.size.compressed_bytes += part;
+    if (sizes.size() == 2) result.size.modules_compressed_bytes = sizes[1];
+    KEEL_TRY_STATUS(copy_file(kernel.image, result.kernel));
+    KEEL_TRY_STATUS(sys::write_file_atomic(options.out_dir + "/system.json",
+                                           plan.manifest.dump(2) + "\n", 0644));
     KEEL_TRY_STATUS(sys::write_file_atomic(options.out_dir + "/size.txt",
                                            format_size_report(result.size), 0644));
     json j = {{"digest", result.digest},
               {"definition", options.definition},
               {"lock", result.lock},
-              {"kernel_release", kernel.release}};
+              {"kernel_release", kernel.release},
+              {"sizes",
+               {{"initramfs", result.size.compressed_bytes},
+                {"modules", result.size.modules_compressed_bytes},
+                {"system", result.size.system_compressed_bytes()},
+                {"vmlinuz", result.size.kernel_image_bytes}}}};
     KEEL_TRY_STATUS(sys::write_file_atomic(stamp, j.dump(2) + "\n", 0644));
     return result;
 }

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 
 #include "base/log.h"
 #include "base/sys.h"
+#include "image/container_dhcp.h"
 #include "image/state_file.h"
 
 extern char** environ;
@@ -205,6 +207,14 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::read(go_r, &go, 1) != 1) ::_exit(111);  // the runner gave up
     error = setup_root(o, stage);
+    // The container shares the host's clock and kernel (no namespace
+    // virtualises CLOCK_REALTIME or the module list): a time daemon of the
+    // system (the demo's ntpd) must not set or slew the clock, and its keel dev,
+    // which sees the host's devices, must not load modules into the host's
+    // kernel. Out of the bounding set, the capabilities are gone after exec.
+    for (auto [cap, name] : {std::pair{CAP_SYS_TIME, "CAP_SYS_TIME"}, {CAP_SYS_MODULE, "CAP_SYS_MODULE"}})
+        if (error.empty() && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+            error = fail(std::string("cannot drop ") + name + " from the bounding set");
     if (error.empty()) {
         std::vector<std::string> cmd = o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
         std::vector<char*> argv;
@@ -306,6 +316,7 @@ Result<int> run_container(const RunOptions& o) {
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "link", "set", "eth0", "up"}));
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "route", "add", "default", "via", prefix + "1"}));
     }
+    auto dhcp = KEEL_TRY(ContainerDhcp::start(veth.name(), prefix + "2", prefix + "1"));
     if (::write(go_w.get(), "g", 1) != 1) return errno_error("cannot start the container");
     go_w = Fd();
     std::string error;
@@ -322,13 +333,17 @@ Result<int> run_container(const RunOptions& o) {
                                 {"interface", veth.name()},
                                 {"host_address", prefix + "1"},
                                 {"address", prefix + "2"},
-                                {"bus", "nats://" + prefix + "2:4222"}};
+                                {"bus", "nats://" + prefix + "2:4222"},
+                                {"dhcp", dhcp.running()}};
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
 
     std::fprintf(stderr, "keel run: container pid %ld, %s: host %s1/30, container eth0 %s2/30%s\n",
                  pid, veth.name().c_str(), prefix.c_str(), prefix.c_str(),
                  o.configure_network ? "" : " (left to keel net)");
+    if (dhcp.running())
+        std::fprintf(stderr, "keel run: DHCP on %s leases %s2 to the container\n",
+                     veth.name().c_str(), prefix.c_str());
     std::fprintf(stderr, "bus: nats://%s2:4222\n", prefix.c_str());
     // SIGTERM is keel init's poweroff; a second signal or the timeout kills.
     enum class Phase { running, stopping, killed } phase = Phase::running;

@@ -24,7 +24,7 @@ constexpr size_t kChunk = 1 << 16;
 // Where the archive's bytes go: the file, through liblzma for xz.
 class Sink {
 public:
-    Sink(Fd fd, bool xz) : fd_(std::move(fd)), xz_(xz) {}
+    Sink(int fd, bool xz) : fd_(fd), xz_(xz) {}
     ~Sink() {
         if (xz_started_) lzma_end(&lz_);
     }
@@ -53,7 +53,7 @@ private:
     Status put(const void* data, size_t len) {
         auto p = static_cast<const char*>(data);
         while (len > 0) {
-            auto n = KEEL_TRY(sys::write(fd_.get(), p, len));
+            auto n = KEEL_TRY(sys::write(fd_, p, len));
             p += n;
             len -= n;
             written_ += n;
@@ -77,7 +77,7 @@ private:
         }
     }
 
-    Fd fd_;
+    int fd_;
     bool xz_;
     bool xz_started_ = false;
     lzma_stream lz_ = LZMA_STREAM_INIT;
@@ -109,7 +109,7 @@ int64_t source_date_epoch() {
     return (*end || v < 0) ? 0 : v;
 }
 
-Status archive_error(archive* a, const std::string& what) {
+Error archive_error(archive* a, const std::string& what) {
     const char* e = archive_error_string(a);
     return Error(what + ": " + (e ? e : "libarchive error"));
 }
@@ -163,10 +163,11 @@ Status write_console(archive* a, archive_entry* e, bool with_dir, int64_t mtime,
     return {};
 }
 
-Status write_archive(const Tree& tree, const std::string& path, const std::string& tmp,
-                     Compression compression, Progress& progress) {
-    auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    Sink sink(std::move(fd), compression == Compression::xz);
+// One compressed archive of `tree` appended to `fd`; returns its size. With
+// `console`, /dev/console is added when the tree has none.
+Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path, bool console,
+                               Compression compression, Progress& progress) {
+    Sink sink(fd, compression == Compression::xz);
     KEEL_TRY_STATUS(sink.open());
 
     std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
@@ -184,11 +185,11 @@ Status write_archive(const Tree& tree, const std::string& path, const std::strin
     if (r != ARCHIVE_OK) return archive_error(a.get(), "cannot set up compression for " + path);
     archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding after the trailer
     if (archive_write_open2(a.get(), &sink, nullptr, sink_write, nullptr, nullptr) != ARCHIVE_OK)
-        return archive_error(a.get(), "cannot open " + tmp);
+        return archive_error(a.get(), "cannot open " + path);
 
     const int64_t mtime = source_date_epoch();
     const auto& nodes = tree.nodes();
-    const bool has_console = nodes.count("/dev/console") > 0;
+    const bool has_console = !console || nodes.count("/dev/console") > 0;
     uint64_t ino = 0, done = 0, total_bytes = 0;
     for (const auto& [p, n] : nodes) total_bytes += n.kind == Node::Kind::file ? n.size : 0;
     std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
@@ -239,21 +240,40 @@ Status write_archive(const Tree& tree, const std::string& path, const std::strin
     }
     if (archive_write_close(a.get()) != ARCHIVE_OK)
         return archive_error(a.get(), "cannot finish " + path);
-    return sink.finish();
+    KEEL_TRY_STATUS(sink.finish());
+    return sink.written();
+}
+
+Result<std::vector<uint64_t>> write_parts(const std::vector<const Tree*>& parts, const std::string& path,
+                                          const std::string& tmp, Compression compression,
+                                          Progress& progress) {
+    auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    std::vector<uint64_t> sizes;
+    for (size_t i = 0; i < parts.size(); ++i)
+        sizes.push_back(KEEL_TRY(write_archive(*parts[i], fd.get(), path, i == 0, compression, progress)));
+    KEEL_TRY_STATUS(sys::rename(tmp, path));
+    return sizes;
 }
 
 }  // namespace
 
-Status write_cpio(const Tree& tree, const std::string& path, Compression compression,
-                  Progress& progress) {
+Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<const Tree*>& parts,
+                                               const std::string& path, Compression compression,
+                                               Progress& progress) {
     progress.step("writing initramfs " + path);
     // Through a temporary file: a failed write never leaves a truncated image
     // where a previous good one was.
     std::string tmp = path + ".tmp";
-    auto st = write_archive(tree, path, tmp, compression, progress);
-    if (st) st = sys::rename(tmp, path);
-    if (!st) (void)sys::unlink_if_exists(tmp);
-    return st;
+    auto sizes = write_parts(parts, path, tmp, compression, progress);
+    if (!sizes) (void)sys::unlink_if_exists(tmp);
+    return sizes;
+}
+
+Status write_cpio(const Tree& tree, const std::string& path, Compression compression,
+                  Progress& progress) {
+    auto sizes = write_cpio_parts({&tree}, path, compression, progress);
+    if (!sizes) return sizes.error();
+    return {};
 }
 
 }  // namespace keel::image

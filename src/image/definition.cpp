@@ -430,6 +430,26 @@ Result<Plan> to_plan(lua_State* L, int r, Sandbox& s) {
         plan.packages.push_back(lua_tostring(L, i));
         return {};
     }));
+    KEEL_TRY_STATUS(each(L, r, "exclude", [&](int i) -> Status {
+        plan.exclude.push_back(lua_tostring(L, i));
+        return {};
+    }));
+    lua_getfield(L, r, "prune");
+    if (lua_istable(L, -1)) {
+        int p = lua_gettop(L);
+        plan.prune.enabled = field_bool(L, p, "enabled");
+        plan.prune.libraries = field_bool(L, p, "libraries");
+        plan.prune.strip = field_bool(L, p, "strip");
+        for (const auto& key_list : {std::pair{"keep", &plan.prune.keep}, {"remove", &plan.prune.remove}}) {
+            std::vector<std::string>* list = key_list.second;
+            KEEL_TRY_STATUS(each(L, p, key_list.first, [&](int i) -> Status {
+                list->push_back(lua_tostring(L, i));
+                return {};
+            }));
+        }
+    }
+    lua_pop(L, 1);
+    plan.busybox_links = field_bool(L, r, "busybox_links");
     KEEL_TRY_STATUS(each(L, r, "kernel_modules", [&](int i) -> Status {
         plan.kernel_modules.push_back(lua_tostring(L, i));
         return {};

@@ -64,25 +64,13 @@ void read_ld_so_conf(const std::string& file, int depth, std::vector<std::string
     }
 }
 
-const char* multiarch(uint16_t machine) {
-    switch (machine) {
-    case EM_X86_64: return "x86_64-linux-gnu";
-    case EM_AARCH64: return "aarch64-linux-gnu";
-    case EM_RISCV: return "riscv64-linux-gnu";
-    default: return nullptr;
-    }
-}
 
 // The dirs ld.so searches after RPATH/RUNPATH: ld.so.conf's, then its built-in ones.
 std::vector<std::string> system_dirs(uint16_t machine) {
     std::vector<std::string> dirs;
     read_ld_so_conf("/etc/ld.so.conf", 0, &dirs);
-    if (const char* triplet = multiarch(machine)) {
-        dirs.push_back(std::string("/lib/") + triplet);
-        dirs.push_back(std::string("/usr/lib/") + triplet);
-    }
-    for (const char* d : {"/lib64", "/usr/lib64", "/lib", "/usr/lib"})
-        dirs.emplace_back(d);
+    for (auto& d : builtin_library_dirs(machine))
+        dirs.push_back(std::move(d));
     return dirs;
 }
 
@@ -109,6 +97,32 @@ struct Loaded {
 };
 
 }  // namespace
+
+const char* multiarch(uint16_t machine) {
+    switch (machine) {
+    case EM_X86_64: return "x86_64-linux-gnu";
+    case EM_AARCH64: return "aarch64-linux-gnu";
+    case EM_RISCV: return "riscv64-linux-gnu";
+    default: return nullptr;
+    }
+}
+
+std::vector<std::string> builtin_library_dirs(uint16_t machine) {
+    std::vector<std::string> dirs;
+    if (const char* triplet = multiarch(machine)) {
+        dirs.push_back(std::string("/lib/") + triplet);
+        dirs.push_back(std::string("/usr/lib/") + triplet);
+    }
+    for (const char* d : {"/lib64", "/usr/lib64", "/lib", "/usr/lib"})
+        dirs.emplace_back(d);
+    return dirs;
+}
+
+Result<std::string> find_host_library(const std::string& soname, uint16_t machine) {
+    for (const auto& d : system_dirs(machine))
+        if (usable(d + "/" + soname, machine)) return d + "/" + soname;
+    return Error("cannot find " + soname + " on this host (searched ld.so.conf and the default dirs)");
+}
 
 Result<std::vector<std::string>> elf_closure(const std::string& path) {
     ElfInfo root = KEEL_TRY(read_elf(path));

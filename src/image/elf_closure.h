@@ -4,6 +4,7 @@
 // (no ldd, which would run the file).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,16 @@
 #include "image/tree.h"
 
 namespace keel::image {
+
+// Debian's multiarch triplet for an ELF machine ("x86_64-linux-gnu"), or nullptr.
+const char* multiarch(uint16_t machine);
+// The dirs ld.so searches by itself (no ld.so.conf, no cache): /lib/TRIPLET,
+// /usr/lib/TRIPLET, /lib64, /usr/lib64, /lib, /usr/lib.
+std::vector<std::string> builtin_library_dirs(uint16_t machine);
+
+// Where ld.so would find `soname` on this host for `machine` (ld.so.conf dirs, then
+// the built-in ones): for libraries a program dlopen()s.
+Result<std::string> find_host_library(const std::string& soname, uint16_t machine);
 
 // Puts `file` into `tree` at file.dest and every library it needs, recursively,
 // at the path it has on the host (origin "host"). Non-ELF files are copied alone.

@@ -4,16 +4,10 @@
 
 #include <cstring>
 
+#include "image/bounded_read.h"
+
 namespace keel::image {
 namespace {
-
-// Reads a T at `off` when it lies wholly inside `bytes` (overflow-safe).
-template <typename T>
-bool read_at(std::string_view bytes, uint64_t off, T* out) {
-    if (off > bytes.size() || bytes.size() - off < sizeof(T)) return false;
-    std::memcpy(out, bytes.data() + off, sizeof(T));
-    return true;
-}
 
 void split_path_list(std::string_view s, std::vector<std::string>* out) {
     size_t i = 0;

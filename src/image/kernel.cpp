@@ -18,6 +18,7 @@
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "base/text_lines.h"
+#include "dev/decompress.h"
 #include "dev/module_index.h"
 #include "dev/text.h"
 
@@ -170,6 +171,11 @@ const std::vector<std::string>& platform_modules() {
         "loop",
         "9p",
         "9pnet_virtio",
+        // The ACPI power button (what QEMU's system_powerdown and a VM manager
+        // press; modalias acpi:LNXPWRBN:) as an input device, and evdev for its
+        // /dev/input/eventN node, which keel dev reads
+        "button",
+        "evdev",
     };
     return kModules;
 }
@@ -257,6 +263,25 @@ Status add_kernel_modules(Tree& tree, const Kernel& kernel,
         if (sys::stat_path(host + "/" + f).ok())
             KEEL_TRY(tree.put_host_file(dest + "/" + f, host + "/" + f, 0644, "kernel"));
     return {};
+}
+
+std::vector<const char*> module_decompressors(const Tree& tree, std::string_view kernel_config) {
+    constexpr std::string_view kDecompress = "CONFIG_MODULE_DECOMPRESS=y";
+    for (size_t at = 0; (at = kernel_config.find(kDecompress, at)) != std::string_view::npos; ++at) {
+        size_t end = at + kDecompress.size();
+        if ((at == 0 || kernel_config[at - 1] == '\n') && (end == kernel_config.size() || kernel_config[end] == '\n'))
+            return {};
+    }
+    bool xz = false, zstd = false;
+    for (auto it = tree.nodes().lower_bound("/usr/lib/modules/"); it != tree.nodes().end(); ++it) {
+        if (!it->first.starts_with("/usr/lib/modules/")) break;
+        xz = xz || it->first.ends_with(".ko.xz");
+        zstd = zstd || it->first.ends_with(".ko.zst");
+    }
+    std::vector<const char*> libs;
+    if (xz) libs.push_back(dev::kXzLibrary);
+    if (zstd) libs.push_back(dev::kZstdLibrary);
+    return libs;
 }
 
 }  // namespace keel::image

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -28,5 +29,10 @@ const std::vector<std::string>& platform_modules();
 // Adds /lib/modules/RELEASE/... for `modules` and their dependencies, and the
 // regenerated index files. Unknown module names are an error naming them.
 Status add_kernel_modules(Tree& tree, const Kernel& kernel, const std::vector<std::string>& modules);
+
+// The libraries keel dev dlopen()s to decompress the tree's modules itself
+// (dev/decompress.h): none when the modules are plain or the kernel's config
+// (`/boot/config-RELEASE` text, "" when unknown) has CONFIG_MODULE_DECOMPRESS=y.
+std::vector<const char*> module_decompressors(const Tree& tree, std::string_view kernel_config);
 
 }  // namespace keel::image

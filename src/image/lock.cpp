@@ -1,4 +1,5 @@
-// system.lock: {"packages": [{name, version, arch, sha256, size, filename}...], "version": 1}.
+// system.lock: {"exclude": [names...], "packages": [{name, version, arch, sha256, size,
+// filename}...], "version": 1}; "exclude" only when the definition excludes packages.
 // Keys sorted, two-space indent, packages sorted by name: the same lock always
 // has the same bytes, so it diffs well under version control.
 #include <nlohmann/json.hpp>
@@ -49,13 +50,13 @@ Result<LockedPackage> parse_package(const nlohmann::json& p, const std::string& 
 
 }  // namespace
 
-Result<Lock> read_lock(const std::string& path) {
+Result<LockFile> read_lock(const std::string& path) {
     std::string text = KEEL_TRY(sys::read_file(path));
     nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
     if (doc.is_discarded()) return Error(path + ": not valid JSON");
     if (!doc.is_object()) return Error(path + ": expected a JSON object");
     for (auto it = doc.begin(); it != doc.end(); ++it)
-        if (it.key() != "version" && it.key() != "packages")
+        if (it.key() != "version" && it.key() != "packages" && it.key() != "exclude")
             return Error(path + ": unknown key \"" + it.key() + "\"");
     auto version = doc.find("version");
     if (version == doc.end() || !version->is_number_integer() || version->get<int>() != kLockVersion)
@@ -63,21 +64,35 @@ Result<Lock> read_lock(const std::string& path) {
     auto packages = doc.find("packages");
     if (packages == doc.end() || !packages->is_array())
         return Error(path + ": \"packages\" must be an array");
-    Lock lock;
+    LockFile lock;
     std::set<std::string> seen;
     for (size_t i = 0; i < packages->size(); ++i) {
         std::string where = path + ": packages[" + std::to_string(i) + "]";
         LockedPackage pkg = KEEL_TRY(parse_package((*packages)[i], where));
         if (!seen.insert(pkg.name).second) return Error(where + ": " + pkg.name + " is listed twice");
-        lock.push_back(std::move(pkg));
+        lock.packages.push_back(std::move(pkg));
     }
-    std::sort(lock.begin(), lock.end(),
+    std::sort(lock.packages.begin(), lock.packages.end(),
               [](const LockedPackage& a, const LockedPackage& b) { return a.name < b.name; });
+    if (auto exclude = doc.find("exclude"); exclude != doc.end()) {
+        if (!exclude->is_array()) return Error(path + ": \"exclude\" must be an array of package names");
+        std::set<std::string> names;
+        for (size_t i = 0; i < exclude->size(); ++i) {
+            const auto& e = (*exclude)[i];
+            std::string where = path + ": exclude[" + std::to_string(i) + "]";
+            if (!e.is_string() || e.get<std::string>().empty()) return Error(where + ": expected a package name");
+            if (seen.count(e.get<std::string>()))
+                return Error(where + ": " + e.get<std::string>() + " is excluded but pinned in packages");
+            if (!names.insert(e.get<std::string>()).second)
+                return Error(where + ": " + e.get<std::string>() + " is listed twice");
+        }
+        lock.exclude.assign(names.begin(), names.end());
+    }
     return lock;
 }
 
-Status write_lock(const std::string& path, const Lock& lock) {
-    Lock sorted = lock;
+Status write_lock(const std::string& path, const LockFile& lock) {
+    Lock sorted = lock.packages;
     std::sort(sorted.begin(), sorted.end(),
               [](const LockedPackage& a, const LockedPackage& b) { return a.name < b.name; });
     nlohmann::json packages = nlohmann::json::array();
@@ -89,6 +104,11 @@ Status write_lock(const std::string& path, const Lock& lock) {
                             {"size", p.size},
                             {"filename", p.filename}});
     nlohmann::json doc = {{"version", kLockVersion}, {"packages", std::move(packages)}};
+    if (!lock.exclude.empty()) {
+        std::vector<std::string> exclude = lock.exclude;
+        std::sort(exclude.begin(), exclude.end());
+        doc["exclude"] = exclude;
+    }
     return sys::write_file_atomic(path, doc.dump(2) + "\n");
 }
 

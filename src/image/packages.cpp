@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "base/sys.h"
@@ -67,6 +68,31 @@ Result<LockedPackage> locked_from(const std::map<std::string, std::string>& st) 
     return p;
 }
 
+// A dpkg status file listing the excluded packages as installed (their candidate
+// version, so any versioned dependency on them holds), with no dependencies of
+// their own: apt then neither installs them nor what only they need, as if the
+// image already had them (mmdebstrap's --exclude for dependencies).
+std::string excluded_status(const std::vector<std::string>& exclude,
+                            const std::map<std::string, std::map<std::string, std::string>>& records) {
+    std::vector<std::string> sorted = exclude;
+    std::sort(sorted.begin(), sorted.end());
+    std::string out;
+    for (const auto& name : sorted) {
+        const auto& r = records.at(name);
+        auto field = [&](const char* key) {
+            auto it = r.find(key);
+            if (it != r.end() && !it->second.empty()) out += std::string(key) + ": " + it->second + "\n";
+        };
+        out += "Package: " + name + "\nStatus: install ok installed\n";
+        field("Version");
+        field("Architecture");
+        field("Multi-Arch");
+        field("Provides");
+        out += "Maintainer: keel build <keel@localhost>\nDescription: excluded from the image\n\n";
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string default_cache_dir() {
@@ -77,11 +103,16 @@ std::string default_cache_dir() {
 }
 
 Result<Lock> resolve_packages(const std::vector<std::string>& names, const PackageSource& source,
-                              Progress& progress) {
-    std::vector<std::string> bad;
+                              Progress& progress, const std::vector<std::string>& exclude) {
+    std::vector<std::string> bad, both;
     for (const auto& n : names)
         if (!valid_package_name(n)) bad.push_back("\"" + n + "\"");
+    for (const auto& n : exclude) {
+        if (!valid_package_name(n)) bad.push_back("\"" + n + "\"");
+        if (std::find(names.begin(), names.end(), n) != names.end()) both.push_back(n);
+    }
     if (!bad.empty()) return Error("not Debian package names: " + join(bad));
+    if (!both.empty()) return Error("packages both wanted and excluded: " + join(both));
     if (names.empty()) return Lock{};
     Apt apt = KEEL_TRY(Apt::open(source));
     KEEL_TRY_STATUS(apt.update_if_stale(progress));
@@ -91,20 +122,29 @@ Result<Lock> resolve_packages(const std::vector<std::string>& names, const Packa
     // error names every one (virtual packages have no record either).
     std::vector<std::string> args = {"apt-cache", "show", "--no-all-versions"};
     args.insert(args.end(), names.begin(), names.end());
-    std::set<std::string> known;
-    for (const auto& st : parse_stanzas(KEEL_TRY(apt.run(args))))
-        if (auto it = st.find("Package"); it != st.end()) known.insert(it->second);
+    args.insert(args.end(), exclude.begin(), exclude.end());
+    std::map<std::string, std::map<std::string, std::string>> candidates;
+    for (auto& st : parse_stanzas(KEEL_TRY(apt.run(args))))
+        if (auto it = st.find("Package"); it != st.end()) candidates.emplace(it->second, std::move(st));
     std::vector<std::string> unknown;
-    for (const auto& n : names)
-        if (!known.count(n) && std::find(unknown.begin(), unknown.end(), n) == unknown.end())
-            unknown.push_back(n);
+    for (const auto* list : {&names, &exclude})
+        for (const auto& n : *list)
+            if (!candidates.count(n) && std::find(unknown.begin(), unknown.end(), n) == unknown.end())
+                unknown.push_back(n);
     if (!unknown.empty())
         return Error("unknown Debian package" + std::string(unknown.size() > 1 ? "s" : "") + ": " +
                      join(unknown) + " (not in the " + source.arch +
                      " package lists; virtual packages must be named by a real one)");
 
-    // The solver's answer with nothing installed: every package of the closure.
+    // The solver's answer with nothing installed but the excluded packages: every
+    // package of the closure.
     args = {"apt-get", "--simulate", "--quiet", "--no-install-recommends", "install"};
+    if (!exclude.empty()) {
+        std::string status = excluded_status(exclude, candidates);
+        std::string path = apt.dir() + "/state/status-" + sha256_hex(status).substr(0, 12);
+        if (!sys::stat_path(path).ok()) KEEL_TRY_STATUS(sys::write_file_atomic(path, status));
+        args.insert(args.begin() + 1, {"-o", "Dir::State::status=" + path});
+    }
     args.insert(args.end(), names.begin(), names.end());
     auto inst = parse_simulation(KEEL_TRY(apt.run(args)));
     if (inst.empty()) return Error("apt resolved nothing for " + join(names));
@@ -119,13 +159,16 @@ Result<Lock> resolve_packages(const std::vector<std::string>& names, const Packa
     }
     Lock lock;
     for (const auto& [name, version] : inst) {
+        if (std::find(exclude.begin(), exclude.end(), name) != exclude.end())
+            return Error("apt would install the excluded package " + name + " " + version);
         auto it = records.find(name + "=" + version);
         if (it == records.end()) return Error("apt has no record of " + name + " " + version);
         lock.push_back(it->second);
     }
     std::sort(lock.begin(), lock.end(),
               [](const LockedPackage& a, const LockedPackage& b) { return a.name < b.name; });
-    progress.note("resolved " + join(names, " ") + " to " + std::to_string(lock.size()) + " packages");
+    progress.note("resolved " + join(names, " ") + " to " + std::to_string(lock.size()) + " packages" +
+                  (exclude.empty() ? "" : " (excluding " + join(exclude, " ") + ")"));
     return lock;
 }
 

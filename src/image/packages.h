@@ -35,11 +35,20 @@ struct LockedPackage {
 using Lock = std::vector<LockedPackage>;  // sorted by name
 
 // The closure of `names` (Depends and Pre-Depends; not Recommends), nothing assumed installed.
+// `exclude` names packages the image goes without: apt counts them as installed (a
+// status file of their own, as if dpkg had them), so neither they nor what only they
+// depend on enter the closure.
 Result<Lock> resolve_packages(const std::vector<std::string>& names, const PackageSource& source,
-                              Progress& progress);
-// system.lock: JSON, one object per package, stable order and formatting.
-Result<Lock> read_lock(const std::string& path);
-Status write_lock(const std::string& path, const Lock& lock);
+                              Progress& progress, const std::vector<std::string>& exclude = {});
+
+// system.lock: JSON, one object per package, stable order and formatting, and the
+// exclusions the closure was resolved with.
+struct LockFile {
+    Lock packages;
+    std::vector<std::string> exclude;  // sorted
+};
+Result<LockFile> read_lock(const std::string& path);
+Status write_lock(const std::string& path, const LockFile& lock);
 // Every locked .deb in the cache with its sha256 checked (downloaded when missing);
 // returns their paths in lock order.
 Result<std::vector<std::string>> fetch_packages(const Lock& lock, const PackageSource& source,

@@ -250,6 +250,8 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
 Result<int> boot(const BootOptions& o) {
     for (const auto* f : {&o.kernel, &o.initrd})
         if (::access(f->c_str(), R_OK) != 0) return errno_error("cannot read " + *f);
+    // Not QEMU's to keep open.
+    if (o.ready_fd >= 0) ::fcntl(o.ready_fd, F_SETFD, FD_CLOEXEC);
     std::string why;
     std::string accel = o.accel.empty() ? choose_accel(&why) : o.accel;
     if (!o.accel.empty()) why = "as asked";
@@ -272,6 +274,7 @@ Result<int> boot(const BootOptions& o) {
     std::optional<Child> child;
     // Ctrl-C: ACPI powerdown; then (timeout or a second Ctrl-C) QMP quit; then SIGKILL.
     enum class Stage { running, powering_down, quitting, killed } stage = Stage::running;
+    std::chrono::nanoseconds powerdown_at{0};
     loop::Timer escalate(*loop, [&] {
         if (!child) return;
         if (stage == Stage::powering_down) {
@@ -296,6 +299,7 @@ Result<int> boot(const BootOptions& o) {
             auto c = QmpClient::connect(control, 2s);
             auto st = c ? c->system_powerdown() : Status(c.error());
             if (st) {
+                powerdown_at = sys::monotonic_now();
                 escalate.arm_after(o.powerdown_timeout);
                 return;
             }
@@ -316,6 +320,14 @@ Result<int> boot(const BootOptions& o) {
         state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
+    // It describes a running guest: gone with it (a stale one would send
+    // keel vm to a dead socket).
+    struct StateFile {
+        const std::string& path;
+        ~StateFile() {
+            if (!path.empty()) (void)sys::unlink_if_exists(path);
+        }
+    } state_file{o.state_path};
 
     std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s\n", child->pid, accel.c_str(),
                  why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str());
@@ -327,6 +339,10 @@ Result<int> boot(const BootOptions& o) {
     }
     std::fprintf(stderr, "qmp: %s\n", qmp.c_str());
     if (!o.log_path.empty()) std::fprintf(stderr, "console: %s\n", o.log_path.c_str());
+    if (o.ready_fd >= 0) {
+        Fd ready(o.ready_fd);
+        (void)sys::write(ready.get(), "\n", 1);
+    }
     std::optional<TerminalMode> raw;
     loop::FdWatch in_watch, console_watch, exit_watch;
     const bool interactive = !o.headless;
@@ -366,6 +382,20 @@ Result<int> boot(const BootOptions& o) {
     while (relay_out()) {
     }
     raw.reset();
+    // How it ended, for people and scripts: did the guest honour the power button?
+    switch (stage) {
+        case Stage::running:
+            break;
+        case Stage::powering_down:
+            std::fprintf(stderr, "keel boot: the guest powered off %.1f s after the ACPI power button\n",
+                         std::chrono::duration<double>(sys::monotonic_now() - powerdown_at).count());
+            break;
+        case Stage::quitting:
+            std::fprintf(stderr, "keel boot: QEMU quit over QMP: the guest did not power off\n");
+            break;
+        case Stage::killed:
+            break;
+    }
     if (WIFSIGNALED(status)) {
         std::fprintf(stderr, "keel boot: qemu killed by %s\n", strsignal(WTERMSIG(status)));
         return 128 + WTERMSIG(status);

@@ -22,7 +22,8 @@ struct BootOptions {
     std::string accel;             // "kvm" | "tcg" | "" (KVM when it works, else TCG)
     bool headless = false;         // no terminal: console only to log_path
     std::string log_path;          // console copy (headless: where the console goes)
-    std::string state_path;        // JSON with ports and the QMP socket, written once started
+    std::string state_path;        // JSON with ports and the QMP socket, while QEMU runs
+    int ready_fd = -1;             // gets a newline once QEMU runs and the state file is written
     std::string qemu = "qemu-system-x86_64";
     std::chrono::milliseconds powerdown_timeout{30000};  // Ctrl-C: ACPI powerdown, then quit
 };

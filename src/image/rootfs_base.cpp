@@ -1,5 +1,10 @@
 #include "image/rootfs_base.h"
 
+#include <set>
+#include <string>
+
+#include "image/busybox_applets.h"
+
 namespace keel::image {
 
 Status put_base_skeleton(Tree& tree) {
@@ -23,11 +28,29 @@ Status put_base_skeleton(Tree& tree) {
     return {};
 }
 
-Status put_finishing_links(Tree& tree) {
+Result<size_t> put_finishing_links(Tree& tree, bool applets) {
+    // The kernel runs /sbin/modprobe for what it needs on its own (a file
+    // system type on mount, a codepage, a protocol): keel's, unless a package
+    // brought one.
+    if (!tree.lookup("/usr/sbin/modprobe"))
+        KEEL_TRY(tree.put_symlink("/usr/sbin/modprobe", "../bin/keel", "base"));
     const Node* busybox = tree.lookup("/usr/bin/busybox");
-    if (!busybox || busybox->kind != Node::Kind::file) return {};
-    if (!tree.lookup("/usr/bin/sh")) KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));
-    return {};
+    if (!busybox || busybox->kind != Node::Kind::file) return 0;
+    if (!tree.lookup("/usr/bin/sh", false)) KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));
+    if (!applets) return 0;
+    std::string binary = KEEL_TRY(Tree::content(*busybox));
+    static const std::set<std::string> kSkipped = {"busybox", "init", "linuxrc", "halt", "reboot", ".", ".."};
+    size_t added = 0;
+    for (const auto& name : busybox_applets(binary)) {
+        if (kSkipped.count(name) || name.find('/') != std::string::npos) continue;
+        bool taken = false;
+        for (const char* dir : {"/usr/bin/", "/usr/sbin/"})
+            taken = taken || tree.lookup(dir + name, false) != nullptr;
+        if (taken) continue;
+        KEEL_TRY(tree.put_symlink("/usr/bin/" + name, "busybox", "base"));
+        ++added;
+    }
+    return added;
 }
 
 }  // namespace keel::image

@@ -76,7 +76,12 @@ SizeReport size_report(const Tree& tree) {
         }
         origins[origin].name = origin;
         classes[file_class(p, n)].name = file_class(p, n);
+        r.total_files++;
         r.total_bytes += n.size;
+        if (is_kernel_module(p) || p.starts_with("/usr/lib/modules/")) {
+            r.module_files++;
+            r.module_bytes += n.size;
+        }
     }
     r.by_origin = sorted(origins);
     r.by_class = sorted(classes);
@@ -87,19 +92,45 @@ std::string format_size_report(const SizeReport& report) {
     std::string out;
     table(out, "by origin", report.by_origin);
     table(out, "by file class", report.by_class);
-    uint64_t files = 0;
-    for (const auto& l : report.by_class) files += l.files;
-    char buf[256];
-    std::snprintf(buf, sizeof buf, "total: %llu files, %s uncompressed",
-                  static_cast<unsigned long long>(files), human(report.total_bytes).c_str());
+    if (!report.pruned.empty()) table(out, "pruned (left out)", report.pruned);
+    char buf[512];
+    auto ratio = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
+    std::snprintf(buf, sizeof buf, "initramfs: %llu files, %s uncompressed",
+                  static_cast<unsigned long long>(report.total_files), human(report.total_bytes).c_str());
     out += buf;
     if (report.compressed_bytes) {
-        std::snprintf(buf, sizeof buf, ", %s compressed (%.0f%%)",
-                      human(report.compressed_bytes).c_str(),
-                      report.total_bytes ? 100.0 * report.compressed_bytes / report.total_bytes : 0.0);
+        std::snprintf(buf, sizeof buf, ", %s compressed (%.0f%%)", human(report.compressed_bytes).c_str(),
+                      ratio(report.compressed_bytes, report.total_bytes));
         out += buf;
     }
     out += "\n";
+    const uint64_t system = report.system_compressed_bytes();
+    if (system) {
+        uint64_t files = report.total_files - report.module_files;
+        uint64_t bytes = report.total_bytes - report.module_bytes;
+        std::snprintf(buf, sizeof buf,
+                      "  system:         %6llu files, %12s uncompressed, %12s compressed\n"
+                      "  kernel modules: %6llu files, %12s uncompressed, %12s compressed\n",
+                      static_cast<unsigned long long>(files), human(bytes).c_str(), human(system).c_str(),
+                      static_cast<unsigned long long>(report.module_files), human(report.module_bytes).c_str(),
+                      human(report.modules_compressed_bytes).c_str());
+        out += buf;
+    }
+    if (report.kernel_image_bytes) {
+        std::snprintf(buf, sizeof buf, "vmlinuz: %s\n", human(report.kernel_image_bytes).c_str());
+        out += buf;
+    }
+    if (report.compressed_bytes) {
+        std::snprintf(buf, sizeof buf, "total: %s (initramfs + vmlinuz)",
+                      human(report.compressed_bytes + report.kernel_image_bytes).c_str());
+        out += buf;
+        if (system) {
+            std::snprintf(buf, sizeof buf, "; without the kernel (vmlinuz and modules): %s (%llu bytes)",
+                          human(system).c_str(), static_cast<unsigned long long>(system));
+            out += buf;
+        }
+        out += "\n";
+    }
     return out;
 }
 

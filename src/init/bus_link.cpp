@@ -31,7 +31,7 @@ BusLink::BusLink(loop::EventLoop& loop, bus::ClientOptions options, PowerFn powe
                  double init_uptime)
     : client_(loop, std::move(options)),
       power_(std::move(power)),
-      ready_(std::move(ready)),
+      on_ready_(std::move(ready)),
       init_uptime_(init_uptime) {}
 
 BusLink::~BusLink() {
@@ -59,6 +59,7 @@ void BusLink::start(Supervisor& sup) {
     });
     for (const char* subject : {"init.status", "init.logs", "ps.*"})
         client_.subscribe(subject, [this](const bus::Message& m) { on_request(m); });
+    client_.subscribe("init.ready", [this](const bus::Message& m) { on_ready_request(m); });
     for (const char* verb : {"start", "stop", "restart", "poweroff", "reboot"})
         client_.subscribe(std::string("init.") + verb,
                           [this, verb](const bus::Message& m) { on_control(m, verb); });
@@ -100,6 +101,16 @@ void BusLink::on_request(const bus::Message& m) {
     // ps.<name>
     auto r = sup_->ps_json(std::string(m.subject.substr(3)));
     reply(m, r ? *r : json{{"error", r.error().message()}});
+}
+
+void BusLink::on_ready_request(const bus::Message& m) {
+    if (m.reply.empty()) return;
+    if (ready_) return reply(m, *ready_);
+    // Held until ready; bounded, as anyone may ask: the oldest askers (most
+    // likely timed out already) are forgotten first.
+    constexpr size_t kMaxWaiters = 256;
+    if (ready_waiters_.size() == kMaxWaiters) ready_waiters_.pop_front();
+    ready_waiters_.emplace_back(m.reply);
 }
 
 void BusLink::on_control(const bus::Message& m, const std::string& verb) {
@@ -147,11 +158,15 @@ void BusLink::on_system_ready() {
     for (const auto& s : sup_->services())
         services[s->name()] = to_string(s->state());
     ready_uptime_ = sys::uptime();
-    publish_json("system.ready", {{"time", sys::unix_time()},
-                                  {"uptime", ready_uptime_},
-                                  {"init_uptime", init_uptime_},
-                                  {"services", services}});
-    if (ready_) ready_();
+    ready_ = json{{"time", sys::unix_time()},
+                  {"uptime", ready_uptime_},
+                  {"init_uptime", init_uptime_},
+                  {"services", services}};
+    publish_json("system.ready", *ready_);
+    for (const auto& to : ready_waiters_)
+        (void)client_.publish(to, ready_->dump());
+    ready_waiters_.clear();
+    if (on_ready_) on_ready_();
 }
 
 void BusLink::publish_shutdown(const std::string& action) {

@@ -1,12 +1,16 @@
 // BusLink: init on the bus. Publishes service.<name>.<event>, log.<name>,
-// system.ready and system.shutdown; answers init.status, init.start|stop|restart,
-// init.logs, init.poweroff|reboot and ps.<name>; feeds fact and readiness subjects
+// system.ready and system.shutdown; answers init.status, init.ready (once the
+// system is ready: system.ready's payload for whoever connected after it was
+// published), init.start|stop|restart, init.logs, init.poweroff|reboot and
+// ps.<name>; feeds fact and readiness subjects
 // to the supervisor. Supervision never waits for it: while the bus is down the
 // client buffers publishes (bounded; overflow counted and reported in init.status).
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -46,13 +50,16 @@ class BusLink final : public SupervisorListener {
     void reply(const bus::Message& m, const nlohmann::json& body);
     void on_request(const bus::Message& m);
     void on_control(const bus::Message& m, const std::string& verb);
+    void on_ready_request(const bus::Message& m);
     void publish_json(const std::string& subject, const nlohmann::json& body);
 
     bus::Client client_;
     PowerFn power_;
-    ReadyFn ready_;
+    ReadyFn on_ready_;
     Supervisor* sup_ = nullptr;
     bus::Headers log_headers_;
+    std::optional<nlohmann::json> ready_;           // system.ready's payload, once published
+    std::deque<std::string> ready_waiters_;          // init.ready reply subjects until then
     double init_uptime_;
     double ready_uptime_ = -1;  // sys::uptime() when system.ready went out
 };

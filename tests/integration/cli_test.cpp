@@ -76,6 +76,39 @@ TEST(Cli, ReqAndReply) {
     EXPECT_TRUE(contains(r.err, "svc.mute")) << r.describe();
 }
 
+// --wait: a device booting, whose bus comes up first and its services later.
+TEST(Cli, WaitKeepsTryingForTheBusAndForAResponder) {
+    const uint16_t port = free_port();
+    const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+    auto req = start_cli({"req", "--server", url, "--wait", "20s", "svc.late", "ping"});
+    auto sub = start_cli({"sub", "--server", url, "--wait", "20s", "--count", "1", "svc.note"});
+    std::this_thread::sleep_for(300ms);
+    BusProcess::Options o;
+    o.port = port;
+    BusProcess bus(o);
+    std::this_thread::sleep_for(300ms);  // the request meets no responders at first
+    auto reply = start_cli({"reply", "--server", bus.url(), "--count", "1", "svc.late", "pong"});
+    auto r = req->wait_exit(slow(20s));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->code, 0) << req->err();
+    EXPECT_EQ(req->out(), "pong\n");
+    auto pub = run_cli({"pub", "--server", bus.url(), "svc.note", "hello"});
+    auto s = sub->wait_exit(slow(20s));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->code, 0) << sub->err();
+    EXPECT_TRUE(contains(sub->out(), "hello")) << sub->out();
+
+    // A bus that never comes: given up after the wait, naming it.
+    const std::string nowhere = "127.0.0.1:" + std::to_string(free_port());
+    auto late = run_cli({"req", "--server", nowhere, "--wait", "500ms", "x", "y"});
+    EXPECT_EQ(late.code, 111) << late.describe();
+    EXPECT_TRUE(contains(late.err, nowhere)) << late.describe();
+    // No responder within the wait: exit 1.
+    auto none = run_cli({"req", "--server", bus.url(), "--wait", "500ms", "nobody.home", "x"});
+    EXPECT_EQ(none.code, 1) << none.describe();
+    EXPECT_TRUE(contains(none.err, "no responders")) << none.describe();
+}
+
 TEST(Cli, UnreachableBusIsExit111NamingTheAddress) {
     const uint16_t port = free_port();  // nobody listens there
     const std::string addr = "127.0.0.1:" + std::to_string(port);

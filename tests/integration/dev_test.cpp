@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "integration/dev_process.h"
 #include "integration/nats_js.h"
 #include "unit/dev/test_util.h"
 
@@ -67,90 +68,6 @@ std::string missing_facility() {
         if (!why.empty()) GTEST_SKIP() << why;             \
     } while (0)
 
-// The official NATS client (nats_js.h) subscribed to subjects; each message as
-// {subject, data} with JSON payloads parsed.
-class Watcher {
-  public:
-    Watcher(const std::string& url, std::vector<std::string> subjects)
-        : nats_(url, std::move(subjects)) {}
-    // Messages so far.
-    std::vector<Json> messages() const {
-        std::vector<Json> out = nats_.messages();
-        for (auto& m : out)
-            if (m["data"].is_string())
-                if (auto j = Json::parse(m["data"].get<std::string>(), nullptr, false);
-                    !j.is_discarded())
-                    m["data"] = std::move(j);
-        return out;
-    }
-    // Waits until `pred` holds for at least `n` messages; returns those.
-    std::vector<Json> wait(const std::function<bool(const Json&)>& pred, size_t n,
-                           Ms timeout) const {
-        auto deadline = Clock::now() + timeout;
-        for (;;) {
-            std::vector<Json> hits;
-            for (auto& m : messages())
-                if (pred(m)) hits.push_back(std::move(m));
-            if (hits.size() >= n || Clock::now() >= deadline) return hits;
-            auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now());
-            nats_.wait_more(nats_.count(), std::min(left, Ms(200)));
-        }
-    }
-    std::optional<Json> wait_one(const std::function<bool(const Json&)>& pred,
-                                 Ms timeout = slow(10s)) const {
-        auto hits = wait(pred, 1, timeout);
-        if (hits.empty()) return std::nullopt;
-        return hits[0];
-    }
-
-  private:
-    NatsWatcher nats_;
-};
-
-// `keel dev ...` (optionally wrapped, e.g. in `ip netns exec NS`), ready once
-// connected to the bus and (if on) coldplug is done. Unless the test gives --dev,
-// links and rule effects go to a directory of the test's own, not the host's /dev.
-class DevProcess {
-  public:
-    DevProcess(const BusProcess& bus, std::vector<std::string> extra,
-               std::vector<std::string> wrapper = {}) {
-        std::vector<std::string> argv = wrapper;
-        argv.push_back(KEEL_BIN);
-        argv.push_back("dev");
-        argv.push_back("--server");
-        argv.push_back(bus.unix_url());
-        if (std::find(extra.begin(), extra.end(), "--dev") == extra.end()) {
-            argv.push_back("--dev");
-            argv.push_back(devdir_.path());
-        }
-        for (auto& e : extra)
-            argv.push_back(std::move(e));
-        proc_ = std::make_unique<Process>(Process::Spec{argv, std::nullopt, false, ""});
-        if (!proc_->wait_output("bus connected", slow(10s), true))
-            throw std::runtime_error("keel dev did not connect:\n" + proc_->err());
-    }
-    // Stops it: a clean exit (0) after SIGTERM, or a failure with its log (under
-    // the sanitizers this is where a leak or a memory error shows).
-    ~DevProcess() {
-        if (!proc_->running()) {
-            ADD_FAILURE() << "keel dev died during the test:\n" << proc_->err();
-            return;
-        }
-        proc_->signal(SIGTERM);
-        auto st = proc_->wait_exit(slow(10s));
-        if (!st || !st->exited_ok())
-            ADD_FAILURE() << "keel dev did not stop cleanly (" << (st ? st->describe() : "timeout")
-                          << "):\n"
-                          << proc_->err();
-    }
-    Process& proc() { return *proc_; }
-    std::string err() const { return proc_->err(); }
-
-  private:
-    TempDir devdir_;
-    std::unique_ptr<Process> proc_;
-};
-
 Json request(const BusProcess& bus, const std::string& subject, const std::string& data) {
     return Json::parse(nats_request(bus.url(), subject, data));
 }
@@ -163,7 +80,7 @@ bool devpath_is(const Json& m, const std::string& subject, const std::string& de
 TEST(Dev, KernelEventsReachANatsClient) {
     REQUIRE_FACILITIES();
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.mem.*"});
+    JsonWatcher w(bus.url(), {"hardware.mem.*"});
     DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
 
     write_sysfs("/sys/class/mem/null/uevent", "change");
@@ -207,7 +124,7 @@ TEST(Dev, KernelEventsReachANatsClient) {
 TEST(Dev, ForgedUeventsAreDropped) {
     REQUIRE_FACILITIES();
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.>"});
+    JsonWatcher w(bus.url(), {"hardware.>"});
     DevProcess dev(bus, {"--no-coldplug", "--no-modules"});
     const char fake[] =
         "add@/devices/virtual/mem/keel-forged\0ACTION=add\0DEVPATH=/devices/virtual/mem/"
@@ -263,7 +180,7 @@ std::set<std::string> sysfs_devices() {
 TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
     REQUIRE_FACILITIES();
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.>"});
+    JsonWatcher w(bus.url(), {"hardware.>"});
     auto before = sysfs_devices();
     DevProcess dev(bus, {"--no-modules"});
     ASSERT_TRUE(dev.proc().wait_output("coldplug: ", slow(10s), true));
@@ -335,7 +252,7 @@ TEST(Dev, ColdplugAnnouncesEveryDeviceInSys) {
 TEST(Dev, OnceIsColdplugThenExit) {
     REQUIRE_FACILITIES();
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.mem.add"});
+    JsonWatcher w(bus.url(), {"hardware.mem.add"});
     auto r = run_cli({"dev", "--once", "--no-modules", "--server", bus.unix_url()});
     EXPECT_EQ(r.code, 0) << r.describe();
     EXPECT_TRUE(w.wait_one([](const Json& m) {
@@ -425,7 +342,7 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
                                               t.file("ran") + R"("]}
       ]})");
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.block.*", "test.storage.>"});
+    JsonWatcher w(bus.url(), {"hardware.block.*", "test.storage.>"});
     DevProcess dev(
         bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json"), "--dev", devdir});
 
@@ -498,7 +415,7 @@ TEST(Dev, OverflowRescanMissesNoDevice) {
     REQUIRE_FACILITIES();
     if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.block.*"});
+    JsonWatcher w(bus.url(), {"hardware.block.*"});
     auto gone = std::make_unique<LoopDevice>();
     const std::string gone_path = "/devices/virtual/block/" + gone->name();
     DevProcess dev(bus, {"--no-modules", "--receive-buffer", "4KiB"});
@@ -589,7 +506,7 @@ TEST(Dev, VethPairInANetworkNamespace) {
         ~Cleanup() { run("ip netns del " + ns + " 2>/dev/null"); }
     } cleanup{ns};
     BusProcess bus;
-    Watcher w(bus.url(), {"hardware.net.*"});
+    JsonWatcher w(bus.url(), {"hardware.net.*"});
     {
         DevProcess dev(bus, {"--no-coldplug", "--no-modules"},
                        {"/usr/bin/env", "ip", "netns", "exec", ns});
@@ -678,7 +595,7 @@ TEST(Dev, KeepsWorkingWithTheBusDown) {
     EXPECT_GE(st["events"]["kernel"].get<int>(), 40) << st.dump();
     EXPECT_GT(st["bus"]["dropped"].get<int>(), 0) << st.dump();
     EXPECT_TRUE(st["bus"]["connected"].get<bool>());
-    Watcher w(bus.url(), {"hardware.mem.*"});
+    JsonWatcher w(bus.url(), {"hardware.mem.*"});
     write_sysfs("/sys/class/mem/null/uevent", "change");
     EXPECT_TRUE(w.wait_one([](const Json& m) {
         return devpath_is(m, "hardware.mem.change", "/devices/virtual/mem/null");
@@ -765,7 +682,7 @@ TEST(Dev, SighupReloadsRulesAndKeepsThemWhenTheFileIsBroken) {
     };
     rules("test.rules.one");
     BusProcess bus;
-    Watcher w(bus.url(), {"test.rules.>"});
+    JsonWatcher w(bus.url(), {"test.rules.>"});
     DevProcess dev(bus, {"--no-coldplug", "--no-modules", "--config", t.file("dev.json")});
     auto seen = [&](const std::string& subject, size_t n) {
         return w.wait([&](const Json& m) { return m["subject"] == subject; }, n, slow(10s))

@@ -146,6 +146,11 @@ CliResult run_cli(std::vector<std::string> args,
                   std::optional<std::string> stdin_data = std::nullopt, Ms timeout = slow(10s));
 // Starts `keel ARGS...` in the background.
 std::unique_ptr<Process> start_cli(std::vector<std::string> args);
+// Starts argv (which passes --ready-fd 3) and returns it once it wrote its
+// readiness newline; throws if it does not within 10 s.
+std::unique_ptr<Process> spawn_ready(const std::vector<std::string>& argv);
+// `keel ARGS... --ready-fd 3`, returned once it is ready (its stdout stays its own).
+std::unique_ptr<Process> start_ready(std::vector<std::string> args);
 
 // A whole file's bytes ("" when it cannot be read).
 inline std::string slurp(const std::string& path) {

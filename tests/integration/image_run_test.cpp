@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,6 +99,27 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
     EXPECT_EQ(command_output("ls -d /run/keel-run-* /tmp/keel-run-* 2>/dev/null || true"), "");
     // The overlay kept the image as written.
     EXPECT_EQ(listing(rootfs), before);
+}
+
+// The container shares the host's clock: nothing in it may set it (a time daemon
+// of the system, as the demo's ntpd, would move the host's). Only read here.
+TEST(ImageRun, TheContainerCannotSetTheHostsClockOrLoadModulesIntoItsKernel) {
+    if (auto why = why_no_containers(); !why.empty()) GTEST_SKIP() << why;
+    TempDir dir;
+    image::NoProgress quiet;
+    std::string rootfs = dir.file("rootfs");
+    ASSERT_TRUE(image::write_directory(base_tree(container_manifest(), KEEL_BIN), rootfs, quiet));
+    auto r = run_cli({"run", rootfs, "--no-address", "--", "/bin/sh", "-c", "grep -E '^Cap(Eff|Bnd):' /proc/self/status"},
+                     std::nullopt, slow(30s));
+    ASSERT_EQ(r.code, 0) << r.describe();
+    for (const char* set : {"CapEff:", "CapBnd:"}) {
+        size_t at = r.out.find(set);
+        ASSERT_NE(at, std::string::npos) << r.describe();
+        uint64_t caps = std::stoull(r.out.substr(at + std::strlen(set)), nullptr, 16);
+        EXPECT_EQ(caps & (uint64_t{1} << 25), 0u) << set << " has CAP_SYS_TIME: " << r.out;
+        EXPECT_EQ(caps & (uint64_t{1} << 16), 0u) << set << " has CAP_SYS_MODULE: " << r.out;
+        EXPECT_NE(caps & (uint64_t{1} << 21), 0u) << set << " lost CAP_SYS_ADMIN too: " << r.out;
+    }
 }
 
 TEST(ImageRun, ExplainsWhatIsWrong) {

@@ -48,10 +48,22 @@ TEST_F(InitIt, EveryEventReachesANatsClient) {
     InitProcess init(standard_manifest(gate));
     ASSERT_TRUE(init.wait_log("connected to the bus", slow(10s))) << init.log();
     NatsWatcher w(init.url(), {"service.>", "system.>", "log.>"});
+    // init.ready is held while the system is not ready (the gate is closed)...
+    auto early = start_cli({"req", "init.ready", "", "--server", init.url(), "--timeout", "30s"});
+    std::this_thread::sleep_for(500ms);
+    EXPECT_TRUE(early->running()) << early->out();
     write_file_atomic(gate, "");
 
     auto ready = w.wait_for("system.ready", slow(10s));
     ASSERT_TRUE(ready) << testing::PrintToString(w.subjects()) << init.log();
+    // ... answered with system.ready's payload once it is, and at once afterwards.
+    auto held = early->wait_exit(slow(10s));
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->code, 0) << early->err();
+    EXPECT_EQ(json::parse(early->out()), json::parse((*ready)["data"].get<std::string>()));
+    auto late = run_cli({"req", "init.ready", "", "--server", init.url()});
+    EXPECT_EQ(late.code, 0) << late.describe();
+    EXPECT_EQ(json::parse(late.out), json::parse((*ready)["data"].get<std::string>()));
     // The guest's own clock: when init started and when it was ready (/proc/uptime's clock).
     json ready_data = json::parse((*ready)["data"].get<std::string>());
     double up = ready_data["uptime"].get<double>(), started = ready_data["init_uptime"].get<double>();

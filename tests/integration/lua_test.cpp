@@ -51,30 +51,6 @@ Ran run(std::vector<std::string> argv, std::optional<std::string> in = std::null
     return {st.value_or(ExitStatus{}), p.out(), p.err()};
 }
 
-// Starts argv (which passes --ready-fd 3) and returns it once it is ready.
-std::unique_ptr<Process> spawn_ready(const std::vector<std::string>& argv) {
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    Fd r(p[0]), w(p[1]);
-    Process::Spec spec{argv};
-    spec.fd3 = w.get();
-    auto proc = std::make_unique<Process>(spec);
-    w.reset();
-    pollfd pfd{r.get(), POLLIN, 0};
-    char c = 0;
-    if (::poll(&pfd, 1, static_cast<int>(slow(10s).count())) != 1 || ::read(r.get(), &c, 1) != 1)
-        throw std::runtime_error(argv[0] + " did not become ready: " + proc->err());
-    return proc;
-}
-
-// `keel ARGS... --ready-fd 3`, returned once it is ready (its stdout stays its own).
-std::unique_ptr<Process> start_ready(std::vector<std::string> args) {
-    std::vector<std::string> argv = {KEEL_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--ready-fd", "3"});
-    return spawn_ready(argv);
-}
-
 // ---- keel lua ----
 
 class LuaCli : public ::testing::Test {

@@ -11,5 +11,5 @@ return function(_, sys)
         table.move({"-n", "-l", "/bin/sh"}, 1, 3, #argv + 1, argv)
     end
     table.move({tostring(o.baud), o.console, o.term}, 1, 3, #argv + 1, argv)
-    return {packages = {"busybox-static"}, files = files, service = {argv = argv}}
+    return {packages = {"busybox"}, files = files, service = {argv = argv}}
 end

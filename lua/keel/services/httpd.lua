@@ -16,7 +16,7 @@ return function(_, sys)
         service.capabilities = {ambient = {"net_bind_service"}, bounding = {"net_bind_service"}}
     end
     return {
-        packages = {"busybox-static"},
+        packages = {"busybox"},
         files = {{path = o.root, dir = true, mode = 493},
                  {path = o.root .. "/index.html", data = index, mode = 420}},
         service = service,

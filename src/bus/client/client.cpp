@@ -498,7 +498,7 @@ void Client::on_inbox(const Message& m) {
     ReplyHandler h = std::move(it->second.handler);
     requests_.erase(it);
     if (m.headers && m.headers->status == 503 && m.data.empty()) {
-        h(Error("no responders"));
+        h(Error(kNoResponders));
         return;
     }
     OwnedMessage om{std::string(m.subject), std::string(m.reply), std::string(m.data), {}};

@@ -109,8 +109,11 @@ public:
                        uint64_t max = 0);
     // `after` > 0: stop once that many messages in total have been delivered.
     void unsubscribe(uint64_t sid, uint64_t after = 0);
+    // A request nobody subscribes to fails at once with kNoResponders (the
+    // server's 503), one that is not answered in time with "timed out".
     void request(std::string_view subject, std::string_view data, std::chrono::nanoseconds timeout,
                  ReplyHandler handler, const Headers* headers = nullptr);
+    static constexpr const char* kNoResponders = "no responders";
     // Completes when the server has processed everything sent before it.
     void flush(std::chrono::nanoseconds timeout, DoneHandler done);
     // Unsubscribes everything, waits for in-flight messages, then closes.

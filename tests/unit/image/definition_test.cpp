@@ -32,6 +32,9 @@ std::string serialise(const Plan& plan) {
     j["inputs"] = plan.inputs;
     j["hostname"] = plan.hostname;
     j["packages"] = plan.packages;
+    j["exclude"] = plan.exclude;
+    j["prune"] = {plan.prune.enabled, plan.prune.keep, plan.prune.remove, plan.prune.libraries, plan.prune.strip};
+    j["busybox_links"] = plan.busybox_links;
     j["kernel_modules"] = plan.kernel_modules;
     for (const auto& h : plan.host_files) j["host_files"].push_back({h.source, h.dest, h.mode});
     for (const auto& [path, n] : plan.files.nodes())
@@ -57,8 +60,8 @@ TEST(Demo, ManifestIsAcceptedByInitDevAndNet) {
     std::vector<std::string> names;
     for (const auto& s : init->services) names.push_back(s.name);
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ssh",
-                                               "ssh-hostkey", "toast"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ntpd",
+                                               "ssh", "ssh-hostkey", "toast"}));
     auto dev = dev::parse_dev_config(plan.manifest["dev"].dump());
     ASSERT_TRUE(dev.ok()) << dev.error().message();
     EXPECT_EQ(dev->rules.size(), 1u);
@@ -71,7 +74,14 @@ TEST(Demo, ManifestIsAcceptedByInitDevAndNet) {
 
 TEST(Demo, WhatTheImageGets) {
     Plan plan = demo();
-    EXPECT_EQ(plan.packages, (std::vector<std::string>{"busybox-static", "dropbear-bin"}));
+    EXPECT_EQ(plan.packages, (std::vector<std::string>{"busybox", "dropbear-bin", "openntpd"}));
+    EXPECT_EQ(plan.exclude, (std::vector<std::string>{"adduser", "lsb-base"}));
+    EXPECT_TRUE(plan.prune.enabled);
+    EXPECT_TRUE(plan.prune.libraries);
+    EXPECT_TRUE(plan.prune.strip);
+    EXPECT_TRUE(plan.busybox_links);
+    EXPECT_EQ(plan.prune.remove, (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
+                                                           "/usr/lib/dropbear"}));
     EXPECT_EQ(plan.kernel_modules, (std::vector<std::string>{"usb-storage", "vfat"}));
     ASSERT_GE(plan.host_files.size(), 2u);
     EXPECT_EQ(plan.host_files[0].dest, "/usr/bin/keel");
@@ -142,8 +152,18 @@ TEST(Catalog, SshByDropbear) {
     const Json& key = *service(*plan, "ssh-hostkey");
     EXPECT_EQ(key["type"], "oneshot");
     EXPECT_NE(key["argv"][3].get<std::string>().find("dropbearkey -t ed25519"), std::string::npos);
-    EXPECT_EQ(plan->packages, (std::vector<std::string>{"busybox-static", "dropbear-bin"}));
+    EXPECT_EQ(plan->packages, (std::vector<std::string>{"busybox", "dropbear-bin"}));
     EXPECT_EQ(plan->files.lookup("/etc/dropbear")->mode, 0700u);
+    EXPECT_EQ(plan->prune.remove, (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
+                                                            "/usr/lib/dropbear"}));
+    auto client = dir.eval("return system { services = { service 'ssh' { client = true } } }");
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    EXPECT_TRUE(client->prune.remove.empty()) << "client = true keeps dbclient";
+    // A system naming busybox-static gets it instead of the catalog's busybox.
+    auto st = dir.eval("return system { packages = { 'busybox-static' }, services = { 'ssh', 'httpd' } }");
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    EXPECT_EQ(st->packages, (std::vector<std::string>{"busybox-static", "dropbear-bin"}));
+    EXPECT_EQ(st->files.lookup("/usr/bin/sh", false)->target, "busybox");
 }
 
 TEST(Catalog, HttpdNtpdGettyToastLuad) {
@@ -164,7 +184,7 @@ TEST(Catalog, HttpdNtpdGettyToastLuad) {
     EXPECT_EQ((*service(*plan, "httpd"))["user"], "www-data");
     EXPECT_FALSE(service(*plan, "httpd")->contains("capabilities"));  // 8080 needs none
     EXPECT_EQ(data_at(*plan, "/srv/site/index.html"), "<h1>hi</h1>\n");
-    EXPECT_EQ((*service(*plan, "ntpd"))["argv"], Json({"busybox", "ntpd", "-n", "-p", "a.example", "-p", "b.example"}));
+    EXPECT_EQ((*service(*plan, "ntpd"))["argv"], Json({"/usr/sbin/ntpd", "-d", "-f", "/etc/openntpd/ntpd.conf", "-s"}));
     EXPECT_EQ((*service(*plan, "getty"))["argv"], Json({"busybox", "getty", "-L", "-n", "-l", "/bin/sh", "115200", "ttyS1", "vt100"}));
     EXPECT_EQ((*service(*plan, "toast"))["argv"], Json({"keel", "lua", "/usr/share/keel/toast.lua", "/dev/tty1", "toast.in"}));
     EXPECT_NE(data_at(*plan, "/usr/share/keel/toast.lua").find("bus:subscribe(subject"), std::string::npos);
@@ -174,6 +194,71 @@ TEST(Catalog, HttpdNtpdGettyToastLuad) {
     ASSERT_TRUE(plain.ok()) << plain.error().message();
     EXPECT_NE(data_at(*plain, "/srv/www/index.html").find("web1"), std::string::npos);
     EXPECT_EQ((*service(*plain, "httpd"))["capabilities"]["ambient"], Json({"net_bind_service"}));
+}
+
+// OpenNTPD with what its maintainer scripts would have made: the config, the
+// privilege-separation user (a system uid) and its root-owned chroot, state dirs.
+TEST(Catalog, NtpdIsOpenNtpdWithItsUserAndFiles) {
+    DefinitionDir dir;
+    auto plan = dir.eval(R"(return system {
+  network = { interfaces = { eth0 = { dhcp = true } } },
+  services = { service "ntpd" { servers = { "a.example", "192.0.2.1" }, listen = { "127.0.0.1" }, set_time = false } },
+})");
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->packages, (std::vector<std::string>{"busybox", "openntpd"}));
+    EXPECT_EQ(plan->exclude, (std::vector<std::string>{"adduser", "lsb-base"}));
+    const Json& ntpd = *service(*plan, "ntpd");
+    EXPECT_EQ(ntpd["argv"], Json({"/usr/sbin/ntpd", "-d", "-f", "/etc/openntpd/ntpd.conf"}));
+    EXPECT_EQ(ntpd["depends"], Json({"net"}));
+    EXPECT_EQ(data_at(*plan, "/etc/openntpd/ntpd.conf"),
+              "# Written by keel build from service \"ntpd\"; see ntpd.conf(5).\n"
+              "listen on 127.0.0.1\nservers a.example\nservers 192.0.2.1\n");
+    EXPECT_NE(data_at(*plan, "/etc/passwd").find(
+                  "ntpd:x:102:102:OpenNTPD privilege separation:/var/lib/openntpd/chroot:/usr/sbin/nologin\n"),
+              std::string::npos)
+        << data_at(*plan, "/etc/passwd") << "(uids from 100: 100 and 101 are the users and input groups)";
+    EXPECT_NE(data_at(*plan, "/etc/group").find("ntpd:x:102:\n"), std::string::npos);
+    EXPECT_NE(data_at(*plan, "/etc/shadow").find("ntpd:*:"), std::string::npos);
+    for (const char* d : {"/var/lib/openntpd/chroot", "/var/lib/openntpd/db", "/var/lib/openntpd/run"}) {
+        const Node* n = plan->files.lookup(d);
+        ASSERT_NE(n, nullptr) << d;
+        EXPECT_EQ(n->kind, Node::Kind::dir) << d;
+        EXPECT_EQ(n->mode, 0755u) << d;  // ntpd refuses a chroot others can write to
+        EXPECT_EQ(n->uid, 0u) << d;
+    }
+    // A definition's own user of that name is kept; a bad server name is refused.
+    auto own = dir.eval("return system { users = { user { name = 'ntpd', uid = 500 } }, services = { 'ntpd' } }");
+    ASSERT_TRUE(own.ok()) << own.error().message();
+    EXPECT_NE(data_at(*own, "/etc/passwd").find("ntpd:x:500:"), std::string::npos) << data_at(*own, "/etc/passwd");
+    EXPECT_EQ(dir.error("return system {\n  services = {\n    service 'ntpd' { servers = { 'a b' } },\n  },\n}\n"),
+              "system.lua:3: service \"ntpd\": servers: \"a b\" is not a host name or address");
+}
+
+// exclude: what the closure goes without; prune: what is left out of the packages'
+// files; busybox_links. Named in the plan as the builder and the lock need them.
+TEST(Definition, ExcludePruneAndBusyboxLinks) {
+    DefinitionDir dir;
+    auto plan = dir.eval(R"(return system {
+  packages = { "dropbear-bin" },
+  exclude = { "libgmp10", "zlib1g" },
+  prune = { keep = { "/usr/lib/*/gconv/UTF-16.so" }, remove = { "/usr/bin/dbclient" }, libraries = false },
+  busybox_links = false,
+})");
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->exclude, (std::vector<std::string>{"libgmp10", "zlib1g"}));
+    EXPECT_TRUE(plan->prune.enabled);
+    EXPECT_EQ(plan->prune.keep, (std::vector<std::string>{"/usr/lib/*/gconv/UTF-16.so"}));
+    EXPECT_EQ(plan->prune.remove, (std::vector<std::string>{"/usr/bin/dbclient"}));
+    EXPECT_FALSE(plan->prune.libraries);
+    EXPECT_TRUE(plan->prune.strip);
+    EXPECT_FALSE(plan->busybox_links);
+    auto off = dir.eval("return system { prune = false }");
+    ASSERT_TRUE(off.ok()) << off.error().message();
+    EXPECT_FALSE(off->prune.enabled);
+    // A catalog entry's exclusion gives way to a package the system names.
+    auto named = dir.eval("return system { packages = { 'adduser' }, services = { 'ntpd' } }");
+    ASSERT_TRUE(named.ok()) << named.error().message();
+    EXPECT_EQ(named->exclude, (std::vector<std::string>{"lsb-base"}));
 }
 
 TEST(Catalog, CoreServicesAlwaysThereAndCommonOptions) {
@@ -196,6 +281,24 @@ TEST(Catalog, CoreServicesAlwaysThereAndCommonOptions) {
     EXPECT_FALSE(service(*plan, "ntpd")->contains("depends"));
     auto init = init::parse_manifest(plan->manifest.dump(), "system.json");
     EXPECT_TRUE(init.ok()) << init.error().message();
+}
+
+TEST(Definition, ButtonsBecomeKeelDevsButtonSettings) {
+    DefinitionDir dir;
+    auto plan = dir.eval(R"(return system {
+  buttons = { power = "reboot", sleep = "ignore" },
+})");
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ(plan->manifest["dev"]["buttons"], Json::parse(R"({"power":"reboot","sleep":"ignore"})"));
+    auto dev = dev::parse_dev_config(plan->manifest["dev"].dump());
+    ASSERT_TRUE(dev.ok()) << dev.error().message();
+    EXPECT_EQ(dev->buttons.action(dev::Button::kPower), dev::ButtonAction::kReboot);
+    EXPECT_EQ(dev->buttons.action(dev::Button::kReboot), dev::ButtonAction::kReboot);
+    EXPECT_EQ(dev->buttons.action(dev::Button::kSleep), dev::ButtonAction::kIgnore);
+    // Without the key, keel dev's defaults (the power button powers off).
+    auto plain = dir.eval("return system {}");
+    ASSERT_TRUE(plain.ok()) << plain.error().message();
+    EXPECT_FALSE(plain->manifest["dev"].contains("buttons"));
 }
 
 TEST(Definition, UsersGroupsAndIds) {

@@ -64,6 +64,12 @@ TEST(Kernel, PlatformSubsetWithRegeneratedIndexLoadsInKeelDev) {
     EXPECT_NE(std::find(names.begin(), names.end(), "net_failover"), names.end());
     auto usb = ix->lookup("usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00");
     EXPECT_NE(std::find(usb.modules.begin(), usb.modules.end(), "usb_storage"), usb.modules.end());
+    // The ACPI power button (what system_powerdown presses) and its input device's
+    // evdev node, by the modaliases the guest's kernel gives them.
+    auto pwrbn = ix->lookup("acpi:LNXPWRBN:");
+    EXPECT_NE(std::find(pwrbn.modules.begin(), pwrbn.modules.end(), "button"), pwrbn.modules.end());
+    auto input = ix->lookup("input:b0019v0000p0001e0000-e0,1,k74,ramlsfw");
+    EXPECT_NE(std::find(input.modules.begin(), input.modules.end(), "evdev"), input.modules.end());
     EXPECT_TRUE(ix->is_module("nls_iso8859_1"));
     EXPECT_FALSE(ix->is_module("iwlwifi"));
     // ext4's softdep (pre: crypto-crc32c) brought a crc32c implementation.
@@ -89,6 +95,31 @@ TEST(Kernel, UnknownModulesAreNamed) {
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.error().message().find("has no modules no_such_mod, nor-this"), std::string::npos)
         << st.error().message();
+}
+
+// keel dev dlopen()s liblzma/libzstd only for compressed modules the kernel
+// cannot decompress: the image gets them in that case only.
+TEST(Kernel, DecompressionLibrariesOnlyForCompressedModulesTheKernelCannotLoad) {
+    Tree plain, compressed;
+    ASSERT_TRUE(plain.put_file("/usr/lib/modules/6.1.0/kernel/a.ko", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/modules/6.1.0/kernel/a.ko.xz", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/modules/6.1.0/kernel/b.ko.zst", "m", 0644, "kernel"));
+    ASSERT_TRUE(compressed.put_file("/usr/lib/other.ko.xz", "m", 0644, "pkg:x"));
+    const std::string without = "CONFIG_MODULES=y\n# CONFIG_MODULE_DECOMPRESS is not set\n";
+    EXPECT_TRUE(module_decompressors(plain, without).empty());
+    auto libs = module_decompressors(compressed, without);
+    ASSERT_EQ(libs.size(), 2u);
+    EXPECT_STREQ(libs[0], "liblzma.so.5");
+    EXPECT_STREQ(libs[1], "libzstd.so.1");
+    EXPECT_EQ(module_decompressors(compressed, "").size(), 2u) << "an unknown config: keel dev may need them";
+    EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULES=y\nCONFIG_MODULE_DECOMPRESS=y\n").empty());
+    EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULE_DECOMPRESS=y").empty());
+    EXPECT_EQ(module_decompressors(compressed, "# CONFIG_MODULE_DECOMPRESS=yes\n").size(), 2u);
+    Tree xz_only;
+    ASSERT_TRUE(xz_only.put_file("/usr/lib/modules/6.12.0/kernel/a.ko.xz", "m", 0644, "kernel"));
+    libs = module_decompressors(xz_only, without);
+    ASSERT_EQ(libs.size(), 1u);
+    EXPECT_STREQ(libs[0], "liblzma.so.5");
 }
 
 }  // namespace

@@ -62,22 +62,33 @@ const LockedPackage* find(const Lock& lock, const std::string& name) {
 
 TEST(Lock, RoundTripsWithStableBytes) {
     TempDir dir;
-    Lock lock = {
+    LockFile lock{{
         {"zlib1g", "1:1.2.13.dfsg-1", "amd64", std::string(64, 'a'), 86700, "pool/main/z/zlib/zlib1g.deb"},
         {"busybox-static", "1:1.35.0-4", "amd64", std::string(64, 'b'), 928188, "pool/main/b/busybox/b.deb"},
-    };
+    }, {}};
     std::string path = dir.path + "/system.lock";
     ASSERT_TRUE(write_lock(path, lock).ok());
     auto back = read_lock(path);
     ASSERT_TRUE(back.ok()) << back.error().message();
-    ASSERT_EQ(back->size(), 2u);
-    EXPECT_EQ((*back)[0].name, "busybox-static");  // sorted by name
-    EXPECT_EQ((*back)[1].version, "1:1.2.13.dfsg-1");
-    EXPECT_EQ((*back)[1].size, 86700u);
+    ASSERT_EQ(back->packages.size(), 2u);
+    EXPECT_EQ(back->packages[0].name, "busybox-static");  // sorted by name
+    EXPECT_EQ(back->packages[1].version, "1:1.2.13.dfsg-1");
+    EXPECT_EQ(back->packages[1].size, 86700u);
+    EXPECT_TRUE(back->exclude.empty());
     std::string first = *sys::read_file(path);
     ASSERT_TRUE(write_lock(path, *back).ok());
     EXPECT_EQ(*sys::read_file(path), first);
     EXPECT_NE(first.find("{\n  \"packages\": [\n    {\n      \"arch\": \"amd64\",\n"), std::string::npos) << first;
+    EXPECT_EQ(first.find("exclude"), std::string::npos) << "no exclusions, no key: older locks stay as they were";
+
+    // Exclusions are recorded, sorted, before the packages (keys sorted).
+    lock.exclude = {"lsb-base", "adduser"};
+    ASSERT_TRUE(write_lock(path, lock).ok());
+    std::string with = *sys::read_file(path);
+    EXPECT_EQ(with.rfind("{\n  \"exclude\": [\n    \"adduser\",\n    \"lsb-base\"\n  ],\n  \"packages\"", 0), 0u) << with;
+    back = read_lock(path);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(back->exclude, (std::vector<std::string>{"adduser", "lsb-base"}));
 }
 
 TEST(Lock, MalformedFilesNameTheFileAndTheFault) {
@@ -105,6 +116,11 @@ TEST(Lock, MalformedFilesNameTheFileAndTheFault) {
     bad_size.replace(bad_size.find("\"size\":1"), 8, "\"size\":-1");
     expect_error(R"({"version":1,"packages":[)" + bad_size + "]}", "packages[0].size");
     expect_error(R"({"version":1,"packages":[)" + good + "," + good + "]}", "packages[1]: a is listed twice");
+    expect_error(R"({"version":1,"packages":[],"exclude":"adduser"})", "\"exclude\" must be an array");
+    expect_error(R"({"version":1,"packages":[],"exclude":[1]})", "exclude[0]: expected a package name");
+    expect_error(R"({"version":1,"packages":[],"exclude":["x","x"]})", "exclude[1]: x is listed twice");
+    expect_error(R"({"version":1,"packages":[)" + good + R"(],"exclude":["a"]})",
+                 "exclude[0]: a is excluded but pinned in packages");
     auto missing = read_lock(dir.path + "/none.lock");
     ASSERT_FALSE(missing.ok());
     EXPECT_NE(missing.error().message().find("none.lock"), std::string::npos);
@@ -133,6 +149,35 @@ TEST(Packages, AStaticPackageHasNoDependencies) {
     ASSERT_TRUE(lock.ok()) << lock.error().message();
     ASSERT_EQ(lock->size(), 1u);
     EXPECT_EQ((*lock)[0].name, "busybox-static");
+}
+
+// openntpd Depends on adduser (which brings passwd, PAM, SELinux libraries and
+// debconf) and lsb-base (sysvinit-utils): excluded, neither they nor what only they
+// need are in the closure, and what the rest needs stays.
+TEST(Packages, ExcludedPackagesAndWhatOnlyTheyNeedStayOut) {
+    NoProgress quiet;
+    auto full = resolve_packages({"openntpd"}, shared_source(), quiet);
+    ASSERT_TRUE(full.ok()) << full.error().message();
+    for (const char* name : {"adduser", "passwd", "libpam0g", "debconf", "lsb-base", "sysvinit-utils"})
+        EXPECT_NE(find(*full, name), nullptr) << name;
+    auto lean = resolve_packages({"openntpd"}, shared_source(), quiet, {"adduser", "lsb-base"});
+    ASSERT_TRUE(lean.ok()) << lean.error().message();
+    std::vector<std::string> names;
+    for (const auto& p : *lean) names.push_back(p.name);
+    for (const char* gone : {"adduser", "lsb-base", "passwd", "libpam0g", "debconf", "sysvinit-utils"})
+        EXPECT_EQ(find(*lean, gone), nullptr) << gone;
+    for (const char* kept : {"openntpd", "libc6", "netbase"})
+        EXPECT_NE(find(*lean, kept), nullptr) << kept;
+    EXPECT_LT(lean->size(), full->size());
+
+    auto both = resolve_packages({"openntpd", "adduser"}, shared_source(), quiet, {"adduser"});
+    ASSERT_FALSE(both.ok());
+    EXPECT_NE(both.error().message().find("packages both wanted and excluded: adduser"), std::string::npos)
+        << both.error().message();
+    auto unknown = resolve_packages({"openntpd"}, shared_source(), quiet, {"no-such-pkg-c"});
+    ASSERT_FALSE(unknown.ok());
+    EXPECT_NE(unknown.error().message().find("unknown Debian package: no-such-pkg-c"), std::string::npos)
+        << unknown.error().message();
 }
 
 TEST(Packages, UnknownNamesAreAllNamed) {

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "base/sys.h"
+#include "file_test_util.h"
 #include "image/writers.h"
 
 namespace keel::image {
@@ -23,29 +24,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Tmp {
-    Tmp() {
-        char t[] = "/tmp/keel-writers-XXXXXX";
-        path = ::mkdtemp(t);
-    }
-    ~Tmp() { fs::remove_all(path); }
-    std::string path;
-};
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::slurp;
+using Tmp = test::TempDir;
 
 std::string shell(const std::string& cmd) {
-    std::string out;
-    FILE* f = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-    int st = ::pclose(f);
-    if (st != 0) ADD_FAILURE() << cmd << " exited " << st;
+    auto [out, status] = test::run_shell(cmd);
+    if (status != 0) ADD_FAILURE() << cmd << " exited " << status << ": " << out;
     return out;
 }
 
@@ -160,6 +144,37 @@ TEST_F(Writers, CpioReadsBackInKernelOrderWithOwnersModesAndContent) {
         EXPECT_EQ(by["dev/console"]->type, unsigned(AE_IFCHR));
         EXPECT_EQ(by["dev/console"]->rdev, makedev(5, 1));
         EXPECT_EQ(by["usr/lib/modules/6.1.0/kernel/fs/vfat.ko"]->data.size(), 5000u);
+    }
+}
+
+// An initramfs of two archives, each compressed alone and written one after the
+// other: each part reads back on its own, only the first has /dev/console, and
+// the sizes returned are the parts' bytes.
+TEST_F(Writers, PartsAreArchivesOfTheirOwnOneAfterTheOther) {
+    Tree system = sample(host), modules;
+    ASSERT_TRUE(system.remove("/usr/lib/modules"));
+    ASSERT_TRUE(modules.put_file("/usr/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'), 0644, "kernel"));
+    for (auto c : {Compression::none, Compression::gzip, Compression::xz, Compression::zstd}) {
+        std::string out = tmp.path + "/parts-" + std::to_string(int(c));
+        auto sizes = write_cpio_parts({&system, &modules}, out, c, quiet);
+        ASSERT_TRUE(sizes) << sizes.error().message();
+        ASSERT_EQ(sizes->size(), 2u);
+        std::string bytes = slurp(out);
+        ASSERT_EQ((*sizes)[0] + (*sizes)[1], bytes.size()) << int(c);
+        std::string first = tmp.path + "/first", second = tmp.path + "/second";
+        std::ofstream(first, std::ios::binary) << bytes.substr(0, (*sizes)[0]);
+        std::ofstream(second, std::ios::binary) << bytes.substr((*sizes)[0]);
+        auto a = read_back(first), b = read_back(second);
+        std::set<std::string> in_a, in_b;
+        for (const auto& e : a) in_a.insert(e.path);
+        for (const auto& e : b) in_b.insert(e.path);
+        EXPECT_EQ(a.size(), system.size() + 2) << int(c);  // plus dev and dev/console
+        EXPECT_TRUE(in_a.count("dev/console"));
+        EXPECT_FALSE(in_a.count("usr/lib/modules"));
+        EXPECT_EQ(in_b, (std::set<std::string>{".", "usr", "usr/lib", "usr/lib/modules", "usr/lib/modules/6.1.0",
+                                               "usr/lib/modules/6.1.0/kernel", "usr/lib/modules/6.1.0/kernel/fs",
+                                               "usr/lib/modules/6.1.0/kernel/fs/vfat.ko"}))
+            << int(c);
     }
 }
 
@@ -295,6 +310,33 @@ TEST_F(Writers, SizeReportGroupsByOriginAndClassLargestFirst) {
     for (std::string line; std::getline(in, line);)
         if (line.starts_with("  ")) widths.insert(line.size());
     EXPECT_LE(widths.size(), 2u) << text;
+}
+
+// The numbers the size goal is about: the system apart from the kernel (vmlinuz
+// and modules), and the total with it; what pruning left out.
+TEST_F(Writers, SizeReportGivesTheSystemWithoutTheKernel) {
+    Tree t = sample(host);
+    SizeReport r = size_report(t);
+    EXPECT_EQ(r.total_files, 7u);
+    EXPECT_EQ(r.module_files, 1u);
+    EXPECT_EQ(r.module_bytes, 5000u);
+    EXPECT_EQ(r.system_compressed_bytes(), 0u) << "modules not apart: no such figure";
+    r.compressed_bytes = 3 << 20;
+    r.modules_compressed_bytes = 1 << 20;
+    r.kernel_image_bytes = 8 << 20;
+    r.pruned = {{"/usr/share/doc", 47, 787000}, {"unused libraries", 12, 1320000}};
+    EXPECT_EQ(r.system_compressed_bytes(), 2u << 20);
+    std::string text = format_size_report(r);
+    EXPECT_NE(text.find("pruned (left out)"), std::string::npos) << text;
+    EXPECT_NE(text.find("  unused libraries "), std::string::npos) << text;
+    EXPECT_NE(text.find("initramfs: 7 files"), std::string::npos) << text;
+    EXPECT_NE(text.find("  system:              6 files"), std::string::npos) << text;
+    EXPECT_NE(text.find("  kernel modules:      1 files"), std::string::npos) << text;
+    EXPECT_NE(text.find("vmlinuz: 8.00 MiB\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("total: 11.00 MiB (initramfs + vmlinuz); without the kernel (vmlinuz and modules): "
+                        "2.00 MiB (2097152 bytes)\n"),
+              std::string::npos)
+        << text;
 }
 
 }  // namespace
