@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/c_strings.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "image/container_dhcp.h"
@@ -33,9 +34,7 @@ namespace {
 // An external command (ip, nsenter) to completion.
 // `quiet`: its error output is dropped (cleanup of what may already be gone).
 Status run_tool(const std::vector<std::string>& argv, bool quiet = false) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    auto args = c_strings(argv);
     posix_spawn_file_actions_t actions;
     ::posix_spawn_file_actions_init(&actions);
     if (quiet) ::posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
@@ -217,9 +216,7 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
             error = fail(std::string("cannot drop ") + name + " from the bounding set");
     if (error.empty()) {
         std::vector<std::string> cmd = o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
-        std::vector<char*> argv;
-        for (auto& a : cmd) argv.push_back(a.data());
-        argv.push_back(nullptr);
+        auto argv = c_strings(cmd);
         std::string term = std::string("TERM=") + (std::getenv("TERM") ? std::getenv("TERM") : "linux");
         char* env[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
                        const_cast<char*>("HOME=/"), term.data(), nullptr};

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/c_strings.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "image/state_file.h"
@@ -177,9 +178,7 @@ struct Child {
 // (so the terminal's Ctrl-C is ours to handle). Exec failure comes back as an Error.
 Result<Child> spawn(const std::vector<std::string>& argv, int console) {
     auto [err_r, err_w] = KEEL_TRY(sys::pipe());
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    auto args = c_strings(argv);
     const pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return errno_error("cannot fork");

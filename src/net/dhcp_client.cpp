@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/c_strings.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "net/resolv_conf.h"
@@ -87,9 +88,7 @@ void DhcpClient::spawn() {
         args.push_back("-x");
         args.push_back("hostname:" + opts_.hostname);
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    auto argv = c_strings(args);
 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
