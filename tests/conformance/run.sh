@@ -12,9 +12,12 @@ if ! command -v node >/dev/null 2>&1; then
   exit 2
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+# CTest starts the keel and nats-server runs at once, both here: one installs
+# while the other waits (npm ci first removes node_modules).
+flock package.json sh -c '
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi'
 
 kind="${NATS_SERVER_KIND:-nats-server}"
 case "$kind" in

@@ -298,6 +298,9 @@ std::optional<ExitStatus> Process::wait_exit(Ms timeout) {
     else if (WIFSIGNALED(st))
         s.signal = WTERMSIG(st);
     status_ = s;
+    // What it printed last may still be in the pipes: out() after wait_exit() has
+    // all of it (bounded: a grandchild may hold the pipes open).
+    wait_output_closed(2s);
     return status_;
 }
 

@@ -110,7 +110,8 @@ public:
     // True until the child has been reaped by wait_exit().
     bool running();
     bool signal(int sig);
-    // Waits for the child to exit and reaps it; nothing on timeout.
+    // Waits for the child to exit and reaps it, then (up to 2 s) for the rest of its
+    // output; nothing on timeout.
     std::optional<ExitStatus> wait_exit(Ms timeout);
     // Waits until the captured stdout (or stderr) contains `text` at or after byte `from`.
     bool wait_output(std::string_view text, Ms timeout, bool stderr_stream = false,
