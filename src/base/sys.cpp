@@ -33,6 +33,16 @@ Result<size_t> write(int fd, const void* buf, size_t len) {
     }
 }
 
+Status write_all(int fd, const void* buf, size_t len) {
+    auto p = static_cast<const char*>(buf);
+    while (len > 0) {
+        auto n = KEEL_TRY(write(fd, p, len));
+        p += n;
+        len -= n;
+    }
+    return {};
+}
+
 Result<size_t> writev(int fd, const iovec* iov, int count) {
     for (;;) {
         ssize_t n = ::writev(fd, iov, count);

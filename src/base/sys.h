@@ -23,6 +23,8 @@ namespace keel::sys {
 // Reads at most `len` bytes; 0 means end of file. EAGAIN comes back as an Error with that code.
 Result<size_t> read(int fd, void* buf, size_t len);
 Result<size_t> write(int fd, const void* buf, size_t len);
+// Writes all `len` bytes (a blocking fd: files, pipes, terminals).
+Status write_all(int fd, const void* buf, size_t len);
 Result<size_t> writev(int fd, const iovec* iov, int count);
 
 Result<Fd> epoll_create();

@@ -166,6 +166,21 @@ Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options,
     return h.hex();
 }
 
+// The kernel modules' archive at the end of the previous initramfs, when the
+// previous build recorded the same digest for it: a changed definition then
+// compresses only the system's archive again.
+std::optional<std::string> previous_part(const std::string& stamp, const std::string& initramfs,
+                                         const std::string& digest) {
+    json j = json::parse(stamp, nullptr, false);
+    if (!j.is_object() || j.value("modules_digest", "") != digest) return std::nullopt;
+    uint64_t size = j.value(json::json_pointer("/sizes/modules"), uint64_t{0});
+    auto bytes = sys::read_file(initramfs);
+    if (!bytes || size == 0 || size > bytes->size() ||
+        bytes->size() != j.value(json::json_pointer("/sizes/initramfs"), uint64_t{0}))
+        return std::nullopt;
+    return bytes->substr(bytes->size() - size);
+}
+
 Status copy_file(const std::string& from, const std::string& to) {
     std::string bytes = KEEL_TRY(sys::read_file(from));
     return sys::write_file_atomic(to, bytes, 0644);
@@ -198,8 +213,10 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     if (auto st = sys::stat_path(kernel.image, true)) result.size.kernel_image_bytes = static_cast<uint64_t>(st->st_size);
 
     const std::string stamp = options.out_dir + "/build.json";
+    std::string previous;  // the last build's stamp
     if (auto old = sys::read_file(stamp)) {
-        json j = json::parse(*old, nullptr, false);
+        previous = std::move(*old);
+        json j = json::parse(previous, nullptr, false);
         if (j.is_object() && j.value("digest", "") == result.digest && exists(result.initramfs) &&
             exists(result.kernel) && (!options.rootfs || exists(result.rootfs))) {
             result.up_to_date = true;
@@ -218,8 +235,13 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
         KEEL_TRY_STATUS(write_directory(tree, result.rootfs, progress));
     }
     Tree modules = take_modules(tree);
-    std::vector<const Tree*> parts = {&tree};
-    if (modules.size() > 1) parts.push_back(&modules);
+    std::vector<CpioPart> parts = {{&tree, {}}};
+    std::string modules_digest;
+    if (modules.size() > 1) {
+        modules_digest = KEEL_TRY(tree_digest(modules, options, kernel));
+        parts.push_back({&modules, previous_part(previous, result.initramfs, modules_digest)});
+        if (parts.back().reuse) progress.note("kernel modules unchanged: their archive is kept from the last build");
+    }
     auto sizes = KEEL_TRY(write_cpio_parts(parts, result.initramfs, options.compression, progress));
     for (uint64_t part : sizes) result.size.compressed_bytes += part;
     if (sizes.size() == 2) result.size.modules_compressed_bytes = sizes[1];
@@ -231,6 +253,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     json j = {{"digest", result.digest},
               {"definition", options.definition},
               {"lock", result.lock},
+              {"modules_digest", modules_digest},
               {"kernel_release", kernel.release},
               {"sizes",
                {{"initramfs", result.size.compressed_bytes},

@@ -6,12 +6,15 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "base/sys.h"
 #include "image/writers.h"
@@ -51,13 +54,8 @@ public:
 
 private:
     Status put(const void* data, size_t len) {
-        auto p = static_cast<const char*>(data);
-        while (len > 0) {
-            auto n = KEEL_TRY(sys::write(fd_, p, len));
-            p += n;
-            len -= n;
-            written_ += n;
-        }
+        KEEL_TRY_STATUS(sys::write_all(fd_, data, len));
+        written_ += len;
         return {};
     }
 
@@ -244,34 +242,126 @@ Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path
     return sink.written();
 }
 
-Result<std::vector<uint64_t>> write_parts(const std::vector<const Tree*>& parts, const std::string& path,
-                                          const std::string& tmp, Compression compression,
+Status append_file(int from, uint64_t size, int to) {
+    char buf[kChunk];
+    for (uint64_t at = 0; at < size;) {
+        ssize_t got = ::pread(from, buf, std::min<uint64_t>(size - at, sizeof buf), static_cast<off_t>(at));
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return errno_error("cannot read back a part of the initramfs");
+        KEEL_TRY_STATUS(sys::write_all(to, buf, static_cast<size_t>(got)));
+        at += static_cast<uint64_t>(got);
+    }
+    return {};
+}
+
+// The progress of parts written at the same time, as one: bytes done of all
+// the parts' bytes. Each part reports through its own Share, from its thread.
+class SharedProgress {
+public:
+    explicit SharedProgress(Progress& to, size_t parts) : to_(to), done_(parts), total_(parts) {}
+
+    class Share final : public Progress {
+    public:
+        Share(SharedProgress& all, size_t index) : all_(all), index_(index) {}
+        void step(std::string_view) override {}
+        void advance(uint64_t done, uint64_t total) override { all_.advance(index_, done, total); }
+        void note(std::string_view line) override {
+            std::lock_guard lock(all_.mu_);
+            all_.to_.note(line);
+        }
+
+    private:
+        SharedProgress& all_;
+        size_t index_;
+    };
+
+private:
+    void advance(size_t index, uint64_t done, uint64_t total) {
+        std::lock_guard lock(mu_);
+        done_[index] = done;
+        total_[index] = total;
+        uint64_t d = 0, t = 0;
+        for (size_t i = 0; i < done_.size(); ++i) {
+            d += done_[i];
+            t += total_[i];
+        }
+        to_.advance(d, t);
+    }
+
+    Progress& to_;
+    std::mutex mu_;
+    std::vector<uint64_t> done_, total_;
+};
+
+// Each part compressed into an anonymous file of its own, all at once (zstd -19
+// is single-threaded: the system's and the kernel modules' archives take about
+// the same time), then the parts copied one after the other into `fd`.
+Result<std::vector<uint64_t>> write_parts(const std::vector<CpioPart>& parts, int fd,
+                                          const std::string& path, Compression compression,
                                           Progress& progress) {
-    auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    std::vector<uint64_t> sizes;
-    for (size_t i = 0; i < parts.size(); ++i)
-        sizes.push_back(KEEL_TRY(write_archive(*parts[i], fd.get(), path, i == 0, compression, progress)));
-    KEEL_TRY_STATUS(sys::rename(tmp, path));
-    return sizes;
+    const size_t n = parts.size();
+    std::vector<Fd> files(n);
+    std::vector<Result<uint64_t>> sizes(n, Result<uint64_t>(uint64_t{0}));
+    for (size_t i = 0; i < n; ++i) {
+        if (parts[i].reuse) continue;
+        files[i] = Fd(::memfd_create("keel-initramfs-part", MFD_CLOEXEC));
+        if (!files[i]) return errno_error("cannot make a memory file for a part of " + path);
+    }
+    SharedProgress shared(progress, n);
+    std::vector<SharedProgress::Share> shares;
+    for (size_t i = 0; i < n; ++i) shares.emplace_back(shared, i);
+    auto compress = [&](size_t i) {
+        sizes[i] = write_archive(*parts[i].tree, files[i].get(), path, i == 0, compression, shares[i]);
+    };
+    std::vector<std::thread> threads;
+    size_t first = n;
+    for (size_t i = 0; i < n; ++i) {
+        if (parts[i].reuse) continue;
+        if (first == n)
+            first = i;  // this thread's own
+        else
+            threads.emplace_back(compress, i);
+    }
+    if (first < n) compress(first);
+    for (auto& t : threads) t.join();
+
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < n; ++i) {
+        if (parts[i].reuse) {
+            KEEL_TRY_STATUS(sys::write_all(fd, parts[i].reuse->data(), parts[i].reuse->size()));
+            out.push_back(parts[i].reuse->size());
+            continue;
+        }
+        uint64_t size = KEEL_TRY(std::move(sizes[i]));
+        KEEL_TRY_STATUS(append_file(files[i].get(), size, fd));
+        out.push_back(size);
+    }
+    return out;
 }
 
 }  // namespace
 
-Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<const Tree*>& parts,
+Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<CpioPart>& parts,
                                                const std::string& path, Compression compression,
                                                Progress& progress) {
     progress.step("writing initramfs " + path);
     // Through a temporary file: a failed write never leaves a truncated image
-    // where a previous good one was.
+    // where a previous good one was (nor the good one changed: a part reused
+    // from it was read before).
     std::string tmp = path + ".tmp";
-    auto sizes = write_parts(parts, path, tmp, compression, progress);
+    auto sizes = [&]() -> Result<std::vector<uint64_t>> {
+        auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        auto s = KEEL_TRY(write_parts(parts, fd.get(), path, compression, progress));
+        KEEL_TRY_STATUS(sys::rename(tmp, path));
+        return s;
+    }();
     if (!sizes) (void)sys::unlink_if_exists(tmp);
     return sizes;
 }
 
 Status write_cpio(const Tree& tree, const std::string& path, Compression compression,
                   Progress& progress) {
-    auto sizes = write_cpio_parts({&tree}, path, compression, progress);
+    auto sizes = write_cpio_parts({{&tree, {}}}, path, compression, progress);
     if (!sizes) return sizes.error();
     return {};
 }

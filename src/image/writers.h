@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,11 +18,19 @@ enum class Compression { none, gzip, xz, zstd };
 // An initramfs: cpio "newc" as the kernel unpacks it, compressed.
 Status write_cpio(const Tree& tree, const std::string& path, Compression compression,
                   Progress& progress);
+// One archive of an initramfs made of several.
+struct CpioPart {
+    const Tree* tree = nullptr;
+    // The part's archive as an earlier build wrote it, when nothing in it has
+    // changed since: written as it is instead of compressed again.
+    std::optional<std::string> reuse;
+};
 // An initramfs of several such archives, each compressed on its own and written
 // one after the other: the kernel unpacks them in turn (buffer-format.rst, as
-// with an early microcode archive), so each part's size is what it costs.
-// Returns the compressed size of each part.
-Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<const Tree*>& parts,
+// with an early microcode archive), so each part's size is what it costs. The
+// parts are compressed at the same time, each on a thread of its own; the bytes
+// do not depend on it. Returns the compressed size of each part.
+Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<CpioPart>& parts,
                                                const std::string& path, Compression compression,
                                                Progress& progress);
 

@@ -15,6 +15,7 @@
 
 #include "base/fd.h"
 #include "base/random.h"
+#include "base/sys.h"
 #include "lua/lua_util.h"
 #include "lua/sys_parts.h"
 
@@ -118,19 +119,6 @@ int l_readfile(lua_State* L) {
     return 1;
 }
 
-bool write_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-    }
-    return true;
-}
-
 // writefile(path, data [, {mode=0644, append=false, atomic=false, sync=false}])
 // atomic: write a temporary file beside it, fsync, rename over: readers see the
 // old or the new contents, never a mix.
@@ -149,7 +137,9 @@ int l_writefile(lua_State* L) {
     int fd = ::open(tmp.c_str(), flags, mode);
     if (fd < 0) return push_errno(L, tmp);
     Fd owned(fd);
-    if (!write_all(fd, data.data(), data.size()) || (sync && ::fsync(fd) < 0)) {
+    auto written = sys::write_all(fd, data.data(), data.size());
+    if (!written) errno = written.error().code();
+    if (!written || (sync && ::fsync(fd) < 0)) {
         int err = errno;
         if (atomic) ::unlink(tmp.c_str());
         errno = err;

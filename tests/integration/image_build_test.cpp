@@ -1,5 +1,6 @@
 // keel build on the demo system: two builds from the same system.lock give the
-// same bytes, a build with nothing changed writes nothing, and the demo without
+// same bytes, a build with nothing changed writes nothing, one with a changed
+// definition keeps the kernel modules' archive, and the demo without
 // the kernel (vmlinuz and modules) fits the budget: 4 MiB compressed,
 // half of an 8 MiB NOR flash.
 #include <archive.h>
@@ -8,6 +9,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -107,6 +110,25 @@ TEST(ImageBuild, TwoBuildsFromTheLockAreByteForByteEqualAndTheDemoFitsItsBudget)
                          std::nullopt, slow(120s));
     ASSERT_EQ(again.code, 0) << again.describe();
     EXPECT_NE(again.out.find("up to date:"), std::string::npos) << again.out;
+
+    // A changed definition: only the system's archive is compressed again, and the
+    // image is what a build from nothing gives.
+    TempDir changed, fresh;
+    for (const char* f : {"system.lua", "system.lock", "automount.lua"})
+        std::filesystem::copy_file(repo_file(std::string("examples/demo/") + f), changed.file(f));
+    std::string text = slurp(changed.file("system.lua"));
+    text.replace(text.find("\"keel-demo\""), 11, "\"keel-demo2\"");
+    std::ofstream(changed.file("system.lua")) << text;
+    auto edited = run_cli({"build", changed.file("system.lua"), "-o", a.path(), "--compression", compression},
+                          std::nullopt, slow(300s));
+    ASSERT_EQ(edited.code, 0) << edited.describe();
+    EXPECT_NE(edited.err.find("kernel modules unchanged"), std::string::npos) << edited.err;
+    auto scratch = run_cli({"build", changed.file("system.lua"), "-o", fresh.path(), "--quiet", "--compression",
+                            compression},
+                           std::nullopt, slow(300s));
+    ASSERT_EQ(scratch.code, 0) << scratch.describe();
+    EXPECT_TRUE(slurp(a.file("initramfs.img")) == slurp(fresh.file("initramfs.img")));
+    EXPECT_NE(slurp(a.file("initramfs.img")), ia);
 }
 
 TEST(ImageBuild, ADefinitionMistakeNamesFileAndLine) {

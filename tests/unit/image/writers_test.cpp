@@ -156,7 +156,7 @@ TEST_F(Writers, PartsAreArchivesOfTheirOwnOneAfterTheOther) {
     ASSERT_TRUE(modules.put_file("/usr/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'), 0644, "kernel"));
     for (auto c : {Compression::none, Compression::gzip, Compression::xz, Compression::zstd}) {
         std::string out = tmp.path + "/parts-" + std::to_string(int(c));
-        auto sizes = write_cpio_parts({&system, &modules}, out, c, quiet);
+        auto sizes = write_cpio_parts({{&system, {}}, {&modules, {}}}, out, c, quiet);
         ASSERT_TRUE(sizes) << sizes.error().message();
         ASSERT_EQ(sizes->size(), 2u);
         std::string bytes = slurp(out);
@@ -175,6 +175,13 @@ TEST_F(Writers, PartsAreArchivesOfTheirOwnOneAfterTheOther) {
                                                "usr/lib/modules/6.1.0/kernel", "usr/lib/modules/6.1.0/kernel/fs",
                                                "usr/lib/modules/6.1.0/kernel/fs/vfat.ko"}))
             << int(c);
+        // The modules' archive given as the earlier bytes: written as they are, and
+        // the whole is what compressing both again gives.
+        std::string again = out + "-again";
+        auto reused = write_cpio_parts({{&system, {}}, {&modules, bytes.substr((*sizes)[0])}}, again, c, quiet);
+        ASSERT_TRUE(reused) << reused.error().message();
+        EXPECT_EQ(*reused, *sizes);
+        EXPECT_EQ(slurp(again), bytes) << int(c);
     }
 }
 
