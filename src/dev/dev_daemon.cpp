@@ -104,7 +104,9 @@ Status DevDaemon::start() {
             watch_.start(loop_, socket_->fd(), EPOLLIN, [this](uint32_t) { on_readable(); }));
     }
     if (opts_.coldplug) {
+        if (modules_) modules_->hold();
         auto st = sysfs_.scan([this](Device&& dev) { handle(std::move(dev), "coldplug"); });
+        if (modules_) modules_->release();
         if (!st) return st;
         log::info("coldplug: %llu devices",
                   static_cast<unsigned long long>(stats_.coldplug_events));

@@ -64,6 +64,19 @@ bool ModuleWorker::submit(Job job) {
     return true;
 }
 
+void ModuleWorker::hold() {
+    std::lock_guard lock(mu_);
+    held_ = true;
+}
+
+void ModuleWorker::release() {
+    {
+        std::lock_guard lock(mu_);
+        held_ = false;
+    }
+    cv_.notify_one();
+}
+
 void ModuleWorker::run() {
     for (;;) {
         Job job;
@@ -71,11 +84,12 @@ void ModuleWorker::run() {
             std::unique_lock lock(mu_);
             // Idle for a while: the module index goes (it is read again, in some
             // tens of milliseconds, for the next hotplugged device).
-            if (!cv_.wait_for(lock, kIdleDrop, [&] { return stopping_ || !in_.empty(); })) {
+            auto work = [&] { return stopping_ || (!in_.empty() && !held_); };
+            if (!cv_.wait_for(lock, kIdleDrop, work)) {
                 lock.unlock();
                 if (loader_.drop_index()) ::malloc_trim(0);
                 lock.lock();
-                cv_.wait(lock, [&] { return stopping_ || !in_.empty(); });
+                cv_.wait(lock, work);
             }
             if (stopping_) return;
             job = std::move(in_.front());

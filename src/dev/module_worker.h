@@ -38,6 +38,11 @@ class ModuleWorker {
     // same alias is already waiting.
     bool submit(Job job);
     uint64_t dropped() const { return dropped_; }
+    // Coldplug: jobs wait from hold() until release(). keel dev is ready once its
+    // coldplug is on the bus; loading a dozen modules beside it (0.6 s of CPU under
+    // QEMU's TCG, and the new devices' events) held that back for everyone.
+    void hold();
+    void release();
     // Jobs submitted whose results have not been delivered yet.
     size_t outstanding() const { return outstanding_; }
 
@@ -55,6 +60,7 @@ class ModuleWorker {
     std::condition_variable cv_;
     std::deque<Job> in_;
     std::deque<std::pair<Job, ModuleLoader::AliasResult>> out_;
+    bool held_ = false;
     bool stopping_ = false;
     uint64_t dropped_ = 0;
     size_t outstanding_ = 0;
