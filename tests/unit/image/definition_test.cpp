@@ -61,7 +61,7 @@ TEST(Demo, ManifestIsAcceptedByInitDevAndNet) {
     for (const auto& s : init->services) names.push_back(s.name);
     std::sort(names.begin(), names.end());
     EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ntpd",
-                                               "ssh", "ssh-hostkey", "toast"}));
+                                               "ssh", "toast"}));
     auto dev = dev::parse_dev_config(plan.manifest["dev"].dump());
     ASSERT_TRUE(dev.ok()) << dev.error().message();
     EXPECT_EQ(dev->rules.size(), 1u);
@@ -145,13 +145,21 @@ TEST(Catalog, SshByDropbear) {
     auto plan = dir.eval("return system { services = { service 'ssh' { port = 2222, root_login = false } } }");
     ASSERT_TRUE(plan.ok()) << plan.error().message();
     const Json& ssh = *service(*plan, "ssh");
-    EXPECT_EQ(ssh["argv"], Json({"/usr/sbin/dropbear", "-F", "-E", "-p", "2222", "-r",
-                                 "/etc/dropbear/dropbear_ed25519_host_key", "-s", "-w"}));
+    // Host keys made by dropbear at a client's first ask: nothing runs before it.
+    EXPECT_EQ(ssh["argv"], Json({"/usr/sbin/dropbear", "-F", "-E", "-p", "2222", "-R", "-s", "-w"}));
     EXPECT_EQ(ssh["readiness"], "tcp:2222");
-    EXPECT_EQ(ssh["depends"], Json({"ssh-hostkey"}));
-    const Json& key = *service(*plan, "ssh-hostkey");
+    EXPECT_FALSE(ssh.contains("depends"));
+    EXPECT_EQ(service(*plan, "ssh-hostkey"), nullptr);
+    // A pinned key type: only that key, made at boot before dropbear starts.
+    auto pinned = dir.eval("return system { services = { service 'ssh' { key_type = 'ecdsa' } } }");
+    ASSERT_TRUE(pinned.ok()) << pinned.error().message();
+    EXPECT_EQ((*service(*pinned, "ssh"))["argv"],
+              Json({"/usr/sbin/dropbear", "-F", "-E", "-p", "22", "-r",
+                    "/etc/dropbear/dropbear_ecdsa_host_key", "-s"}));
+    EXPECT_EQ((*service(*pinned, "ssh"))["depends"], Json({"ssh-hostkey"}));
+    const Json& key = *service(*pinned, "ssh-hostkey");
     EXPECT_EQ(key["type"], "oneshot");
-    EXPECT_NE(key["argv"][3].get<std::string>().find("dropbearkey -t ed25519"), std::string::npos);
+    EXPECT_NE(key["argv"][3].get<std::string>().find("dropbearkey -t ecdsa"), std::string::npos);
     EXPECT_EQ(plan->packages, (std::vector<std::string>{"busybox", "dropbear-bin"}));
     EXPECT_EQ(plan->files.lookup("/etc/dropbear")->mode, 0700u);
     EXPECT_EQ(plan->prune.remove, (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
