@@ -30,6 +30,8 @@ int image_boot_main(int argc, char** argv) {
                 &o.append);
     args.option("memory", 'm', "SIZE", "guest memory [256M]", &o.memory);
     args.option("accel", 0, "kvm|tcg", "accelerator [kvm when /dev/kvm works, else tcg]", &o.accel);
+    int64_t cpus = 0;
+    args.option("cpus", 0, "N", "virtual CPUs [the host's, at most 4]", &cpus);
     args.flag("headless", 0, "no terminal: the console goes only to the log file", &o.headless);
     args.option("log", 'l', "FILE", "copy of the console [headless: DIR/console.log]", &o.log_path);
     args.option("state", 's', "FILE",
@@ -58,6 +60,8 @@ int image_boot_main(int argc, char** argv) {
     if (o.headless && o.log_path.empty()) return args.usage_error("--headless needs --log FILE");
     if (!o.accel.empty() && o.accel != "kvm" && o.accel != "tcg")
         return args.usage_error("--accel is kvm or tcg");
+    if (cpus < 0 || cpus > 64) return args.usage_error("--cpus is 1..64");
+    o.cpus = static_cast<int>(cpus);
     o.ready_fd = static_cast<int>(ready_fd);
     auto rc = image::boot(o);
     if (!rc) return fail("boot", rc.error().message(), image_exit_code(rc.error().code()));

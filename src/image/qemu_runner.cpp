@@ -13,6 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -151,15 +152,6 @@ private:
     bool active_ = false;
 };
 
-Status write_all(int fd, const char* p, size_t n) {
-    while (n > 0) {
-        auto k = KEEL_TRY(sys::write(fd, p, n));
-        p += k;
-        n -= k;
-    }
-    return {};
-}
-
 // QEMU as our child: killed and reaped if the runner returns early.
 struct Child {
     pid_t pid = -1;
@@ -217,6 +209,11 @@ std::string choose_accel(std::string* why) {
     return kvm_runs_a_guest(why) ? "kvm" : "tcg";
 }
 
+static int default_cpus() {
+    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return static_cast<int>(std::clamp(n, 1L, 4L));
+}
+
 std::vector<std::string> qemu_command(const BootOptions& o, const std::string& accel,
                                       const std::vector<Forward>& forwards,
                                       const std::string& control_socket,
@@ -227,8 +224,13 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
     std::string netdev = "user,id=net0,net=10.0.2.0/24,dhcpstart=10.0.2.15";
     for (const auto& f : forwards)
         netdev += ",hostfwd=tcp:127.0.0.1:" + std::to_string(f.host) + "-:" + std::to_string(f.guest);
+    // TCG runs each virtual CPU on a host thread of its own (multi-threaded TCG):
+    // a boot that starts a dozen processes at once is CPU-bound under TCG, and with
+    // the host's two cores it reached ready in 0.6 s instead of 1.0 s.
+    const int cpus = o.cpus > 0 ? o.cpus : default_cpus();
     std::vector<std::string> argv = {
-        o.qemu, "-accel", accel, "-m", o.memory, "-nodefaults", "-no-reboot",
+        o.qemu, "-accel", accel == "tcg" && cpus > 1 ? "tcg,thread=multi" : accel,
+        "-smp", std::to_string(cpus), "-m", o.memory, "-nodefaults", "-no-reboot",
         "-display", "none", "-monitor", "none",
         "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
         "-kernel", o.kernel, "-initrd", o.initrd, "-append", append,
@@ -328,8 +330,9 @@ Result<int> boot(const BootOptions& o) {
         }
     } state_file{o.state_path};
 
-    std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s\n", child->pid, accel.c_str(),
-                 why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str());
+    std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s, %d CPUs\n", child->pid, accel.c_str(),
+                 why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str(),
+                 o.cpus > 0 ? o.cpus : default_cpus());
     for (const auto& f : forwards) {
         if (f.name == "bus")
             std::fprintf(stderr, "bus: nats://127.0.0.1:%u\n", f.host);
@@ -350,8 +353,8 @@ Result<int> boot(const BootOptions& o) {
         char buf[8192];
         auto n = sys::read(console.get(), buf, sizeof buf);
         if (!n || *n == 0) return false;
-        if (interactive) (void)write_all(1, buf, *n);
-        if (log_fd) (void)write_all(log_fd.get(), buf, *n);
+        if (interactive) (void)sys::write_all(1, buf, *n);
+        if (log_fd) (void)sys::write_all(log_fd.get(), buf, *n);
         return true;
     };
     KEEL_TRY_STATUS(console_watch.start(*loop, console.get(), EPOLLIN, [&](uint32_t) {
@@ -365,7 +368,7 @@ Result<int> boot(const BootOptions& o) {
                 in_watch.stop();
                 return;
             }
-            (void)write_all(console.get(), buf, *n);
+            (void)sys::write_all(console.get(), buf, *n);
         }));
     int status = 0;
     KEEL_TRY_STATUS(exit_watch.start(*loop, child->pidfd.get(), EPOLLIN, [&](uint32_t) {

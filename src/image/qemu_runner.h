@@ -19,6 +19,7 @@ struct BootOptions {
     std::string initrd;            // compressed cpio
     std::string append;            // added to "console=ttyS0 panic=-1"
     std::string memory = "256M";
+    int cpus = 0;                  // virtual CPUs; 0: the host's, at most 4
     std::string accel;             // "kvm" | "tcg" | "" (KVM when it works, else TCG)
     bool headless = false;         // no terminal: console only to log_path
     std::string log_path;          // console copy (headless: where the console goes)

@@ -54,6 +54,7 @@ TEST(QemuCommand, ForwardsPortsAndHasTheDevicesTheGuestNeeds) {
     o.kernel = "/k";
     o.initrd = "/i";
     o.append = "quiet";
+    o.cpus = 1;
     auto argv = qemu_command(o, "tcg", {{"bus", 40001, 4222}, {"ssh", 40002, 2222}}, "/r/c.sock",
                              "/r/q.sock");
     std::string all;
@@ -68,6 +69,15 @@ TEST(QemuCommand, ForwardsPortsAndHasTheDevicesTheGuestNeeds) {
     EXPECT_NE(all.find("unix:/r/q.sock,server=on,wait=off"), std::string::npos);
     EXPECT_NE(all.find("console=ttyS0 panic=-1 quiet"), std::string::npos);
     EXPECT_NE(all.find("-cpu qemu64,+rdrand "), std::string::npos) << all;  // a seeded RNG at boot
+    EXPECT_NE(all.find("-smp 1 "), std::string::npos) << all;
+    // Several CPUs under TCG: one host thread each.
+    o.cpus = 2;
+    auto two = qemu_command(o, "tcg", {}, "/c", "/q");
+    EXPECT_EQ(std::count(two.begin(), two.end(), "tcg,thread=multi"), 1);
+    EXPECT_EQ(std::count(two.begin(), two.end(), "2"), 1);
+    o.cpus = 0;  // the host's, at most 4
+    auto host = qemu_command(o, "tcg", {}, "/c", "/q");
+    EXPECT_EQ(std::count(host.begin(), host.end(), "-smp"), 1);
     auto kvm = qemu_command(o, "kvm", {}, "/c", "/q");
     EXPECT_EQ(std::count(kvm.begin(), kvm.end(), "host"), 1);
     EXPECT_EQ(std::count(kvm.begin(), kvm.end(), "-cpu"), 1);
