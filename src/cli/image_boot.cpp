@@ -35,7 +35,7 @@ int image_boot_main(int argc, char** argv) {
     args.flag("headless", 0, "no terminal: the console goes only to the log file", &o.headless);
     args.option("log", 'l', "FILE", "copy of the console [headless: DIR/console.log]", &o.log_path);
     args.option("state", 's', "FILE",
-                "write {pid, bus, bus_port, ssh_port, qmp, accel, log} as JSON [DIR/boot.json]",
+                "write {pid, bus, bus_port, ssh_port, qmp, accel, cpus, log} as JSON [DIR/boot.json]",
                 &o.state_path);
     int64_t ready_fd = -1;
     args.option("ready-fd", 0, "FD", "write a newline to FD once QEMU runs and the state file is "

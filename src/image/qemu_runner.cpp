@@ -316,7 +316,7 @@ Result<int> boot(const BootOptions& o) {
     // The state file first: whoever sees the printed lines may read it at once.
     if (!o.state_path.empty()) {
         nlohmann::json state = {{"pid", child->pid}, {"accel", accel}, {"qmp", qmp},
-                                {"log", o.log_path}};
+                                {"log", o.log_path}, {"cpus", o.cpus > 0 ? o.cpus : default_cpus()}};
         for (const auto& f : forwards) state[f.name + "_port"] = f.host;
         state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
