@@ -300,7 +300,7 @@ std::optional<ExitStatus> Process::wait_exit(Ms timeout) {
     status_ = s;
     // What it printed last may still be in the pipes: out() after wait_exit() has
     // all of it (bounded: a grandchild may hold the pipes open).
-    wait_output_closed(2s);
+    wait_output_closed(slow(5s));
     return status_;
 }
 
@@ -345,7 +345,6 @@ CliResult run_cli(std::vector<std::string> args, std::optional<std::string> stdi
         p.signal(SIGKILL);
         st = p.wait_exit(slow(10s));
     }
-    p.wait_output_closed(slow(5s));
     if (st) r.code = st->signal ? 128 + st->signal : st->code;
     r.out = p.out();
     r.err = p.err();
@@ -433,7 +432,6 @@ BusProcess::~BusProcess() {
             ADD_FAILURE() << "keel bus did not shut down cleanly on SIGTERM: " << st->describe();
         if (!st) ADD_FAILURE() << "keel bus did not exit within 10 s of SIGTERM";
     }
-    if (proc_) proc_->wait_output_closed(slow(2s));
     const std::string text = log();
     for (const char* bad : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
         if (text.find(bad) != std::string::npos) ADD_FAILURE() << "sanitizer report in the bus log";
@@ -468,7 +466,6 @@ void BusProcess::restart() {
             if (!proc_->wait_exit(slow(10s)))
                 throw std::runtime_error("bus did not stop for a restart");
         }
-        proc_->wait_output_closed(slow(2s));
         previous_logs_ += proc_->out();
         proc_.reset();
     }
@@ -505,7 +502,6 @@ void BusProcess::start() {
                                      proc_->out());
         }
         auto st = proc_->wait_exit(slow(5s));
-        proc_->wait_output_closed(slow(2s));
         std::string out = proc_->out();
         if (st && !fixed_port && attempt < 3 &&
             out.find("Address already in use") != std::string::npos) {

@@ -47,7 +47,6 @@ Ran run(std::vector<std::string> argv, std::optional<std::string> in = std::null
         st = p.wait_exit(slow(5s));
         ADD_FAILURE() << "timed out";
     }
-    p.wait_output_closed(slow(5s));
     return {st.value_or(ExitStatus{}), p.out(), p.err()};
 }
 
@@ -112,7 +111,6 @@ TEST_F(LuaCli, EndsWhenNothingIsLeftAndFlushesPublishes) {
     EXPECT_EQ(r.st.code, 0) << r.describe();
     auto st = sub->wait_exit(slow(10s));
     ASSERT_TRUE(st) << "the publish made at the very end reached the bus";
-    sub->wait_output_closed(slow(5s));
     EXPECT_NE(sub->out().find("bye"), std::string::npos);
 }
 
@@ -163,7 +161,6 @@ TEST_F(LuaCli, CoroutineRequestReplyAndTheUsbExampleAgainstALiveBus) {
     ASSERT_TRUE(st);
     EXPECT_TRUE(st->exited_ok()) << st->describe() << script->err();
     ASSERT_TRUE(toast->wait_exit(slow(10s)));
-    toast->wait_output_closed(slow(5s));
     EXPECT_EQ(toast->out(), "a USB stick was plugged in!\n");
     std::ifstream f(dir.file("mounted"));
     std::string dev;
@@ -180,7 +177,6 @@ TEST_F(LuaCli, HeatWhenColdExampleRuns) {
                                    "RELAY=" + dir.file("relay"), KEEL_BIN, "lua",
                                    repo_file("examples/heat-when-cold.lua")}});
     ASSERT_TRUE(state->wait_exit(slow(10s))) << example.err();
-    state->wait_output_closed(slow(5s));
     EXPECT_EQ(state->out(), "{\"on\":true,\"setpoint\":18}\n");
     EXPECT_EQ(slurp(dir.file("relay")), "1");
     // A set point below the temperature switches the heater off.
@@ -478,7 +474,6 @@ TEST(LuaFork, SignalsAreForwardedToTheScript) {
     auto st = p.wait_exit(slow(10s));
     ASSERT_TRUE(st);
     EXPECT_EQ(st->code, 3) << st->describe();
-    p.wait_output_closed(slow(5s));
     EXPECT_NE(p.out().find("caught TERM"), std::string::npos);
 }
 
@@ -764,7 +759,6 @@ TEST(LuaFork, TwoHundredConcurrentClientsAllComplete) {
     int ok = 0;
     for (int i = 0; i < n; ++i) {
         auto st = clients[static_cast<size_t>(i)]->wait_exit(slow(60s));
-        clients[static_cast<size_t>(i)]->wait_output_closed(slow(5s));
         if (st && st->exited_ok() && clients[static_cast<size_t>(i)]->out() == "n=" + std::to_string(i) + "\n") ++ok;
         else ADD_FAILURE() << i << ": " << (st ? st->describe() : "timeout") << clients[static_cast<size_t>(i)]->err();
     }

@@ -98,7 +98,6 @@ inline std::string nats_request(const std::string& url, const std::string& subje
     Process p(Process::Spec{
         {node_path(), nats_client_dir() + "/client.mjs", url, "request", subject, data}});
     auto st = p.wait_exit(slow(15s));
-    p.wait_output_closed(slow(2s));
     if (!st || !st->exited_ok()) throw std::runtime_error("nats.js request failed: " + p.err());
     return p.out();
 }

@@ -36,7 +36,6 @@ inline RunResult run(std::vector<std::string> argv, Ms timeout = slow(10s)) {
         p.signal(SIGKILL);
         st = p.wait_exit(slow(5s));
     }
-    p.wait_output_closed(slow(2s));
     if (st) r.code = st->signal ? 128 + st->signal : st->code;
     r.out = p.out();
     r.err = p.err();
@@ -165,7 +164,6 @@ public:
             auto st = proc_->wait_exit(slow(10s));
             if (!st || !st->exited_ok()) ADD_FAILURE() << "keel net did not stop cleanly: " << (st ? st->describe() : "still running");
         }
-        proc_->wait_output_closed(slow(2s));
         if (::testing::Test::HasFailure()) std::cerr << "----- keel net log -----\n" << proc_->out() << "----- end -----\n";
         for (const char* bad : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
             if (proc_->out().find(bad) != std::string::npos) ADD_FAILURE() << "sanitizer report in the keel net log";
