@@ -169,14 +169,13 @@ Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options,
 // The kernel modules' archive at the end of the previous initramfs, when the
 // previous build recorded the same digest for it: a changed definition then
 // compresses only the system's archive again.
-std::optional<std::string> previous_part(const std::string& stamp, const std::string& initramfs,
+std::optional<std::string> previous_part(const json& stamp, const std::string& initramfs,
                                          const std::string& digest) {
-    json j = json::parse(stamp, nullptr, false);
-    if (!j.is_object() || j.value("modules_digest", "") != digest) return std::nullopt;
-    uint64_t size = j.value(json::json_pointer("/sizes/modules"), uint64_t{0});
+    if (!stamp.is_object() || stamp.value("modules_digest", "") != digest) return std::nullopt;
+    uint64_t size = stamp.value(json::json_pointer("/sizes/modules"), uint64_t{0});
     auto bytes = sys::read_file(initramfs);
     if (!bytes || size == 0 || size > bytes->size() ||
-        bytes->size() != j.value(json::json_pointer("/sizes/initramfs"), uint64_t{0}))
+        bytes->size() != stamp.value(json::json_pointer("/sizes/initramfs"), uint64_t{0}))
         return std::nullopt;
     return bytes->substr(bytes->size() - size);
 }
@@ -213,17 +212,16 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     if (auto st = sys::stat_path(kernel.image, true)) result.size.kernel_image_bytes = static_cast<uint64_t>(st->st_size);
 
     const std::string stamp = options.out_dir + "/build.json";
-    std::string previous;  // the last build's stamp
+    json previous;  // the last build's stamp
     if (auto old = sys::read_file(stamp)) {
-        previous = std::move(*old);
-        json j = json::parse(previous, nullptr, false);
-        if (j.is_object() && j.value("digest", "") == result.digest && exists(result.initramfs) &&
+        previous = json::parse(*old, nullptr, false);
+        if (previous.is_object() && previous.value("digest", "") == result.digest && exists(result.initramfs) &&
             exists(result.kernel) && (!options.rootfs || exists(result.rootfs))) {
             result.up_to_date = true;
             struct stat st {};
             if (::stat(result.initramfs.c_str(), &st) == 0)
                 result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
-            result.size.modules_compressed_bytes = j.value(json::json_pointer("/sizes/modules"), uint64_t{0});
+            result.size.modules_compressed_bytes = previous.value(json::json_pointer("/sizes/modules"), uint64_t{0});
             return result;
         }
     }

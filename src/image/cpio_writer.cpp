@@ -314,15 +314,8 @@ Result<std::vector<uint64_t>> write_parts(const std::vector<CpioPart>& parts, in
         sizes[i] = write_archive(*parts[i].tree, files[i].get(), path, i == 0, compression, shares[i]);
     };
     std::vector<std::thread> threads;
-    size_t first = n;
-    for (size_t i = 0; i < n; ++i) {
-        if (parts[i].reuse) continue;
-        if (first == n)
-            first = i;  // this thread's own
-        else
-            threads.emplace_back(compress, i);
-    }
-    if (first < n) compress(first);
+    for (size_t i = 0; i < n; ++i)
+        if (!parts[i].reuse) threads.emplace_back(compress, i);
     for (auto& t : threads) t.join();
 
     std::vector<uint64_t> out;

@@ -209,9 +209,10 @@ std::string choose_accel(std::string* why) {
     return kvm_runs_a_guest(why) ? "kvm" : "tcg";
 }
 
-static int default_cpus() {
-    long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-    return static_cast<int>(std::clamp(n, 1L, 4L));
+// --cpus, or the host's at most 4.
+static int guest_cpus(const BootOptions& o) {
+    if (o.cpus > 0) return o.cpus;
+    return static_cast<int>(std::clamp(::sysconf(_SC_NPROCESSORS_ONLN), 1L, 4L));
 }
 
 std::vector<std::string> qemu_command(const BootOptions& o, const std::string& accel,
@@ -227,7 +228,7 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
     // TCG runs each virtual CPU on a host thread of its own (multi-threaded TCG):
     // a boot that starts a dozen processes at once is CPU-bound under TCG, and with
     // the host's two cores it reached ready in 0.6 s instead of 1.0 s.
-    const int cpus = o.cpus > 0 ? o.cpus : default_cpus();
+    const int cpus = guest_cpus(o);
     std::vector<std::string> argv = {
         o.qemu, "-accel", accel == "tcg" && cpus > 1 ? "tcg,thread=multi" : accel,
         "-smp", std::to_string(cpus), "-m", o.memory, "-nodefaults", "-no-reboot",
@@ -316,7 +317,7 @@ Result<int> boot(const BootOptions& o) {
     // The state file first: whoever sees the printed lines may read it at once.
     if (!o.state_path.empty()) {
         nlohmann::json state = {{"pid", child->pid}, {"accel", accel}, {"qmp", qmp},
-                                {"log", o.log_path}, {"cpus", o.cpus > 0 ? o.cpus : default_cpus()}};
+                                {"log", o.log_path}, {"cpus", guest_cpus(o)}};
         for (const auto& f : forwards) state[f.name + "_port"] = f.host;
         state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
@@ -332,7 +333,7 @@ Result<int> boot(const BootOptions& o) {
 
     std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s, %d CPUs\n", child->pid, accel.c_str(),
                  why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str(),
-                 o.cpus > 0 ? o.cpus : default_cpus());
+                 guest_cpus(o));
     for (const auto& f : forwards) {
         if (f.name == "bus")
             std::fprintf(stderr, "bus: nats://127.0.0.1:%u\n", f.host);
