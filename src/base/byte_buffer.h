@@ -12,7 +12,7 @@
 namespace keel {
 
 class ByteBuffer {
-public:
+  public:
     ByteBuffer() = default;
     ~ByteBuffer() { std::free(data_); }
     ByteBuffer(ByteBuffer&& o) noexcept
@@ -56,14 +56,15 @@ public:
         }
     }
 
-private:
+  private:
     void make_room(size_t n) {
         size_t live = size();
         if (head_ > 0 && cap_ - live >= n && live <= cap_ / 2) {
             std::memmove(data_, data_ + head_, live);
         } else {
             size_t cap = cap_ ? cap_ : 4096;
-            while (cap - live < n) cap *= 2;
+            while (cap - live < n)
+                cap *= 2;
             char* p = static_cast<char*>(std::malloc(cap));
             if (!p) throw std::bad_alloc();
             if (live) std::memcpy(p, data_ + head_, live);

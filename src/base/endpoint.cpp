@@ -57,7 +57,8 @@ Result<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
         s = strip_prefix(s, "//");
         return parse_unix(s);
     }
-    for (std::string_view scheme : {"nats://", "tcp://"}) s = strip_prefix(s, scheme);
+    for (std::string_view scheme : {"nats://", "tcp://"})
+        s = strip_prefix(s, scheme);
 
     Endpoint ep;
     if (auto at = s.rfind('@'); at != std::string_view::npos) {
@@ -69,7 +70,8 @@ Result<Endpoint> parse_endpoint(std::string_view text, uint16_t default_port) {
     std::string_view host = s, port_text;
     if (!s.empty() && s.front() == '[') {
         auto close = s.find(']');
-        if (close == std::string_view::npos) return Error("bad address '" + std::string(text) + "'");
+        if (close == std::string_view::npos)
+            return Error("bad address '" + std::string(text) + "'");
         host = s.substr(1, close - 1);
         std::string_view rest = s.substr(close + 1);
         if (!rest.empty()) {

@@ -29,16 +29,22 @@ void emit(Level level, const char* fmt, va_list ap) {
 
 }  // namespace
 
-void set_program(const char* name) { g_program = name; }
-void set_level(Level level) { g_level = level; }
-bool enabled(Level level) { return level >= g_level; }
+void set_program(const char* name) {
+    g_program = name;
+}
+void set_level(Level level) {
+    g_level = level;
+}
+bool enabled(Level level) {
+    return level >= g_level;
+}
 
-#define KEEL_LOG_FN(fn, level)       \
-    void fn(const char* fmt, ...) {  \
-        va_list ap;                  \
-        va_start(ap, fmt);           \
-        emit(level, fmt, ap);        \
-        va_end(ap);                  \
+#define KEEL_LOG_FN(fn, level)      \
+    void fn(const char* fmt, ...) { \
+        va_list ap;                 \
+        va_start(ap, fmt);          \
+        emit(level, fmt, ap);       \
+        va_end(ap);                 \
     }
 KEEL_LOG_FN(debug, Level::kDebug)
 KEEL_LOG_FN(info, Level::kInfo)

@@ -21,7 +21,8 @@ void random_bytes(void* out, size_t n) {
         if (got == n) return;
     }
     // Kernels before 5.6 (no GRND_INSECURE) with a generator not yet seeded.
-    auto t = static_cast<unsigned long long>(std::chrono::steady_clock::now().time_since_epoch().count());
+    auto t = static_cast<unsigned long long>(
+        std::chrono::steady_clock::now().time_since_epoch().count());
     for (size_t i = got; i < n; ++i)
         p[i] = static_cast<unsigned char>((t >> ((i % 8) * 8)) ^ (i * 131));
 }
@@ -31,7 +32,8 @@ std::string random_token(size_t n) {
     std::vector<unsigned char> raw(n);
     random_bytes(raw.data(), n);
     std::string out(n, 'A');
-    for (size_t i = 0; i < n; ++i) out[i] = kAlphabet[raw[i] % 32];
+    for (size_t i = 0; i < n; ++i)
+        out[i] = kAlphabet[raw[i] % 32];
     return out;
 }
 

@@ -12,7 +12,7 @@
 namespace keel {
 
 class Error {
-public:
+  public:
     Error(std::string what, int code = 0) : what_(std::move(what)), code_(code) {}
 
     // errno value, or 0 for failures that are not system errors.
@@ -24,17 +24,19 @@ public:
         return what_ + ": " + std::strerror(code_);
     }
 
-private:
+  private:
     std::string what_;
     int code_;
 };
 
 // Builds an Error from the current errno; the only place business code reads errno.
-inline Error errno_error(std::string what) { return Error(std::move(what), errno); }
+inline Error errno_error(std::string what) {
+    return Error(std::move(what), errno);
+}
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}
     Result(Error error) : v_(std::move(error)) {}
 
@@ -50,13 +52,13 @@ public:
     const T* operator->() const { return &value(); }
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : error_(std::move(error)), ok_(false) {}
 
@@ -64,7 +66,7 @@ public:
     explicit operator bool() const { return ok_; }
     const Error& error() const { return error_; }
 
-private:
+  private:
     Error error_{""};
     bool ok_ = true;
 };
@@ -75,14 +77,14 @@ using Status = Result<void>;
 
 // TRY(expr): evaluates a Result; returns its Error from the enclosing function on
 // failure, otherwise yields the value (GCC/Clang statement expression).
-#define KEEL_TRY(expr)                                \
-    ({                                                \
-        auto _keel_r = (expr);                        \
-        if (!_keel_r.ok()) return _keel_r.error();    \
-        std::move(_keel_r).value();                   \
+#define KEEL_TRY(expr)                             \
+    ({                                             \
+        auto _keel_r = (expr);                     \
+        if (!_keel_r.ok()) return _keel_r.error(); \
+        std::move(_keel_r).value();                \
     })
-#define KEEL_TRY_STATUS(expr)                         \
-    do {                                              \
-        auto _keel_s = (expr);                        \
-        if (!_keel_s.ok()) return _keel_s.error();    \
+#define KEEL_TRY_STATUS(expr)                      \
+    do {                                           \
+        auto _keel_s = (expr);                     \
+        if (!_keel_s.ok()) return _keel_s.error(); \
     } while (0)

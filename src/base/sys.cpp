@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,8 +195,7 @@ Status make_dirs(const std::string& path, unsigned mode) {
 }
 
 Status unlink_if_exists(const std::string& path) {
-    if (::unlink(path.c_str()) < 0 && errno != ENOENT)
-        return errno_error("cannot remove " + path);
+    if (::unlink(path.c_str()) < 0 && errno != ENOENT) return errno_error("cannot remove " + path);
     return {};
 }
 
@@ -265,7 +264,8 @@ Status kill(int pid, int sig) {
 }
 
 Status rename(const std::string& from, const std::string& to) {
-    if (::rename(from.c_str(), to.c_str()) < 0) return errno_error("cannot rename " + from + " to " + to);
+    if (::rename(from.c_str(), to.c_str()) < 0)
+        return errno_error("cannot rename " + from + " to " + to);
     return {};
 }
 
@@ -304,7 +304,8 @@ Result<bool> is_mount_point(const std::string& path) {
 }
 
 Status sethostname(const std::string& name) {
-    if (::sethostname(name.data(), name.size()) < 0) return errno_error("cannot set hostname to " + name);
+    if (::sethostname(name.data(), name.size()) < 0)
+        return errno_error("cannot set hostname to " + name);
     return {};
 }
 

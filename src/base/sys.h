@@ -9,8 +9,8 @@
 
 #include <chrono>
 #include <cstddef>
-#include <span>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>

@@ -11,7 +11,8 @@ namespace {
 // Splits "123.5unit" into a non-negative number and its unit; nothing when malformed.
 std::optional<std::pair<double, std::string>> number_and_unit(std::string_view s) {
     size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+        ++i;
     if (i == 0) return std::nullopt;
     std::string digits(s.substr(0, i));
     if (digits.find('.') != digits.rfind('.') || digits == ".") return std::nullopt;
@@ -26,11 +27,19 @@ std::optional<uint64_t> parse_size(std::string_view text) {
     auto nu = number_and_unit(text);
     if (!nu) return std::nullopt;
     std::string unit;
-    for (char c : nu->second) unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    static const std::pair<const char*, double> kUnits[] = {
-        {"", 1},           {"B", 1},           {"K", 1024.0},          {"KB", 1024.0},
-        {"KIB", 1024.0},   {"M", 1048576.0},   {"MB", 1048576.0},      {"MIB", 1048576.0},
-        {"G", 1073741824.0}, {"GB", 1073741824.0}, {"GIB", 1073741824.0}};
+    for (char c : nu->second)
+        unit += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                            {"B", 1},
+                                                            {"K", 1024.0},
+                                                            {"KB", 1024.0},
+                                                            {"KIB", 1024.0},
+                                                            {"M", 1048576.0},
+                                                            {"MB", 1048576.0},
+                                                            {"MIB", 1048576.0},
+                                                            {"G", 1073741824.0},
+                                                            {"GB", 1073741824.0},
+                                                            {"GIB", 1073741824.0}};
     for (const auto& [u, mul] : kUnits)
         if (unit == u && nu->first * mul < 1.8e19) return static_cast<uint64_t>(nu->first * mul);
     return std::nullopt;

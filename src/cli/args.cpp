@@ -20,16 +20,16 @@ void Args::flag(const std::string& name, char s, const std::string& help, bool* 
                      }});
 }
 
-void Args::option(const std::string& name, char s, const std::string& metavar, const std::string& help,
-                  std::string* out) {
+void Args::option(const std::string& name, char s, const std::string& metavar,
+                  const std::string& help, std::string* out) {
     opts_.push_back({name, s, metavar, help, true, [out](const std::string& v) {
                          *out = v;
                          return true;
                      }});
 }
 
-void Args::option(const std::string& name, char s, const std::string& metavar, const std::string& help,
-                  int64_t* out) {
+void Args::option(const std::string& name, char s, const std::string& metavar,
+                  const std::string& help, int64_t* out) {
     opts_.push_back({name, s, metavar, help, true, [out](const std::string& v) {
                          char* end = nullptr;
                          long long n = std::strtoll(v.c_str(), &end, 10);
@@ -39,8 +39,8 @@ void Args::option(const std::string& name, char s, const std::string& metavar, c
                      }});
 }
 
-void Args::option(const std::string& name, char s, const std::string& metavar, const std::string& help,
-                  double* out) {
+void Args::option(const std::string& name, char s, const std::string& metavar,
+                  const std::string& help, double* out) {
     opts_.push_back({name, s, metavar, help, true, [out](const std::string& v) {
                          char* end = nullptr;
                          double d = std::strtod(v.c_str(), &end);
@@ -59,7 +59,8 @@ void Args::size_option(const std::string& name, const std::string& help, int64_t
                      }});
 }
 
-void Args::duration_option(const std::string& name, const std::string& help, std::chrono::nanoseconds* out) {
+void Args::duration_option(const std::string& name, const std::string& help,
+                           std::chrono::nanoseconds* out) {
     opts_.push_back({name, 0, "DURATION", help, true, [out](const std::string& v) {
                          auto d = keel::parse_duration(v);
                          if (!d) return false;
@@ -68,8 +69,8 @@ void Args::duration_option(const std::string& name, const std::string& help, std
                      }});
 }
 
-void Args::list_option(const std::string& name, char s, const std::string& metavar, const std::string& help,
-                       std::vector<std::string>* out) {
+void Args::list_option(const std::string& name, char s, const std::string& metavar,
+                       const std::string& help, std::vector<std::string>* out) {
     // The first use replaces the default; later uses add to it.
     auto fresh = std::make_shared<bool>(true);
     opts_.push_back({name, s, metavar, help, true, [out, fresh](const std::string& v) {
@@ -80,8 +81,8 @@ void Args::list_option(const std::string& name, char s, const std::string& metav
                      }});
 }
 
-void Args::positional(const std::string& name, const std::string& help, std::string* out, bool required,
-                      bool* given) {
+void Args::positional(const std::string& name, const std::string& help, std::string* out,
+                      bool required, bool* given) {
     pos_.push_back({name, help, out, required, given});
 }
 
@@ -116,7 +117,8 @@ std::optional<int> Args::parse(int argc, char** argv) {
             options_done = true;
             continue;
         }
-        if (!options_done && a.size() > 1 && a[0] == '-' && !(a.size() > 1 && std::isdigit(static_cast<unsigned char>(a[1])))) {
+        if (!options_done && a.size() > 1 && a[0] == '-' &&
+            !(a.size() > 1 && std::isdigit(static_cast<unsigned char>(a[1])))) {
             const Opt* o = nullptr;
             std::string value;
             bool has_value = false;
@@ -151,8 +153,8 @@ std::optional<int> Args::parse(int argc, char** argv) {
 }
 
 std::string Args::help() const {
-    std::string s = "Usage: keel " + verb_ + (opts_.empty() ? "" : " [OPTIONS]") + (usage_.empty() ? "" : " " + usage_) +
-                    "\n\n" + summary_ + "\n";
+    std::string s = "Usage: keel " + verb_ + (opts_.empty() ? "" : " [OPTIONS]") +
+                    (usage_.empty() ? "" : " " + usage_) + "\n\n" + summary_ + "\n";
     if (!pos_.empty()) {
         s += "\nArguments:\n";
         for (const auto& p : pos_) {

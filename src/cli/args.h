@@ -19,7 +19,7 @@ inline constexpr int kExitUsage = 100;
 inline constexpr int kExitTemporary = 111;
 
 class Args {
-public:
+  public:
     // `usage` is the synopsis after the verb, e.g. "SUBJECT [DATA]".
     Args(std::string verb, std::string usage, std::string summary);
 
@@ -31,12 +31,13 @@ public:
     void option(const std::string& name, char short_name, const std::string& metavar,
                 const std::string& help, double* out);
     void size_option(const std::string& name, const std::string& help, int64_t* out);
-    void duration_option(const std::string& name, const std::string& help, std::chrono::nanoseconds* out);
+    void duration_option(const std::string& name, const std::string& help,
+                         std::chrono::nanoseconds* out);
     void list_option(const std::string& name, char short_name, const std::string& metavar,
                      const std::string& help, std::vector<std::string>* out);
     // `given` (optional) tells an absent argument from an empty one.
-    void positional(const std::string& name, const std::string& help, std::string* out, bool required,
-                    bool* given = nullptr);
+    void positional(const std::string& name, const std::string& help, std::string* out,
+                    bool required, bool* given = nullptr);
     void epilog(const std::string& text) { epilog_ = text; }
 
     // Returns an exit code to stop with (after --help or a usage error), or nothing to go on.
@@ -45,7 +46,7 @@ public:
     // Prints "keel VERB: MESSAGE" and returns kExitUsage.
     int usage_error(const std::string& message) const;
 
-private:
+  private:
     struct Opt {
         std::string name;
         char short_name;
@@ -66,6 +67,5 @@ private:
     std::vector<Opt> opts_;
     std::vector<Pos> pos_;
 };
-
 
 }  // namespace keel::cli

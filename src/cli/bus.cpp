@@ -36,25 +36,42 @@ int bus_main(int argc, char** argv) {
     std::string socket_arg;
     int64_t ready_fd = -1;
 
-    Args args("bus", "", "Runs the message bus: a NATS client-protocol server that official NATS\n"
-                         "clients talk to unchanged. `keel bus stats` prints a running bus's statistics.");
-    args.list_option("listen", 'l', "HOST:PORT", "TCP address to listen on (repeatable; 'none' for no TCP) [127.0.0.1:4222]", &listen);
-    args.option("socket", 's', "PATH", "unix socket to listen on ('none' to disable) [/run/keel/bus.sock]", &socket_arg);
-    args.option("auth", 'a', "FILE", "users and permissions (JSON; see docs/bus.md); SIGHUP reloads it", &o.auth_file);
+    Args args("bus", "",
+              "Runs the message bus: a NATS client-protocol server that official NATS\n"
+              "clients talk to unchanged. `keel bus stats` prints a running bus's statistics.");
+    args.list_option("listen", 'l', "HOST:PORT",
+                     "TCP address to listen on (repeatable; 'none' for no TCP) [127.0.0.1:4222]",
+                     &listen);
+    args.option("socket", 's', "PATH",
+                "unix socket to listen on ('none' to disable) [/run/keel/bus.sock]", &socket_arg);
+    args.option("auth", 'a', "FILE",
+                "users and permissions (JSON; see docs/bus.md); SIGHUP reloads it", &o.auth_file);
     args.option("name", 'n', "NAME", "server name announced in INFO", &o.name);
     args.size_option("max-payload", "largest message accepted [1MiB]", &o.max_payload);
-    args.size_option("max-pending", "output backlog after which a client is a slow consumer [64MiB]", &o.max_pending);
-    args.option("max-connections", 0, "N", "connections accepted at once [65536]", &max_connections);
+    args.size_option("max-pending",
+                     "output backlog after which a client is a slow consumer [64MiB]",
+                     &o.max_pending);
+    args.option("max-connections", 0, "N", "connections accepted at once [65536]",
+                &max_connections);
     args.option("max-control-line", 0, "BYTES", "longest protocol line [4096]", &max_control_line);
-    args.option("max-subscriptions", 0, "N", "subscriptions per connection (0: unlimited) [0]", &max_subs);
-    args.duration_option("auth-timeout", "time allowed for CONNECT when auth is on [2s]", &o.auth_timeout);
-    args.duration_option("ping-interval", "idle time before the bus PINGs a client [2m]", &o.ping_interval);
-    args.option("max-pings-out", 0, "N", "unanswered PINGs before 'Stale Connection' [2]", &max_pings_out);
-    args.duration_option("write-deadline", "a client that takes no bytes this long is dropped [10s]", &o.write_deadline);
-    args.option("ready-fd", 0, "FD", "write a newline to FD once listening, then close it (s6-style readiness)", &ready_fd);
+    args.option("max-subscriptions", 0, "N", "subscriptions per connection (0: unlimited) [0]",
+                &max_subs);
+    args.duration_option("auth-timeout", "time allowed for CONNECT when auth is on [2s]",
+                         &o.auth_timeout);
+    args.duration_option("ping-interval", "idle time before the bus PINGs a client [2m]",
+                         &o.ping_interval);
+    args.option("max-pings-out", 0, "N", "unanswered PINGs before 'Stale Connection' [2]",
+                &max_pings_out);
+    args.duration_option("write-deadline",
+                         "a client that takes no bytes this long is dropped [10s]",
+                         &o.write_deadline);
+    args.option("ready-fd", 0, "FD",
+                "write a newline to FD once listening, then close it (s6-style readiness)",
+                &ready_fd);
     args.flag("verbose", 'v', "log every connection", &verbose);
-    args.epilog("Signals: SIGTERM/SIGINT drain clients and exit; SIGHUP reloads --auth.\n"
-                "Exit codes: 0 clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
+    args.epilog(
+        "Signals: SIGTERM/SIGINT drain clients and exit; SIGHUP reloads --auth.\n"
+        "Exit codes: 0 clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (verbose) log::set_level(log::Level::kDebug);
     if (!socket_arg.empty()) {
@@ -78,7 +95,8 @@ int bus_main(int argc, char** argv) {
     // Without root the default socket directory is usually not ours to create: go on
     // with TCP only unless the socket was asked for.
     if (socket != "none") {
-        bool usable = socket_given || ::access("/run", W_OK) == 0 || ::access("/run/keel", W_OK) == 0;
+        bool usable =
+            socket_given || ::access("/run", W_OK) == 0 || ::access("/run/keel", W_OK) == 0;
         if (usable) {
             auto ep = parse_endpoint(socket);
             if (!ep) return args.usage_error(ep.error().message());
@@ -115,7 +133,8 @@ int bus_main(int argc, char** argv) {
     bool stopping = false;
     auto st = signals.start(**loop, {SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
         if (sig == SIGHUP) {
-            if (auto r = (*server)->reload_auth(); !r) log::error("reload failed, keeping the old users: %s", r.error().message().c_str());
+            if (auto r = (*server)->reload_auth(); !r)
+                log::error("reload failed, keeping the old users: %s", r.error().message().c_str());
             return;
         }
         if (stopping) return;
@@ -131,7 +150,8 @@ int bus_main(int argc, char** argv) {
     // must reload or drain, not kill with the default action.
     if (ready_fd >= 0) {
         Fd ready(static_cast<int>(ready_fd));
-        if (::write(ready.get(), "\n", 1) != 1) log::warning("cannot signal readiness on fd %lld", static_cast<long long>(ready_fd));
+        if (::write(ready.get(), "\n", 1) != 1)
+            log::warning("cannot signal readiness on fd %lld", static_cast<long long>(ready_fd));
     }
     if (auto r = (*loop)->run(); !r) {
         log::fatal("%s", r.error().message().c_str());

@@ -7,8 +7,9 @@
 namespace keel::cli {
 
 void add_connect_options(Args& args, ConnectArgs* out) {
-    args.option("server", 0, "URL", "bus to use: nats://HOST:PORT, unix:PATH, comma-separated list "
-                                    "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
+    args.option("server", 0, "URL",
+                "bus to use: nats://HOST:PORT, unix:PATH, comma-separated list "
+                "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
                 &out->server);
     args.option("user", 0, "NAME", "user name", &out->user);
     args.option("password", 0, "PASS", "password", &out->password);

@@ -27,9 +27,10 @@ struct ConnectArgs {
 void add_connect_options(Args& args, ConnectArgs* out);
 
 class BusConnection {
-public:
+  public:
     // Connects (trying each server once); the error names the server and the cause.
-    static Result<std::unique_ptr<BusConnection>> open(const ConnectArgs& a, bool reconnect = false);
+    static Result<std::unique_ptr<BusConnection>> open(const ConnectArgs& a,
+                                                       bool reconnect = false);
 
     loop::EventLoop& loop() { return *loop_; }
     bus::Client& client() { return *client_; }
@@ -40,7 +41,7 @@ public:
     // Flushes (so the server has everything) and closes.
     Status flush_and_close(std::chrono::nanoseconds timeout = std::chrono::seconds(5));
 
-private:
+  private:
     std::unique_ptr<loop::EventLoop> loop_;
     std::unique_ptr<bus::Client> client_;
     std::string error_;

@@ -21,8 +21,10 @@ int image_boot_main(int argc, char** argv) {
               "ports forwarded to free host ports, a USB controller for hot-plugged sticks, and a\n"
               "QMP socket for control (see keel vm). Ctrl-C powers the guest down (twice: quits\n"
               "QEMU). Given a definition, builds it first (as keel build -o OUT would).");
-    args.positional("DIR", "an output directory holding vmlinuz and initramfs.img, or a system "
-                    "definition to build first", &dir, false, &dir_given);
+    args.positional("DIR",
+                    "an output directory holding vmlinuz and initramfs.img, or a system "
+                    "definition to build first",
+                    &dir, false, &dir_given);
     args.option("out", 'o', "DIR", "with a definition: where its outputs go [out]", &out);
     args.option("kernel", 'k', "FILE", "the kernel (bzImage) [DIR/vmlinuz]", &o.kernel);
     args.option("initrd", 'i', "FILE", "the initramfs [DIR/initramfs.img]", &o.initrd);
@@ -34,13 +36,17 @@ int image_boot_main(int argc, char** argv) {
     args.option("cpus", 0, "N", "virtual CPUs [the host's, at most 4]", &cpus);
     args.flag("headless", 0, "no terminal: the console goes only to the log file", &o.headless);
     args.option("log", 'l', "FILE", "copy of the console [headless: DIR/console.log]", &o.log_path);
-    args.option("state", 's', "FILE",
-                "write {pid, bus, bus_port, ssh_port, qmp, accel, cpus, log} as JSON [DIR/boot.json]",
-                &o.state_path);
+    args.option(
+        "state", 's', "FILE",
+        "write {pid, bus, bus_port, ssh_port, qmp, accel, cpus, log} as JSON [DIR/boot.json]",
+        &o.state_path);
     int64_t ready_fd = -1;
-    args.option("ready-fd", 0, "FD", "write a newline to FD once QEMU runs and the state file is "
-                "written (s6-style readiness)", &ready_fd);
-    args.epilog("Exit status: QEMU's (0 after the guest powered off); 100 bad usage, 111 cannot start.");
+    args.option("ready-fd", 0, "FD",
+                "write a newline to FD once QEMU runs and the state file is "
+                "written (s6-style readiness)",
+                &ready_fd);
+    args.epilog(
+        "Exit status: QEMU's (0 after the guest powered off); 100 bad usage, 111 cannot start.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (dir_given && is_definition(dir)) {
         image::BuildOptions b;

@@ -28,7 +28,8 @@ int forward_to_keel_image(int argc, char** argv) {
     std::string verb = argv[0];
     verb = verb.substr(verb.rfind('/') + 1);
     std::vector<char*> args = {const_cast<char*>(tool.c_str()), verb.data()};
-    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    for (int i = 1; i < argc; ++i)
+        args.push_back(argv[i]);
     args.push_back(nullptr);
     ::execv(tool.c_str(), args.data());
     std::fprintf(stderr,

@@ -32,10 +32,12 @@ constexpr const char* kTargetHelp =
 // The state keel boot wrote: from OUT/boot.json or the file itself.
 Result<json> read_state(const std::string& where) {
     std::string path = where;
-    if (auto st = sys::stat_path(where, true); st && S_ISDIR(st->st_mode)) path = where + "/boot.json";
+    if (auto st = sys::stat_path(where, true); st && S_ISDIR(st->st_mode))
+        path = where + "/boot.json";
     auto text = sys::read_file(path);
-    if (!text) return Error("no running guest: cannot read " + path + " (is keel boot running?)",
-                            text.error().code());
+    if (!text)
+        return Error("no running guest: cannot read " + path + " (is keel boot running?)",
+                     text.error().code());
     auto state = json::parse(*text, nullptr, false);
     if (!state.is_object() || !state.contains("qmp") || !state["qmp"].is_string())
         return Error(path + " is not a keel boot state file");
@@ -44,8 +46,9 @@ Result<json> read_state(const std::string& where) {
 
 Result<image::QmpClient> connect(const json& state) {
     auto qmp = image::QmpClient::connect(state["qmp"].get<std::string>());
-    if (!qmp) return Error("cannot reach the guest's QMP socket: " + qmp.error().message(),
-                           qmp.error().code());
+    if (!qmp)
+        return Error("cannot reach the guest's QMP socket: " + qmp.error().message(),
+                     qmp.error().code());
     return qmp;
 }
 
@@ -67,9 +70,10 @@ int failed(const char* what, const Error& e) {
 int vm_plug_main(int argc, char** argv) {
     std::string target, image, id;
     bool read_only = false;
-    Args args("vm plug", "OUT IMAGE",
-              "Plugs IMAGE (a raw disk image, e.g. made with mkfs.vfat -C) into the guest as a USB\n"
-              "stick on its xhci controller; the guest sees a hotplug (hardware.block.add).");
+    Args args(
+        "vm plug", "OUT IMAGE",
+        "Plugs IMAGE (a raw disk image, e.g. made with mkfs.vfat -C) into the guest as a USB\n"
+        "stick on its xhci controller; the guest sees a hotplug (hardware.block.add).");
     args.positional("OUT", kTargetHelp, &target, true);
     args.positional("IMAGE", "the disk image", &image, true);
     args.option("id", 0, "ID", "the device's name for keel vm unplug [IMAGE's name]", &id);

@@ -47,9 +47,10 @@ int init_main(int argc, char** argv) {
                 "the bus init talks to (also KEEL_BUS for services) "
                 "[$KEEL_BUS, else /run/keel/bus.sock, else 127.0.0.1:4222]",
                 &o.server);
-    args.option("cgroup-root", 0, "DIR",
-                "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup, else /sys/fs/cgroup/unified]",
-                &o.cgroup_root);
+    args.option(
+        "cgroup-root", 0, "DIR",
+        "cgroup v2 mount for per-service cgroups [/sys/fs/cgroup, else /sys/fs/cgroup/unified]",
+        &o.cgroup_root);
     args.option("cgroup-name", 0, "NAME",
                 "cgroup (under the root) holding the services' cgroups [keel for the machine's "
                 "init, else keel-init-RANDOM]",

@@ -80,7 +80,8 @@ int lua_main(int argc, char** argv) {
     }
     if (i < argc) {
         s.path = argv[i++];
-        for (; i < argc; ++i) s.args.emplace_back(argv[i]);
+        for (; i < argc; ++i)
+            s.args.emplace_back(argv[i]);
         any = true;
     }
     s.interactive = interactive || (!any && isatty(STDIN_FILENO));

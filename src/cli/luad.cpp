@@ -37,30 +37,50 @@ int luad_main(int argc, char** argv) {
     std::chrono::nanoseconds request_timeout{0};
     bool server_lua_env = false, verbose = false;
 
-    Args args("luad", "", "Runs Lua scripts for keel-run clients in a prewarmed process: each\n"
-                          "script runs in a forked child with the client's user, groups, stdio,\n"
-                          "environment and working directory.");
+    Args args("luad", "",
+              "Runs Lua scripts for keel-run clients in a prewarmed process: each\n"
+              "script runs in a forked child with the client's user, groups, stdio,\n"
+              "environment and working directory.");
     args.option("socket", 's', "PATH", "unix socket to listen on [/run/keel/lua.sock]", &socket);
     args.option("socket-mode", 0, "MODE", "socket permissions, octal [0666]", &socket_mode);
-    args.option("max-children", 0, "N", "scripts running at once; more wait their turn [64]", &max_children);
-    args.option("max-pending", 0, "N", "connections waiting (sending or queued) before accepting pauses [256]", &max_pending);
-    args.duration_option("request-timeout", "time a client has to send its request [5s]", &request_timeout);
-    args.size_option("max-request", "largest request (arguments + environment) [1MiB]", &max_request);
-    args.list_option("preload", 'p', "MODULE", "compile MODULE at start so that require finds it at once (repeatable)", &preload);
-    args.option("lua-path", 0, "PATH", "package.path for finding preloads [Lua's default]", &lua_path);
-    args.option("lua-cpath", 0, "PATH", "package.cpath for finding preloads [Lua's default]", &lua_cpath);
-    args.flag("server-lua-env", 0, "honour LUA_INIT, LUA_PATH and LUA_CPATH from the server's environment", &server_lua_env);
-    args.option("cpu", 0, "SECONDS", "CPU time per script (SIGXCPU, then SIGKILL) [unlimited]", &cpu);
+    args.option("max-children", 0, "N", "scripts running at once; more wait their turn [64]",
+                &max_children);
+    args.option("max-pending", 0, "N",
+                "connections waiting (sending or queued) before accepting pauses [256]",
+                &max_pending);
+    args.duration_option("request-timeout", "time a client has to send its request [5s]",
+                         &request_timeout);
+    args.size_option("max-request", "largest request (arguments + environment) [1MiB]",
+                     &max_request);
+    args.list_option("preload", 'p', "MODULE",
+                     "compile MODULE at start so that require finds it at once (repeatable)",
+                     &preload);
+    args.option("lua-path", 0, "PATH", "package.path for finding preloads [Lua's default]",
+                &lua_path);
+    args.option("lua-cpath", 0, "PATH", "package.cpath for finding preloads [Lua's default]",
+                &lua_cpath);
+    args.flag("server-lua-env", 0,
+              "honour LUA_INIT, LUA_PATH and LUA_CPATH from the server's environment",
+              &server_lua_env);
+    args.option("cpu", 0, "SECONDS", "CPU time per script (SIGXCPU, then SIGKILL) [unlimited]",
+                &cpu);
     args.size_option("address-space", "address space per script [unlimited]", &as);
-    args.option("processes", 0, "N", "processes per user, for scripts (RLIMIT_NPROC) [unlimited]", &nproc);
+    args.option("processes", 0, "N", "processes per user, for scripts (RLIMIT_NPROC) [unlimited]",
+                &nproc);
     args.option("open-files", 0, "N", "open files per script [the server's own limit]", &nofile);
-    args.option("config", 'c', "FILE", "settings: a JSON object like the manifest's \"lua\" section", &config_file);
-    args.option("manifest", 0, "FILE", "system manifest whose \"lua\" section to use [/etc/keel/system.json if present]", &manifest);
-    args.option("ready-fd", 0, "FD", "write a newline to FD once listening (s6-style readiness)", &ready_fd);
+    args.option("config", 'c', "FILE",
+                "settings: a JSON object like the manifest's \"lua\" section", &config_file);
+    args.option("manifest", 0, "FILE",
+                "system manifest whose \"lua\" section to use [/etc/keel/system.json if present]",
+                &manifest);
+    args.option("ready-fd", 0, "FD", "write a newline to FD once listening (s6-style readiness)",
+                &ready_fd);
     args.flag("verbose", 'v', "log every script run", &verbose);
-    args.epilog("Clients: keel-run SCRIPT [ARGS...] (socket from --socket or $KEEL_LUAD).\n"
-                "Signals: SIGTERM/SIGINT stop accepting, SIGTERM the running scripts (SIGKILL after 5s), exit.\n"
-                "Exit codes: 0 after a clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
+    args.epilog(
+        "Clients: keel-run SCRIPT [ARGS...] (socket from --socket or $KEEL_LUAD).\n"
+        "Signals: SIGTERM/SIGINT stop accepting, SIGTERM the running scripts (SIGKILL after 5s), "
+        "exit.\n"
+        "Exit codes: 0 after a clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (verbose) log::set_level(log::Level::kDebug);
 
@@ -78,7 +98,8 @@ int luad_main(int argc, char** argv) {
     if (!socket_mode.empty()) {
         char* end = nullptr;
         long m = std::strtol(socket_mode.c_str(), &end, 8);
-        if (*end || m < 0 || m > 0777) return args.usage_error("--socket-mode must be octal, like 0660");
+        if (*end || m < 0 || m > 0777)
+            return args.usage_error("--socket-mode must be octal, like 0660");
         cfg.socket_mode = static_cast<unsigned>(m);
     }
     if (max_children == 0 || max_pending == 0) return args.usage_error("limits must be positive");
@@ -97,7 +118,8 @@ int luad_main(int argc, char** argv) {
 
     // The server's own environment does not shape the Lua it runs unless asked.
     if (!cfg.server_lua_env) {
-        for (const char* v : {"LUA_INIT", "LUA_INIT_5_4", "LUA_PATH", "LUA_PATH_5_4", "LUA_CPATH", "LUA_CPATH_5_4"})
+        for (const char* v :
+             {"LUA_INIT", "LUA_INIT_5_4", "LUA_PATH", "LUA_PATH_5_4", "LUA_CPATH", "LUA_CPATH_5_4"})
             ::unsetenv(v);
     }
     // The one VM of the server: it finds and compiles the preloads and keeps C
@@ -139,7 +161,8 @@ int luad_main(int argc, char** argv) {
     if (!st) return fail("luad", "fatal: " + st.error().message(), kExitTemporary);
     if (auto s = server.start(); !s) {
         lua_close(L);
-        return fail("luad", "fatal: cannot listen on " + cfg.socket + ": " + s.error().message(), kExitTemporary);
+        return fail("luad", "fatal: cannot listen on " + cfg.socket + ": " + s.error().message(),
+                    kExitTemporary);
     }
     log::debug("listening on %s (%zu preloaded modules)", cfg.socket.c_str(), cfg.preload.size());
     signal_ready(ready_fd);

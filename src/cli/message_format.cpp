@@ -13,7 +13,8 @@ std::string format_message(const bus::Message& m, uint64_t n, MessageFormat f) {
             if (!m.reply.empty()) j["reply"] = m.reply;
             if (m.headers) {
                 nlohmann::json h = nlohmann::json::object();
-                for (const auto& [k, v] : m.headers->fields) h[k].push_back(v);
+                for (const auto& [k, v] : m.headers->fields)
+                    h[k].push_back(v);
                 j["headers"] = h;
                 if (m.headers->status) j["status"] = m.headers->status;
             }
@@ -25,7 +26,8 @@ std::string format_message(const bus::Message& m, uint64_t n, MessageFormat f) {
             if (!m.reply.empty()) s += " (reply: " + std::string(m.reply) + ")";
             s += "\n";
             if (m.headers) {
-                for (const auto& [k, v] : m.headers->fields) s += "  " + k + ": " + v + "\n";
+                for (const auto& [k, v] : m.headers->fields)
+                    s += "  " + k + ": " + v + "\n";
             }
             s += std::string(m.data) + "\n";
             return s;
@@ -38,7 +40,8 @@ bool add_header_arg(bus::Headers& h, const std::string& arg) {
     auto sep = arg.find_first_of(":=");
     if (sep == std::string::npos || sep == 0) return false;
     std::string value = arg.substr(sep + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && value.front() == ' ')
+        value.erase(0, 1);
     h.add(arg.substr(0, sep), value);
     return true;
 }

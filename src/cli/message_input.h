@@ -22,7 +22,7 @@ struct MessageInput {
     Status finish();
     const bus::Headers* headers_or_null() const { return headers.empty() ? nullptr : &headers; }
 
-private:
+  private:
     bool have_data_ = false;
     std::vector<std::string> header_args_;
 };

@@ -47,39 +47,54 @@ std::string self_path() {
 
 int daemon_main(int argc, char** argv) {
     log::set_program("keel net");
-    std::string config_file, manifest, resolv_conf = "/etc/resolv.conf", run_dir = "/run/keel/net", udhcpc;
+    std::string config_file, manifest, resolv_conf = "/etc/resolv.conf", run_dir = "/run/keel/net",
+                                       udhcpc;
     std::string sysctl_root = "/proc/sys/net";
     ConnectArgs conn;
     int64_t ready_fd = -1;
     bool verbose = false;
-    Args args("net", "[status|apply|confirm|monitor] ...",
-              "Without a verb, runs the network daemon: applies the \"net\" section of the manifest (or\n"
-              "--config), keeps configuring interfaces as they appear, runs DHCP clients, publishes\n"
-              "net.link.*, net.addr.*, net.route.* and net.dhcp.* events, and answers net.status,\n"
-              "net.apply and net.confirm.\n\n"
-              "  keel net status [--local] [--json]     links, addresses, routes\n"
-              "  keel net apply [--once] [--confirm SECONDS] [--dry-run] FILE\n"
-              "  keel net confirm                       keep what the last --confirm apply did\n"
-              "  keel net monitor [--local] [--json]    print net.* events\n"
-              "Each has its own --help.");
-    args.option("config", 'c', "FILE", "a JSON file holding just the net section (instead of the manifest)", &config_file);
-    args.option("manifest", 'm', "FILE", "system manifest whose \"net\" key is the config [/etc/keel/system.json]", &manifest);
-    args.option("resolv-conf", 0, "PATH", "where DNS settings are written [/etc/resolv.conf]", &resolv_conf);
+    Args args(
+        "net", "[status|apply|confirm|monitor] ...",
+        "Without a verb, runs the network daemon: applies the \"net\" section of the manifest (or\n"
+        "--config), keeps configuring interfaces as they appear, runs DHCP clients, publishes\n"
+        "net.link.*, net.addr.*, net.route.* and net.dhcp.* events, and answers net.status,\n"
+        "net.apply and net.confirm.\n\n"
+        "  keel net status [--local] [--json]     links, addresses, routes\n"
+        "  keel net apply [--once] [--confirm SECONDS] [--dry-run] FILE\n"
+        "  keel net confirm                       keep what the last --confirm apply did\n"
+        "  keel net monitor [--local] [--json]    print net.* events\n"
+        "Each has its own --help.");
+    args.option("config", 'c', "FILE",
+                "a JSON file holding just the net section (instead of the manifest)", &config_file);
+    args.option("manifest", 'm', "FILE",
+                "system manifest whose \"net\" key is the config [/etc/keel/system.json]",
+                &manifest);
+    args.option("resolv-conf", 0, "PATH", "where DNS settings are written [/etc/resolv.conf]",
+                &resolv_conf);
     args.option("run-dir", 0, "DIR", "runtime files (the udhcpc script) [/run/keel/net]", &run_dir);
-    args.option("udhcpc", 0, "COMMAND", "DHCP client command [udhcpc, else busybox udhcpc]", &udhcpc);
+    args.option("udhcpc", 0, "COMMAND", "DHCP client command [udhcpc, else busybox udhcpc]",
+                &udhcpc);
     args.option("sysctl-root", 0, "DIR", "where net sysctls live [/proc/sys/net]", &sysctl_root);
-    args.option("ready-fd", 0, "FD", "write a newline to FD once configured and watching (s6-style readiness)", &ready_fd);
+    args.option("ready-fd", 0, "FD",
+                "write a newline to FD once configured and watching (s6-style readiness)",
+                &ready_fd);
     args.flag("verbose", 'v', "log debug messages", &verbose);
     add_connect_options(args, &conn);
-    args.epilog("Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop DHCP clients (releasing leases) and exit.\n"
-                "Exit codes: 0 clean shutdown, 100 bad usage or configuration, 111 cannot reach the kernel.");
+    args.epilog(
+        "Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop DHCP clients (releasing leases) "
+        "and exit.\n"
+        "Exit codes: 0 clean shutdown, 100 bad usage or configuration, 111 cannot reach the "
+        "kernel.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (verbose) log::set_level(log::Level::kDebug);
-    if (!config_file.empty() && !manifest.empty()) return args.usage_error("--config and --manifest exclude each other");
+    if (!config_file.empty() && !manifest.empty())
+        return args.usage_error("--config and --manifest exclude each other");
 
     auto load = [&]() -> Result<std::optional<net::NetConfig>> {
-        if (!config_file.empty()) return std::optional<net::NetConfig>(KEEL_TRY(net::load_config_file(config_file)));
-        return net::load_manifest(manifest.empty() ? kDefaultManifest : manifest, /*missing_ok=*/manifest.empty());
+        if (!config_file.empty())
+            return std::optional<net::NetConfig>(KEEL_TRY(net::load_config_file(config_file)));
+        return net::load_manifest(manifest.empty() ? kDefaultManifest : manifest,
+                                  /*missing_ok=*/manifest.empty());
     };
     auto cfg = load();
     if (!cfg) {
@@ -103,8 +118,9 @@ int daemon_main(int argc, char** argv) {
     o.bus.name = conn.name.empty() ? "keel-net" : conn.name;
     // Events while the bus is away wait here; beyond it they are dropped and counted.
     o.bus.reconnect_buffer = 1 << 20;
-    const bool wants_dhcp = o.config && std::any_of(o.config->interfaces.begin(), o.config->interfaces.end(),
-                                                     [](const net::InterfaceConfig& i) { return i.dhcp.enabled; });
+    const bool wants_dhcp =
+        o.config && std::any_of(o.config->interfaces.begin(), o.config->interfaces.end(),
+                                [](const net::InterfaceConfig& i) { return i.dhcp.enabled; });
     // Written even without DHCP configured, so a later net.apply turning it on finds it.
     Status hook = sys::make_dirs(run_dir, 0755);
     if (hook) hook = net::write_hook_script(o.hook, self_path());
@@ -126,7 +142,9 @@ int daemon_main(int argc, char** argv) {
     auto st = signals.start(**loop, {SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
         if (sig == SIGHUP) {
             auto again = load();
-            if (!again) return log::error("reload: %s; keeping the current config", again.error().message().c_str());
+            if (!again)
+                return log::error("reload: %s; keeping the current config",
+                                  again.error().message().c_str());
             auto r = daemon->reload(again->value_or(net::NetConfig{}));
             if (!r) log::error("reload: %s", r.error().message().c_str());
             return;
@@ -166,7 +184,8 @@ int net_main(int argc, char** argv) {
         if (verb == "confirm") return net_confirm_main(argc - 1, argv + 1);
         if (verb == "dhcp-hook") return net_dhcp_hook_main(argc - 1, argv + 1);
         if (verb[0] != '-') {
-            std::fprintf(stderr, "keel net: unknown verb '%s' (status, apply, confirm, monitor)\n", verb.c_str());
+            std::fprintf(stderr, "keel net: unknown verb '%s' (status, apply, confirm, monitor)\n",
+                         verb.c_str());
             return kExitUsage;
         }
     }

@@ -15,7 +15,9 @@ namespace keel::cli {
 
 int net_dhcp_hook_main(int argc, char** argv) {
     if (argc != 2 || argv[1][0] == '-') {
-        std::fprintf(stderr, "usage: keel net dhcp-hook EVENT  (run by udhcpc, with the lease in its environment)\n");
+        std::fprintf(stderr,
+                     "usage: keel net dhcp-hook EVENT  (run by udhcpc, with the lease in its "
+                     "environment)\n");
         return kExitUsage;
     }
     auto lease = net::lease_from_env(argv[1], [](const char* k) { return std::getenv(k); });

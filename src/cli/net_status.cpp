@@ -29,8 +29,9 @@ std::string render(const json& s) {
     for (const auto& l : s.value("links", json::array())) {
         const std::string name = str(l, "ifname");
         char line[256];
-        std::snprintf(line, sizeof line, "%-16s %-14s %-17s mtu %-6s", name.c_str(), str(l, "operstate").c_str(),
-                      str(l, "address").c_str(), str(l, "mtu").c_str());
+        std::snprintf(line, sizeof line, "%-16s %-14s %-17s mtu %-6s", name.c_str(),
+                      str(l, "operstate").c_str(), str(l, "address").c_str(),
+                      str(l, "mtu").c_str());
         out += line;
         for (const auto& a : s.value("addresses", json::array()))
             if (str(a, "ifname") == name) out += " " + str(a, "local") + "/" + str(a, "prefixlen");
@@ -50,8 +51,10 @@ std::string render(const json& s) {
         out += line + "\n";
     }
     for (const auto& [ifname, lease] : s.value("dhcp", json::object()).items())
-        out += "dhcp " + ifname + ": " + str(lease, "address") + " from " + str(lease, "server") + "\n";
-    if (s.contains("confirm_within")) out += "waiting for `keel net confirm`: reverting in " + str(s, "confirm_within") + " s\n";
+        out += "dhcp " + ifname + ": " + str(lease, "address") + " from " + str(lease, "server") +
+               "\n";
+    if (s.contains("confirm_within"))
+        out += "waiting for `keel net confirm`: reverting in " + str(s, "confirm_within") + " s\n";
     return out;
 }
 
@@ -61,13 +64,17 @@ int net_status_main(int argc, char** argv) {
     ConnectArgs conn;
     bool local = false, as_json = false;
     std::chrono::nanoseconds timeout = std::chrono::seconds(5);
-    Args args("net status", "", "Prints links, addresses and routes: as the daemon sees them (with its config,\n"
-                                "DHCP leases and any pending confirmation), or with --local from the kernel.");
-    args.flag("local", 'l', "read this namespace's kernel state directly; no daemon needed", &local);
+    Args args("net status", "",
+              "Prints links, addresses and routes: as the daemon sees them (with its config,\n"
+              "DHCP leases and any pending confirmation), or with --local from the kernel.");
+    args.flag("local", 'l', "read this namespace's kernel state directly; no daemon needed",
+              &local);
     args.flag("json", 'j', "print JSON (the net.status answer, shaped like `ip -j`)", &as_json);
     args.duration_option("timeout", "how long to wait for the daemon [5s]", &timeout);
     add_connect_options(args, &conn);
-    args.epilog("Exit codes: 0 printed, 1 the daemon did not answer, 100 bad usage, 111 bus or kernel unreachable.");
+    args.epilog(
+        "Exit codes: 0 printed, 1 the daemon did not answer, 100 bad usage, 111 bus or kernel "
+        "unreachable.");
     if (auto rc = args.parse(argc, argv)) return *rc;
 
     json status;
@@ -79,19 +86,25 @@ int net_status_main(int argc, char** argv) {
         status = net::to_json(*s);
     } else {
         auto bus = BusConnection::open(conn);
-        if (!bus) return fail("net status", bus.error().message() + " (--local reads the kernel directly)", kExitTemporary);
+        if (!bus)
+            return fail("net status",
+                        bus.error().message() + " (--local reads the kernel directly)",
+                        kExitTemporary);
         bool done = false;
         int rc = kExitOk;
         (*bus)->client().request("net.status", "", timeout, [&](Result<bus::OwnedMessage> r) {
             done = true;
             if (!r) {
-                rc = fail("net status", r.error().message() + " on net.status: is `keel net` running?", kExitNo);
+                rc = fail("net status",
+                          r.error().message() + " on net.status: is `keel net` running?", kExitNo);
                 return;
             }
             status = json::parse(r->data, nullptr, false);
-            if (status.is_discarded()) rc = fail("net status", "net.status answered with something not JSON", kExitNo);
+            if (status.is_discarded())
+                rc = fail("net status", "net.status answered with something not JSON", kExitNo);
         });
-        if (auto st = (*bus)->run_until([&] { return done; }); !st) return fail("net status", st.error().message(), kExitTemporary);
+        if (auto st = (*bus)->run_until([&] { return done; }); !st)
+            return fail("net status", st.error().message(), kExitTemporary);
         (*bus)->client().close();
         if (rc != kExitOk) return rc;
     }
@@ -104,18 +117,22 @@ int net_monitor_main(int argc, char** argv) {
     ConnectArgs conn;
     bool local = false, as_json = false;
     int64_t ready_fd = -1;
-    Args args("net monitor", "", "Prints net.* events as they happen: from the bus (what `keel net` publishes,\n"
-                                 "DHCP and config events included), or with --local straight from the kernel.");
-    args.flag("local", 'l', "watch this namespace's kernel directly; no bus or daemon needed", &local);
+    Args args("net monitor", "",
+              "Prints net.* events as they happen: from the bus (what `keel net` publishes,\n"
+              "DHCP and config events included), or with --local straight from the kernel.");
+    args.flag("local", 'l', "watch this namespace's kernel directly; no bus or daemon needed",
+              &local);
     args.flag("json", 'j', "one JSON object per event: {subject, data}", &as_json);
     args.option("ready-fd", 0, "FD", "write a newline to FD once watching", &ready_fd);
     add_connect_options(args, &conn);
-    args.epilog("Exit codes: 0 on SIGINT/SIGTERM, 100 bad usage, 111 bus or kernel unreachable or lost.");
+    args.epilog(
+        "Exit codes: 0 on SIGINT/SIGTERM, 100 bad usage, 111 bus or kernel unreachable or lost.");
     if (auto rc = args.parse(argc, argv)) return *rc;
 
     auto print = [&](std::string_view subject, const std::string& data) {
-        std::string line = as_json ? json{{"subject", subject}, {"data", json::parse(data, nullptr, false)}}.dump()
-                                   : std::string(subject) + " " + data;
+        std::string line =
+            as_json ? json{{"subject", subject}, {"data", json::parse(data, nullptr, false)}}.dump()
+                    : std::string(subject) + " " + data;
         line += "\n";
         std::fwrite(line.data(), 1, line.size(), stdout);
         std::fflush(stdout);
@@ -126,12 +143,14 @@ int net_monitor_main(int argc, char** argv) {
         if (!loop) return fail("net monitor", loop.error().message(), kExitTemporary);
         auto rtnl = net::Rtnl::open();
         if (!rtnl) return fail("net monitor", rtnl.error().message(), kExitTemporary);
-        auto mon = net::Monitor::start(**loop, *rtnl, [&](const net::NetEvent& e) { print(e.subject(), e.data.dump()); });
+        auto mon = net::Monitor::start(
+            **loop, *rtnl, [&](const net::NetEvent& e) { print(e.subject(), e.data.dump()); });
         if (!mon) return fail("net monitor", mon.error().message(), kExitTemporary);
         loop::SignalWatch signals;
         (void)signals.start(**loop, {SIGINT, SIGTERM}, [&](int) { (*loop)->stop(); });
         signal_ready(ready_fd);
-        if (auto st = (*loop)->run(); !st) return fail("net monitor", st.error().message(), kExitTemporary);
+        if (auto st = (*loop)->run(); !st)
+            return fail("net monitor", st.error().message(), kExitTemporary);
         return kExitOk;
     }
     auto bus = BusConnection::open(conn, /*reconnect=*/true);
@@ -144,7 +163,8 @@ int net_monitor_main(int argc, char** argv) {
     c.flush(std::chrono::seconds(5), [&](Status st) {
         if (st) signal_ready(ready_fd);
     });
-    if (auto st = (*bus)->run_until([&] { return stop; }); !st) return fail("net monitor", st.error().message(), kExitTemporary);
+    if (auto st = (*bus)->run_until([&] { return stop; }); !st)
+        return fail("net monitor", st.error().message(), kExitTemporary);
     c.close();
     return kExitOk;
 }

@@ -14,14 +14,16 @@ int pub_main(int argc, char** argv) {
     std::string subject, reply;
     MessageInput msg;
     int64_t count = 1;
-    Args args("pub", "SUBJECT [DATA]", "Publishes DATA, or standard input when DATA is absent, to SUBJECT.");
+    Args args("pub", "SUBJECT [DATA]",
+              "Publishes DATA, or standard input when DATA is absent, to SUBJECT.");
     args.positional("SUBJECT", "subject to publish to", &subject, true);
     msg.add_to(args, "message body (default: read standard input)");
     args.option("count", 'c', "N", "publish the message N times [1]", &count);
     args.option("reply", 'r', "SUBJECT", "reply subject to send with the message", &reply);
     add_connect_options(args, &conn);
-    args.epilog("Exit codes: 0 published and flushed, 1 refused by the bus (e.g. permissions),\n"
-                "100 bad usage, 111 bus unreachable.");
+    args.epilog(
+        "Exit codes: 0 published and flushed, 1 refused by the bus (e.g. permissions),\n"
+        "100 bad usage, 111 bus unreachable.");
     if (auto rc = args.parse(argc, argv)) return *rc;
     if (count < 1) return args.usage_error("--count must be at least 1");
     if (auto st = msg.finish(); !st) return args.usage_error(st.error().message());

@@ -31,9 +31,10 @@ struct Xz {
 
 Result<Xz> load_xz() {
     static Result<Xz> xz = []() -> Result<Xz> {
-        return Xz{KEEL_TRY(symbol<decltype(lzma_stream_decoder)>(kXzLibrary, "lzma_stream_decoder")),
-                  KEEL_TRY(symbol<decltype(lzma_code)>(kXzLibrary, "lzma_code")),
-                  KEEL_TRY(symbol<decltype(lzma_end)>(kXzLibrary, "lzma_end"))};
+        return Xz{
+            KEEL_TRY(symbol<decltype(lzma_stream_decoder)>(kXzLibrary, "lzma_stream_decoder")),
+            KEEL_TRY(symbol<decltype(lzma_code)>(kXzLibrary, "lzma_code")),
+            KEEL_TRY(symbol<decltype(lzma_end)>(kXzLibrary, "lzma_end"))};
     }();
     return xz;
 }
@@ -49,12 +50,14 @@ struct Zstd {
 
 Result<Zstd> load_zstd() {
     static Result<Zstd> zstd = []() -> Result<Zstd> {
-        return Zstd{KEEL_TRY(symbol<decltype(ZSTD_createDStream)>(kZstdLibrary, "ZSTD_createDStream")),
-                    KEEL_TRY(symbol<decltype(ZSTD_freeDStream)>(kZstdLibrary, "ZSTD_freeDStream")),
-                    KEEL_TRY(symbol<decltype(ZSTD_initDStream)>(kZstdLibrary, "ZSTD_initDStream")),
-                    KEEL_TRY(symbol<decltype(ZSTD_decompressStream)>(kZstdLibrary, "ZSTD_decompressStream")),
-                    KEEL_TRY(symbol<decltype(ZSTD_isError)>(kZstdLibrary, "ZSTD_isError")),
-                    KEEL_TRY(symbol<decltype(ZSTD_getErrorName)>(kZstdLibrary, "ZSTD_getErrorName"))};
+        return Zstd{
+            KEEL_TRY(symbol<decltype(ZSTD_createDStream)>(kZstdLibrary, "ZSTD_createDStream")),
+            KEEL_TRY(symbol<decltype(ZSTD_freeDStream)>(kZstdLibrary, "ZSTD_freeDStream")),
+            KEEL_TRY(symbol<decltype(ZSTD_initDStream)>(kZstdLibrary, "ZSTD_initDStream")),
+            KEEL_TRY(
+                symbol<decltype(ZSTD_decompressStream)>(kZstdLibrary, "ZSTD_decompressStream")),
+            KEEL_TRY(symbol<decltype(ZSTD_isError)>(kZstdLibrary, "ZSTD_isError")),
+            KEEL_TRY(symbol<decltype(ZSTD_getErrorName)>(kZstdLibrary, "ZSTD_getErrorName"))};
     }();
     return zstd;
 }

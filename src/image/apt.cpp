@@ -37,7 +37,8 @@ Result<Sources> host_sources() {
     }
     if (s.list.find_first_not_of(" \t\n") == std::string::npos &&
         s.deb822.find_first_not_of(" \t\n") == std::string::npos)
-        return Error("the host has no apt sources in /etc/apt/sources.list(.d); give the sources to use");
+        return Error(
+            "the host has no apt sources in /etc/apt/sources.list(.d); give the sources to use");
     return s;
 }
 
@@ -56,10 +57,13 @@ std::string quote(const std::string& s) {
 
 Result<Apt> Apt::open(const PackageSource& source) {
     if (source.cache_dir.empty() || source.cache_dir[0] != '/')
-        return Error("the package cache dir must be an absolute path, not \"" + source.cache_dir + "\"");
-    Sources src = source.sources_list.empty() ? KEEL_TRY(host_sources()) : given_sources(source.sources_list);
+        return Error("the package cache dir must be an absolute path, not \"" + source.cache_dir +
+                     "\"");
+    Sources src =
+        source.sources_list.empty() ? KEEL_TRY(host_sources()) : given_sources(source.sources_list);
     // One apt state per (arch, sources): switching sources never mixes their lists.
-    std::string key = sha256_hex(source.arch + "\n" + src.list + "\n--\n" + src.deb822).substr(0, 12);
+    std::string key =
+        sha256_hex(source.arch + "\n" + src.list + "\n--\n" + src.deb822).substr(0, 12);
     Apt apt;
     apt.dir_ = source.cache_dir + "/apt/" + source.arch + "-" + key;
     apt.debs_ = source.cache_dir + "/debs";
@@ -71,7 +75,9 @@ Result<Apt> Apt::open(const PackageSource& source) {
     const std::string& d = apt.dir_;
     std::string conf =
         "// Written by keel: apt for an image, not for this host.\n"
-        "Dir::Etc " + quote(d + "/etc/") + ";\n"
+        "Dir::Etc " +
+        quote(d + "/etc/") +
+        ";\n"
         "Dir::Etc::SourceList \"sources.list\";\n"
         "Dir::Etc::SourceParts \"sources.list.d\";\n"
         "Dir::Etc::Parts \"apt.conf.d\";\n"
@@ -79,12 +85,24 @@ Result<Apt> Apt::open(const PackageSource& source) {
         // Archive keys stay the host's: the sources name their keyrings or use these.
         "Dir::Etc::TrustedParts \"/etc/apt/trusted.gpg.d/\";\n"
         "Dir::Etc::Trusted \"/etc/apt/trusted.gpg\";\n"
-        "Dir::State " + quote(d + "/state/") + ";\n"
-        "Dir::State::status " + quote(d + "/state/status") + ";\n"
-        "Dir::Cache " + quote(d + "/cache/") + ";\n"
-        "Dir::Log " + quote(d + "/state/") + ";\n"
-        "APT::Architecture " + quote(source.arch) + ";\n"
-        "APT::Architectures { " + quote(source.arch) + "; };\n"
+        "Dir::State " +
+        quote(d + "/state/") +
+        ";\n"
+        "Dir::State::status " +
+        quote(d + "/state/status") +
+        ";\n"
+        "Dir::Cache " +
+        quote(d + "/cache/") +
+        ";\n"
+        "Dir::Log " +
+        quote(d + "/state/") +
+        ";\n"
+        "APT::Architecture " +
+        quote(source.arch) +
+        ";\n"
+        "APT::Architectures { " +
+        quote(source.arch) +
+        "; };\n"
         "APT::Install-Recommends \"false\";\n"
         "APT::Install-Suggests \"false\";\n"
         "Acquire::Languages \"none\";\n"
@@ -127,7 +145,8 @@ Status Apt::update_if_stale(Progress& progress, long max_age_s) {
         });
     if (!have_lists) age = -1;
     if (age >= 0 && age < max_age_s) return {};
-    progress.step(age < 0 ? "fetching apt package lists" : "refreshing apt package lists (over a day old)");
+    progress.step(age < 0 ? "fetching apt package lists"
+                          : "refreshing apt package lists (over a day old)");
     size_t got = 0;
     KEEL_TRY(run({"apt-get", "update"}, "", [&](std::string_view line) {
         if (line.starts_with("Get:")) progress.advance(++got, 0);
@@ -154,8 +173,10 @@ std::vector<std::map<std::string, std::string>> parse_stanzas(std::string_view t
         size_t colon = line.find(':');
         if (colon == std::string_view::npos) continue;
         std::string_view value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\r')) value.remove_suffix(1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.remove_prefix(1);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\r'))
+            value.remove_suffix(1);
         cur[std::string(line.substr(0, colon))] = std::string(value);
     }
     if (!cur.empty()) out.push_back(std::move(cur));

@@ -17,7 +17,7 @@
 namespace keel::image {
 
 class Apt {
-public:
+  public:
     // Creates the directories and apt.conf; the lists are not fetched yet.
     static Result<Apt> open(const PackageSource& source);
 
@@ -35,7 +35,7 @@ public:
     const std::string& dir() const { return dir_; }
     const std::string& debs_dir() const { return debs_; }
 
-private:
+  private:
     std::string dir_;   // CACHE/apt/ARCH-HASH: etc/, state/, cache/
     std::string debs_;  // CACHE/debs: downloaded packages, shared by every source
     std::string config_;

@@ -43,16 +43,19 @@ Result<Lock> locked_packages(const Plan& plan, const std::string& lock_path,
         LockFile lock = KEEL_TRY(read_lock(lock_path));
         std::string missing;
         for (const auto& name : plan.packages)
-            if (std::none_of(lock.packages.begin(), lock.packages.end(), [&](auto& p) { return p.name == name; }))
+            if (std::none_of(lock.packages.begin(), lock.packages.end(),
+                             [&](auto& p) { return p.name == name; }))
                 missing += (missing.empty() ? "" : ", ") + name;
         if (missing.empty() && lock.exclude == exclude) return lock.packages;
-        progress.note(lock_path + (missing.empty() ? " was resolved with other exclusions"
-                                                   : " does not pin " + missing) +
-                      ": resolving again");
+        progress.note(
+            lock_path +
+            (missing.empty() ? " was resolved with other exclusions" : " does not pin " + missing) +
+            ": resolving again");
     }
     LockFile lock{KEEL_TRY(resolve_packages(plan.packages, source, progress, exclude)), exclude};
     KEEL_TRY_STATUS(write_lock(lock_path, lock));
-    progress.note("wrote " + lock_path + " (" + std::to_string(lock.packages.size()) + " packages)");
+    progress.note("wrote " + lock_path + " (" + std::to_string(lock.packages.size()) +
+                  " packages)");
     return lock.packages;
 }
 
@@ -101,14 +104,16 @@ Result<Tree> assemble(const Plan& plan, const std::vector<std::string>& debs, co
     KEEL_TRY(put_finishing_links(tree, plan.busybox_links));
     progress.step("pruning");
     PruneResult p = KEEL_TRY(prune_tree(tree, plan.prune));
-    for (const auto& w : p.warnings) progress.note("warning: " + w);
+    for (const auto& w : p.warnings)
+        progress.note("warning: " + w);
     uint64_t files = 0, bytes = 0;
     for (const auto& l : p.lines) {
         files += l.files;
         bytes += l.bytes;
     }
     if (files)
-        progress.note("pruned " + std::to_string(files) + " files, " + std::to_string(bytes / 1024) +
+        progress.note("pruned " + std::to_string(files) + " files, " +
+                      std::to_string(bytes / 1024) +
                       " KiB (size.txt lists them; the definition's `prune` keeps what it needs)");
     pruned = std::move(p.lines);
     return tree;
@@ -143,7 +148,8 @@ Result<std::string> tree_digest(const Tree& tree, const BuildOptions& options,
     field(KEEL_VERSION);
     field(std::to_string(static_cast<int>(options.compression)));
     field(options.rootfs ? "rootfs" : "");
-    field("initramfs: the system's archive, then the modules'");  // the layout write_cpio_parts gives
+    field(
+        "initramfs: the system's archive, then the modules'");  // the layout write_cpio_parts gives
     field(kernel.image);
     for (const auto& [path, n] : tree.nodes()) {
         field(path);
@@ -209,19 +215,22 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     result.digest = KEEL_TRY(tree_digest(tree, options, kernel));
     result.size = size_report(tree);
     result.size.pruned = std::move(pruned);
-    if (auto st = sys::stat_path(kernel.image, true)) result.size.kernel_image_bytes = static_cast<uint64_t>(st->st_size);
+    if (auto st = sys::stat_path(kernel.image, true))
+        result.size.kernel_image_bytes = static_cast<uint64_t>(st->st_size);
 
     const std::string stamp = options.out_dir + "/build.json";
     json previous;  // the last build's stamp
     if (auto old = sys::read_file(stamp)) {
         previous = json::parse(*old, nullptr, false);
-        if (previous.is_object() && previous.value("digest", "") == result.digest && exists(result.initramfs) &&
-            exists(result.kernel) && (!options.rootfs || exists(result.rootfs))) {
+        if (previous.is_object() && previous.value("digest", "") == result.digest &&
+            exists(result.initramfs) && exists(result.kernel) &&
+            (!options.rootfs || exists(result.rootfs))) {
             result.up_to_date = true;
             struct stat st {};
             if (::stat(result.initramfs.c_str(), &st) == 0)
                 result.size.compressed_bytes = static_cast<uint64_t>(st.st_size);
-            result.size.modules_compressed_bytes = previous.value(json::json_pointer("/sizes/modules"), uint64_t{0});
+            result.size.modules_compressed_bytes =
+                previous.value(json::json_pointer("/sizes/modules"), uint64_t{0});
             return result;
         }
     }
@@ -238,10 +247,12 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     if (modules.size() > 1) {
         modules_digest = KEEL_TRY(tree_digest(modules, options, kernel));
         parts.push_back({&modules, previous_part(previous, result.initramfs, modules_digest)});
-        if (parts.back().reuse) progress.note("kernel modules unchanged: their archive is kept from the last build");
+        if (parts.back().reuse)
+            progress.note("kernel modules unchanged: their archive is kept from the last build");
     }
     auto sizes = KEEL_TRY(write_cpio_parts(parts, result.initramfs, options.compression, progress));
-    for (uint64_t part : sizes) result.size.compressed_bytes += part;
+    for (uint64_t part : sizes)
+        result.size.compressed_bytes += part;
     if (sizes.size() == 2) result.size.modules_compressed_bytes = sizes[1];
     KEEL_TRY_STATUS(copy_file(kernel.image, result.kernel));
     KEEL_TRY_STATUS(sys::write_file_atomic(options.out_dir + "/system.json",

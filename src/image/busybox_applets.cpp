@@ -22,7 +22,8 @@ std::vector<std::string> busybox_applets(std::string_view binary) {
         if (end == std::string_view::npos) return {};
         std::string_view name = binary.substr(pos, end - pos);
         bool valid = true;
-        for (char c : name) valid = valid && applet_char(c);
+        for (char c : name)
+            valid = valid && applet_char(c);
         if (!valid || (!names.empty() && name <= names.back())) break;  // past the table
         names.emplace_back(name);
         pos = end + 1;

@@ -22,8 +22,7 @@ std::string udhcpd_config(const std::string& interface, const std::string& addre
     // the container; a definition names its own DNS servers.
     return "interface " + interface + "\nstart " + address + "\nend " + address +
            "\nmax_leases 1\noption subnet 255.255.255.252\noption router " + router +
-           "\noption lease 86400\nlease_file " + dir + "/leases\npidfile " + dir +
-           "/udhcpd.pid\n";
+           "\noption lease 86400\nlease_file " + dir + "/leases\npidfile " + dir + "/udhcpd.pid\n";
 }
 
 ContainerDhcp::ContainerDhcp(ContainerDhcp&& o) noexcept : pid_(o.pid_), dir_(std::move(o.dir_)) {
@@ -62,7 +61,8 @@ Result<ContainerDhcp> ContainerDhcp::start(const std::string& interface, const s
     }
     d.dir_ = tmpl;
     const std::string conf = d.dir_ + "/udhcpd.conf";
-    KEEL_TRY_STATUS(sys::write_file_atomic(conf, udhcpd_config(interface, address, router, d.dir_)));
+    KEEL_TRY_STATUS(
+        sys::write_file_atomic(conf, udhcpd_config(interface, address, router, d.dir_)));
     KEEL_TRY_STATUS(sys::write_file_atomic(d.dir_ + "/leases", ""));
     const std::string log_path = d.dir_ + "/udhcpd.log";
     const std::vector<std::string> args = {busybox, "udhcpd", "-f", conf};
@@ -81,8 +81,8 @@ Result<ContainerDhcp> ContainerDhcp::start(const std::string& interface, const s
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    ::posix_spawnattr_setflags(&attr,
-                               POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    ::posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     ::posix_spawnattr_setpgroup(&attr, 0);
     ::posix_spawnattr_setsigmask(&attr, &none);
     ::posix_spawnattr_setsigdefault(&attr, &all);

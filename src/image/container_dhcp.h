@@ -13,7 +13,7 @@
 namespace keel::image {
 
 class ContainerDhcp {
-public:
+  public:
     ContainerDhcp() = default;
     ContainerDhcp(ContainerDhcp&& o) noexcept;
     ContainerDhcp& operator=(ContainerDhcp&&) = delete;
@@ -26,7 +26,7 @@ public:
                                        const std::string& router);
     bool running() const { return pid_ > 0; }
 
-private:
+  private:
     pid_t pid_ = -1;
     std::string dir_;
 };

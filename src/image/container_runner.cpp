@@ -3,12 +3,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
-#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,7 +47,8 @@ Status run_tool(const std::vector<std::string>& argv, bool quiet = false) {
         if (errno != EINTR) return errno_error("waitpid " + argv[0]);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::string cmd;
-        for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + a;
+        for (const auto& a : argv)
+            cmd += (cmd.empty() ? "" : " ") + a;
         return Error("`" + cmd + "` failed");
     }
     return {};
@@ -56,7 +57,7 @@ Status run_tool(const std::vector<std::string>& argv, bool quiet = false) {
 // The staging directory the container's mounts hang from (in its own mount
 // namespace: the host sees it empty), removed afterwards.
 class StageDir {
-public:
+  public:
     StageDir() = default;
     StageDir(StageDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
     static Result<StageDir> create() {
@@ -74,13 +75,13 @@ public:
     }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
 // The host end of the veth pair; deleting it deletes both ends.
 class Veth {
-public:
+  public:
     Veth() = default;
     Veth(Veth&& o) noexcept : name_(std::move(o.name_)) { o.name_.clear(); }
     static Result<Veth> create(pid_t child, const std::string& host_cidr) {
@@ -101,7 +102,7 @@ public:
     }
     const std::string& name() const { return name_; }
 
-private:
+  private:
     std::string name_;
 };
 
@@ -137,7 +138,8 @@ std::string mount_or(const char* src, const std::string& dst, const char* type, 
 std::string make_dev(const std::string& root) {
     std::string dev = root + "/dev";
     ::mkdir(dev.c_str(), 0755);
-    if (auto e = mount_or("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m"); !e.empty())
+    if (auto e = mount_or("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m");
+        !e.empty())
         return e;
     // Bind-mounted host nodes, not devtmpfs: a container must not see the
     // host's disks. The console is our terminal when there is one.
@@ -161,10 +163,13 @@ std::string make_dev(const std::string& root) {
         !e.empty())
         return e;
     ::mkdir((dev + "/shm").c_str(), 01777);
-    for (auto [link, target] : {std::pair{"ptmx", "pts/ptmx"}, {"fd", "/proc/self/fd"},
-                                {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+    for (auto [link, target] : {std::pair{"ptmx", "pts/ptmx"},
+                                {"fd", "/proc/self/fd"},
+                                {"stdin", "/proc/self/fd/0"},
+                                {"stdout", "/proc/self/fd/1"},
                                 {"stderr", "/proc/self/fd/2"}})
-        if (::symlink(target, (dev + "/" + link).c_str()) != 0) return fail("cannot link /dev/" + std::string(link));
+        if (::symlink(target, (dev + "/" + link).c_str()) != 0)
+            return fail("cannot link /dev/" + std::string(link));
     return "";
 }
 
@@ -175,17 +180,21 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
     for (const char* d : {"/root", "/upper", "/work"})
         if (::mkdir((stage + d).c_str(), 0755) != 0) return fail("cannot create " + stage + d);
     if (o.writable) {
-        if (auto e = mount_or(o.rootfs.c_str(), root, nullptr, MS_BIND | MS_REC); !e.empty()) return e;
+        if (auto e = mount_or(o.rootfs.c_str(), root, nullptr, MS_BIND | MS_REC); !e.empty())
+            return e;
     } else if (auto e = mount_or("overlay", root, "overlay", 0,
-                                 "lowerdir=" + o.rootfs + ",upperdir=" + stage + "/upper,workdir=" +
-                                     stage + "/work");
+                                 "lowerdir=" + o.rootfs + ",upperdir=" + stage +
+                                     "/upper,workdir=" + stage + "/work");
                !e.empty()) {
         return e + " (the rootfs is kept read-only under an overlay; --writable binds it instead)";
     }
-    for (const char* d : {"/proc", "/sys"}) ::mkdir((root + d).c_str(), 0555);
-    if (auto e = mount_or("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC); !e.empty())
+    for (const char* d : {"/proc", "/sys"})
+        ::mkdir((root + d).c_str(), 0555);
+    if (auto e = mount_or("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        !e.empty())
         return e;
-    if (auto e = mount_or("sysfs", root + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
+    if (auto e =
+            mount_or("sysfs", root + "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY);
         !e.empty())
         return e;
     if (auto e = make_dev(root); !e.empty()) return e;
@@ -211,13 +220,16 @@ std::string setup_root(const RunOptions& o, const std::string& stage) {
     // system (the demo's ntpd) must not set or slew the clock, and its keel dev,
     // which sees the host's devices, must not load modules into the host's
     // kernel. Out of the bounding set, the capabilities are gone after exec.
-    for (auto [cap, name] : {std::pair{CAP_SYS_TIME, "CAP_SYS_TIME"}, {CAP_SYS_MODULE, "CAP_SYS_MODULE"}})
+    for (auto [cap, name] :
+         {std::pair{CAP_SYS_TIME, "CAP_SYS_TIME"}, {CAP_SYS_MODULE, "CAP_SYS_MODULE"}})
         if (error.empty() && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
             error = fail(std::string("cannot drop ") + name + " from the bounding set");
     if (error.empty()) {
-        std::vector<std::string> cmd = o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
+        std::vector<std::string> cmd =
+            o.command.empty() ? std::vector<std::string>{"/init"} : o.command;
         auto argv = c_strings(cmd);
-        std::string term = std::string("TERM=") + (std::getenv("TERM") ? std::getenv("TERM") : "linux");
+        std::string term =
+            std::string("TERM=") + (std::getenv("TERM") ? std::getenv("TERM") : "linux");
         char* env[] = {const_cast<char*>("PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
                        const_cast<char*>("HOME=/"), term.data(), nullptr};
         sigset_t none;
@@ -243,7 +255,8 @@ int report(pid_t pid, int status) {
     // reboot(2) in a PID namespace ends it with init killed by SIGINT
     // (poweroff/halt) or SIGHUP (restart).
     if (sig == SIGINT || sig == SIGHUP) {
-        std::fprintf(stderr, "keel run: container %s\n", sig == SIGINT ? "powered off" : "rebooted");
+        std::fprintf(stderr, "keel run: container %s\n",
+                     sig == SIGINT ? "powered off" : "rebooted");
         return 0;
     }
     std::fprintf(stderr, "keel run: container init killed by %s\n", strsignal(sig));
@@ -254,9 +267,10 @@ int report(pid_t pid, int status) {
 
 Result<int> run_container(const RunOptions& o) {
     if (::geteuid() != 0)
-        return Error("keel run needs root: it creates namespaces, mounts and a veth pair "
-                     "(run it with sudo)");
-    struct stat st{};
+        return Error(
+            "keel run needs root: it creates namespaces, mounts and a veth pair "
+            "(run it with sudo)");
+    struct stat st {};
     if (::stat(o.rootfs.c_str(), &st) != 0) return errno_error("cannot use rootfs " + o.rootfs);
     if (!S_ISDIR(st.st_mode)) return Error("rootfs " + o.rootfs + " is not a directory");
     std::string init = o.rootfs + (o.command.empty() ? "/init" : "");
@@ -271,7 +285,8 @@ Result<int> run_container(const RunOptions& o) {
     // Blocked before the clone so no signal is lost; the child unblocks them.
     sigset_t mask;
     sigemptyset(&mask);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&mask, s);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD})
+        sigaddset(&mask, s);
     sigset_t old;
     ::sigprocmask(SIG_BLOCK, &mask, &old);
     struct Restore {
@@ -281,7 +296,8 @@ Result<int> run_container(const RunOptions& o) {
 
     int pidfd = -1;
     clone_args args{};
-    args.flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD;
+    args.flags =
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -309,16 +325,19 @@ Result<int> run_container(const RunOptions& o) {
     if (o.configure_network) {
         std::string ns = "--net=/proc/" + std::to_string(pid) + "/ns/net";
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "link", "set", "lo", "up"}));
-        KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "addr", "add", prefix + "2/30", "dev", "eth0"}));
+        KEEL_TRY_STATUS(
+            run_tool({"nsenter", ns, "ip", "addr", "add", prefix + "2/30", "dev", "eth0"}));
         KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "link", "set", "eth0", "up"}));
-        KEEL_TRY_STATUS(run_tool({"nsenter", ns, "ip", "route", "add", "default", "via", prefix + "1"}));
+        KEEL_TRY_STATUS(
+            run_tool({"nsenter", ns, "ip", "route", "add", "default", "via", prefix + "1"}));
     }
     auto dhcp = KEEL_TRY(ContainerDhcp::start(veth.name(), prefix + "2", prefix + "1"));
     if (::write(go_w.get(), "g", 1) != 1) return errno_error("cannot start the container");
     go_w = Fd();
     std::string error;
     char buf[512];
-    for (ssize_t n; (n = ::read(err_r.get(), buf, sizeof buf)) > 0;) error.append(buf, n);
+    for (ssize_t n; (n = ::read(err_r.get(), buf, sizeof buf)) > 0;)
+        error.append(buf, n);
     if (!error.empty()) {
         reaper.done = ::waitpid(pid, nullptr, 0) == pid;
         return Error(error);

@@ -14,12 +14,12 @@
 namespace keel::image {
 
 struct RunOptions {
-    std::string rootfs;                 // a directory (write_directory's output)
-    std::vector<std::string> command;   // empty: /init
+    std::string rootfs;                // a directory (write_directory's output)
+    std::vector<std::string> command;  // empty: /init
     std::string hostname = "keel";
-    bool writable = false;              // bind the rootfs itself, no overlay
-    bool configure_network = true;      // false: eth0 left to the system's keel net
-    std::string state_path;             // JSON {pid, interface, host_address, address, bus}
+    bool writable = false;          // bind the rootfs itself, no overlay
+    bool configure_network = true;  // false: eth0 left to the system's keel net
+    std::string state_path;         // JSON {pid, interface, host_address, address, bus}
     std::chrono::milliseconds stop_timeout{20000};  // SIGTERM to PID 1, then SIGKILL
 };
 

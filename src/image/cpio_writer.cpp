@@ -26,7 +26,7 @@ constexpr size_t kChunk = 1 << 16;
 
 // Where the archive's bytes go: the file, through liblzma for xz.
 class Sink {
-public:
+  public:
     Sink(int fd, bool xz) : fd_(fd), xz_(xz) {}
     ~Sink() {
         if (xz_started_) lzma_end(&lz_);
@@ -52,7 +52,7 @@ public:
 
     uint64_t written() const { return written_; }
 
-private:
+  private:
     Status put(const void* data, size_t len) {
         KEEL_TRY_STATUS(sys::write_all(fd_, data, len));
         written_ += len;
@@ -116,7 +116,7 @@ Error archive_error(archive* a, const std::string& what) {
 // libraries can be large; never hold them whole).
 Status copy_source(archive* a, const Node& n, const std::string& path) {
     auto fd = KEEL_TRY(sys::open(n.source, O_RDONLY | O_CLOEXEC));
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != n.size)
         return Error(n.source + " changed size since it was added to the image as " + path);
     char buf[kChunk];
@@ -144,7 +144,8 @@ Status write_console(archive* a, archive_entry* e, bool with_dir, int64_t mtime,
         archive_entry_set_size(e, 0);
         archive_entry_set_mtime(e, mtime, 0);
         archive_entry_set_ino64(e, static_cast<la_int64_t>(++ino));
-        if (archive_write_header(a, e) != ARCHIVE_OK) return archive_error(a, "cannot write dev into " + path);
+        if (archive_write_header(a, e) != ARCHIVE_OK)
+            return archive_error(a, "cannot write dev into " + path);
     }
     archive_entry_clear(e);
     archive_entry_set_pathname(e, "dev/console");
@@ -174,11 +175,14 @@ Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path
     if (compression == Compression::gzip) {
         r = archive_write_add_filter_gzip(a.get());
         // No timestamp in the gzip header: equal trees give equal bytes.
-        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
-        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "gzip", "compression-level", "9");
+        if (r == ARCHIVE_OK)
+            r = archive_write_set_filter_option(a.get(), "gzip", "timestamp", nullptr);
+        if (r == ARCHIVE_OK)
+            r = archive_write_set_filter_option(a.get(), "gzip", "compression-level", "9");
     } else if (compression == Compression::zstd) {
         r = archive_write_add_filter_zstd(a.get());
-        if (r == ARCHIVE_OK) r = archive_write_set_filter_option(a.get(), "zstd", "compression-level", "19");
+        if (r == ARCHIVE_OK)
+            r = archive_write_set_filter_option(a.get(), "zstd", "compression-level", "19");
     }
     if (r != ARCHIVE_OK) return archive_error(a.get(), "cannot set up compression for " + path);
     archive_write_set_bytes_in_last_block(a.get(), 1);  // no padding after the trailer
@@ -189,7 +193,8 @@ Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path
     const auto& nodes = tree.nodes();
     const bool has_console = !console || nodes.count("/dev/console") > 0;
     uint64_t ino = 0, done = 0, total_bytes = 0;
-    for (const auto& [p, n] : nodes) total_bytes += n.kind == Node::Kind::file ? n.size : 0;
+    for (const auto& [p, n] : nodes)
+        total_bytes += n.kind == Node::Kind::file ? n.size : 0;
     std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());
     // Sorted paths put every directory before its contents (a parent is a
     // prefix of its children, and a prefix sorts first).
@@ -204,20 +209,20 @@ Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path
         archive_entry_set_size(e.get(), 0);  // a symlink's body is its target, added by libarchive
         std::string data;
         switch (n.kind) {
-        case Node::Kind::dir:
-            archive_entry_set_filetype(e.get(), AE_IFDIR);
-            archive_entry_set_nlink(e.get(), 2);
-            break;
-        case Node::Kind::symlink:
-            archive_entry_set_filetype(e.get(), AE_IFLNK);
-            archive_entry_set_symlink(e.get(), n.target.c_str());
-            archive_entry_set_nlink(e.get(), 1);
-            break;
-        case Node::Kind::file:
-            archive_entry_set_filetype(e.get(), AE_IFREG);
-            archive_entry_set_size(e.get(), static_cast<la_int64_t>(n.size));
-            archive_entry_set_nlink(e.get(), 1);
-            break;
+            case Node::Kind::dir:
+                archive_entry_set_filetype(e.get(), AE_IFDIR);
+                archive_entry_set_nlink(e.get(), 2);
+                break;
+            case Node::Kind::symlink:
+                archive_entry_set_filetype(e.get(), AE_IFLNK);
+                archive_entry_set_symlink(e.get(), n.target.c_str());
+                archive_entry_set_nlink(e.get(), 1);
+                break;
+            case Node::Kind::file:
+                archive_entry_set_filetype(e.get(), AE_IFREG);
+                archive_entry_set_size(e.get(), static_cast<la_int64_t>(n.size));
+                archive_entry_set_nlink(e.get(), 1);
+                break;
         }
         archive_entry_set_perm(e.get(), n.kind == Node::Kind::symlink ? 0777 : n.mode);
         if (archive_write_header(a.get(), e.get()) != ARCHIVE_OK)
@@ -245,7 +250,8 @@ Result<uint64_t> write_archive(const Tree& tree, int fd, const std::string& path
 Status append_file(int from, uint64_t size, int to) {
     char buf[kChunk];
     for (uint64_t at = 0; at < size;) {
-        ssize_t got = ::pread(from, buf, std::min<uint64_t>(size - at, sizeof buf), static_cast<off_t>(at));
+        ssize_t got =
+            ::pread(from, buf, std::min<uint64_t>(size - at, sizeof buf), static_cast<off_t>(at));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) return errno_error("cannot read back a part of the initramfs");
         KEEL_TRY_STATUS(sys::write_all(to, buf, static_cast<size_t>(got)));
@@ -257,11 +263,11 @@ Status append_file(int from, uint64_t size, int to) {
 // The progress of parts written at the same time, as one: bytes done of all
 // the parts' bytes. Each part reports through its own Share, from its thread.
 class SharedProgress {
-public:
+  public:
     explicit SharedProgress(Progress& to, size_t parts) : to_(to), done_(parts), total_(parts) {}
 
     class Share final : public Progress {
-    public:
+      public:
         Share(SharedProgress& all, size_t index) : all_(all), index_(index) {}
         void step(std::string_view) override {}
         void advance(uint64_t done, uint64_t total) override { all_.advance(index_, done, total); }
@@ -270,12 +276,12 @@ public:
             all_.to_.note(line);
         }
 
-    private:
+      private:
         SharedProgress& all_;
         size_t index_;
     };
 
-private:
+  private:
     void advance(size_t index, uint64_t done, uint64_t total) {
         std::lock_guard lock(mu_);
         done_[index] = done;
@@ -309,14 +315,17 @@ Result<std::vector<uint64_t>> write_parts(const std::vector<CpioPart>& parts, in
     }
     SharedProgress shared(progress, n);
     std::vector<SharedProgress::Share> shares;
-    for (size_t i = 0; i < n; ++i) shares.emplace_back(shared, i);
+    for (size_t i = 0; i < n; ++i)
+        shares.emplace_back(shared, i);
     auto compress = [&](size_t i) {
-        sizes[i] = write_archive(*parts[i].tree, files[i].get(), path, i == 0, compression, shares[i]);
+        sizes[i] =
+            write_archive(*parts[i].tree, files[i].get(), path, i == 0, compression, shares[i]);
     };
     std::vector<std::thread> threads;
     for (size_t i = 0; i < n; ++i)
         if (!parts[i].reuse) threads.emplace_back(compress, i);
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
 
     std::vector<uint64_t> out;
     for (size_t i = 0; i < n; ++i) {

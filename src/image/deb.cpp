@@ -68,7 +68,8 @@ Status write_content(archive* a, const std::string& path, const std::string& wha
 }
 
 // Reads the data tar (already positioned at the member in `outer`) into `dir`.
-Result<std::vector<Entry>> unpack_data(archive* outer, const std::string& dir, const std::string& deb) {
+Result<std::vector<Entry>> unpack_data(archive* outer, const std::string& dir,
+                                       const std::string& deb) {
     Archive tar(archive_read_new(), &archive_read_free);
     archive_read_support_format_tar(tar.get());
     archive_read_support_format_gnutar(tar.get());
@@ -85,34 +86,36 @@ Result<std::vector<Entry>> unpack_data(archive* outer, const std::string& dir, c
         const char* name = archive_entry_pathname(e);
         Entry en;
         en.path = archive_path(name ? name : "");
-        if (en.path.empty()) return Error(deb + ": unsafe path in data.tar: " + std::string(name ? name : ""));
+        if (en.path.empty())
+            return Error(deb + ": unsafe path in data.tar: " + std::string(name ? name : ""));
         en.mode = archive_entry_perm(e) & 07777;
         en.uid = static_cast<uint32_t>(archive_entry_uid(e));
         en.gid = static_cast<uint32_t>(archive_entry_gid(e));
         if (const char* hl = archive_entry_hardlink(e)) {
             en.kind = "hardlink";
             en.target = archive_path(hl);
-            if (en.target.empty()) return Error(deb + ": unsafe hard link target: " + std::string(hl));
+            if (en.target.empty())
+                return Error(deb + ": unsafe hard link target: " + std::string(hl));
         } else {
             switch (archive_entry_filetype(e)) {
-            case AE_IFDIR:
-                en.kind = "dir";
-                break;
-            case AE_IFLNK:
-                en.kind = "symlink";
-                en.target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
-                if (en.target.empty()) return Error(deb + ": empty symlink " + en.path);
-                break;
-            case AE_IFREG: {
-                en.kind = "file";
-                en.content = static_cast<int64_t>(entries.size());
-                std::string file = dir + "/f/" + std::to_string(en.content);
-                KEEL_TRY_STATUS(write_content(tar.get(), file, deb + ": " + en.path));
-                en.size = static_cast<uint64_t>(KEEL_TRY(sys::stat_path(file)).st_size);
-                break;
-            }
-            default:  // device nodes and fifos: Debian packages ship none; the image makes /dev
-                return Error(deb + ": unsupported file type of " + en.path);
+                case AE_IFDIR:
+                    en.kind = "dir";
+                    break;
+                case AE_IFLNK:
+                    en.kind = "symlink";
+                    en.target = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+                    if (en.target.empty()) return Error(deb + ": empty symlink " + en.path);
+                    break;
+                case AE_IFREG: {
+                    en.kind = "file";
+                    en.content = static_cast<int64_t>(entries.size());
+                    std::string file = dir + "/f/" + std::to_string(en.content);
+                    KEEL_TRY_STATUS(write_content(tar.get(), file, deb + ": " + en.path));
+                    en.size = static_cast<uint64_t>(KEEL_TRY(sys::stat_path(file)).st_size);
+                    break;
+                }
+                default:  // device nodes and fifos: Debian packages ship none; the image makes /dev
+                    return Error(deb + ": unsupported file type of " + en.path);
             }
         }
         if (en.path != "/") entries.push_back(std::move(en));
@@ -123,8 +126,14 @@ Result<std::vector<Entry>> unpack_data(archive* outer, const std::string& dir, c
 nlohmann::json to_json(const std::vector<Entry>& entries) {
     nlohmann::json a = nlohmann::json::array();
     for (const auto& e : entries)
-        a.push_back({{"path", e.path}, {"kind", e.kind}, {"mode", e.mode}, {"uid", e.uid},
-                     {"gid", e.gid}, {"target", e.target}, {"size", e.size}, {"content", e.content}});
+        a.push_back({{"path", e.path},
+                     {"kind", e.kind},
+                     {"mode", e.mode},
+                     {"uid", e.uid},
+                     {"gid", e.gid},
+                     {"target", e.target},
+                     {"size", e.size},
+                     {"content", e.content}});
     return a;
 }
 
@@ -160,17 +169,20 @@ Result<std::vector<Entry>> unpack(const std::string& deb, const std::string& dir
     for (;;) {
         int r = archive_read_next_header(ar.get(), &e);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) return Error(deb + ": not a Debian package: " + archive_error_string(ar.get()));
+        if (r < ARCHIVE_WARN)
+            return Error(deb + ": not a Debian package: " + archive_error_string(ar.get()));
         std::string_view name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
         if (name == "debian-binary") debian_binary = true;
         if (!name.starts_with("data.tar")) continue;
-        if (!debian_binary) return Error(deb + ": not a Debian package (no debian-binary member first)");
+        if (!debian_binary)
+            return Error(deb + ": not a Debian package (no debian-binary member first)");
         auto entries = unpack_data(ar.get(), tmp, deb);
         if (!entries) {
             (void)sys::remove_tree(tmp);
             return entries.error();
         }
-        KEEL_TRY_STATUS(sys::write_file_atomic(tmp + "/entries.json", to_json(*entries).dump() + "\n"));
+        KEEL_TRY_STATUS(
+            sys::write_file_atomic(tmp + "/entries.json", to_json(*entries).dump() + "\n"));
         // A leftover without entries.json is incomplete; a complete one from a
         // concurrent build wins and ours is dropped, so no reader sees files vanish.
         if (!sys::stat_path(dir + "/entries.json").ok()) KEEL_TRY_STATUS(sys::remove_tree(dir));
@@ -187,7 +199,8 @@ Result<std::vector<Entry>> unpack(const std::string& deb, const std::string& dir
 }  // namespace
 
 Status extract_deb(const std::string& deb_path, Tree& tree, const std::string& origin) {
-    std::string stem = deb_path.ends_with(".deb") ? deb_path.substr(0, deb_path.size() - 4) : deb_path;
+    std::string stem =
+        deb_path.ends_with(".deb") ? deb_path.substr(0, deb_path.size() - 4) : deb_path;
     std::string dir = stem + ".unpacked";
     std::vector<Entry> entries;
     if (auto cached = from_json(dir + "/entries.json"); cached.ok())
@@ -209,7 +222,8 @@ Status extract_deb(const std::string& deb_path, Tree& tree, const std::string& o
             const Node* here = tree.lookup(e.path, false);
             if (here && here->kind == Node::Kind::symlink) {
                 std::string there = tree.resolve(e.path, true);
-                if (there.empty()) return Error(deb_path + ": " + e.path + " is a symlink that loops");
+                if (there.empty())
+                    return Error(deb_path + ": " + e.path + " is a symlink that loops");
                 const Node* target = tree.lookup(there, false);
                 if (target && target->kind == Node::Kind::dir) continue;
                 KEEL_TRY(tree.put(there, std::move(n)));
@@ -223,12 +237,15 @@ Status extract_deb(const std::string& deb_path, Tree& tree, const std::string& o
             const Entry* f = &e;
             if (e.kind == "hardlink") {
                 auto it = files.find(e.target);
-                if (it == files.end()) return Error(deb_path + ": hard link " + e.path + " to " + e.target + ", which is not a file before it");
+                if (it == files.end())
+                    return Error(deb_path + ": hard link " + e.path + " to " + e.target +
+                                 ", which is not a file before it");
                 f = it->second;
             } else {
                 files[e.path] = &e;
             }
-            if (f->content < 0) return Error(dir + "/entries.json: file " + e.path + " has no content");
+            if (f->content < 0)
+                return Error(dir + "/entries.json: file " + e.path + " has no content");
             n.kind = Node::Kind::file;
             n.source = dir + "/f/" + std::to_string(f->content);
             n.size = f->size;

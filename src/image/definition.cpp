@@ -74,14 +74,16 @@ void hook(lua_State* L, lua_Debug* ar) {
     Sandbox* s = sandbox_of(L);
     if (ar->event == LUA_HOOKLINE) {
         lua_getinfo(L, "S", ar);
-        if (ar->source[0] == '@') s->last_where = std::string(ar->source + 1) + ":" + std::to_string(ar->currentline);
+        if (ar->source[0] == '@')
+            s->last_where = std::string(ar->source + 1) + ":" + std::to_string(ar->currentline);
         return;
     }
     s->instructions += kHookEvery;
     if (s->instructions > s->options.max_instructions) {
         std::string at = s->last_where.empty() ? s->main : s->last_where;
-        lua_pushfstring(L, "%s: the definition runs too long (stopped after %d million Lua instructions)",
-                        at.c_str(), static_cast<int>(s->options.max_instructions / 1000000));
+        lua_pushfstring(
+            L, "%s: the definition runs too long (stopped after %d million Lua instructions)",
+            at.c_str(), static_cast<int>(s->options.max_instructions / 1000000));
         lua_error(L);
     }
 }
@@ -110,7 +112,7 @@ bool inside(const std::string& rel) {
 }
 
 Result<std::string> read_text(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return errno_error(path);
     if (S_ISDIR(st.st_mode)) return Error(path, EISDIR);
     if (!S_ISREG(st.st_mode)) return Error(path + ": not a regular file");
@@ -118,7 +120,9 @@ Result<std::string> read_text(const std::string& path) {
     return sys::read_file(path);
 }
 
-std::string reason(const Error& e) { return e.code() ? std::strerror(e.code()) : e.what(); }
+std::string reason(const Error& e) {
+    return e.code() ? std::strerror(e.code()) : e.what();
+}
 
 // Reads a file beside the definition (an input of the build).
 Result<std::string> read_user(lua_State* L, const std::string& rel) {
@@ -180,7 +184,8 @@ int host_lib(lua_State* L) {
 int host_catalog(lua_State* L) {
     std::vector<std::string> names;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(sandbox_of(L)->options.lua_dir + "/keel/services", ec)) {
+    for (const auto& e :
+         fs::directory_iterator(sandbox_of(L)->options.lua_dir + "/keel/services", ec)) {
         if (e.path().extension() != ".lua") continue;
         std::string name = e.path().stem().string();
         std::replace(name.begin(), name.end(), '_', '-');
@@ -197,7 +202,7 @@ int host_catalog(lua_State* L) {
 
 int host_exists(lua_State* L) {
     const char* path = luaL_checkstring(L, 1);
-    struct stat st{};
+    struct stat st {};
     if (::stat(path, &st) != 0) return push_failure(L, reason(errno_error(path)));
     if (S_ISDIR(st.st_mode)) return push_failure(L, std::strerror(EISDIR));
     lua_pushboolean(L, 1);
@@ -208,8 +213,10 @@ int host_getenv(lua_State* L) {
     const char* name = luaL_checkstring(L, 1);
     sandbox_of(L)->add_input(std::string("env:") + name);
     const char* v = std::getenv(name);
-    if (v) lua_pushstring(L, v);
-    else lua_pushnil(L);
+    if (v)
+        lua_pushstring(L, v);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -266,9 +273,9 @@ int safe_print(lua_State* L) {
 
 // The globals a definition may use: nothing that reaches the host.
 void open_safe_libs(lua_State* L) {
-    const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},          {LUA_TABLIBNAME, luaopen_table},
-                             {LUA_STRLIBNAME, luaopen_string},   {LUA_MATHLIBNAME, luaopen_math},
-                             {LUA_UTF8LIBNAME, luaopen_utf8},    {LUA_COLIBNAME, luaopen_coroutine}};
+    const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
+                             {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                             {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine}};
     for (const auto& lib : libs) {
         luaL_requiref(L, lib.name, lib.func, 1);
         lua_pop(L, 1);
@@ -297,9 +304,10 @@ void open_safe_libs(lua_State* L) {
 
 // The host table handed to lua/keel/system.lua.
 void push_host(lua_State* L) {
-    const luaL_Reg fns[] = {{"read", host_read},       {"load", host_load},     {"lib", host_lib},
-                            {"catalog", host_catalog}, {"exists", host_exists}, {"getenv", host_getenv},
-                            {"where", host_where},     {nullptr, nullptr}};
+    const luaL_Reg fns[] = {{"read", host_read},     {"load", host_load},
+                            {"lib", host_lib},       {"catalog", host_catalog},
+                            {"exists", host_exists}, {"getenv", host_getenv},
+                            {"where", host_where},   {nullptr, nullptr}};
     luaL_newlib(L, fns);
     lua_pushglobaltable(L);
     lua_setfield(L, -2, "base");
@@ -310,55 +318,56 @@ void push_host(lua_State* L) {
 Result<Json> to_json(lua_State* L, int idx, const std::string& path, int depth) {
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-        return Json(static_cast<bool>(lua_toboolean(L, idx)));
-    case LUA_TNUMBER:
-        if (lua_isinteger(L, idx)) return Json(static_cast<int64_t>(lua_tointeger(L, idx)));
-        return Json(lua_tonumber(L, idx));
-    case LUA_TSTRING: {
-        size_t len = 0;
-        const char* s = lua_tolstring(L, idx, &len);
-        return Json(std::string(s, len));
-    }
-    case LUA_TTABLE: {
-        if (depth > kMaxDepth) return Error(path + ": nested too deeply");
-        lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
-        size_t count = 0;
-        bool strings = true;
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            ++count;
-            strings = strings && lua_type(L, -2) == LUA_TSTRING;
-            lua_pop(L, 1);
+        case LUA_TBOOLEAN:
+            return Json(static_cast<bool>(lua_toboolean(L, idx)));
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, idx)) return Json(static_cast<int64_t>(lua_tointeger(L, idx)));
+            return Json(lua_tonumber(L, idx));
+        case LUA_TSTRING: {
+            size_t len = 0;
+            const char* s = lua_tolstring(L, idx, &len);
+            return Json(std::string(s, len));
         }
-        if (n > 0 && static_cast<size_t>(n) == count) {
-            Json out = Json::array();
-            for (lua_Integer i = 1; i <= n; ++i) {
-                lua_rawgeti(L, idx, i);
-                auto v = to_json(L, -1, path + "[" + std::to_string(i - 1) + "]", depth + 1);
+        case LUA_TTABLE: {
+            if (depth > kMaxDepth) return Error(path + ": nested too deeply");
+            lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, idx));
+            size_t count = 0;
+            bool strings = true;
+            lua_pushnil(L);
+            while (lua_next(L, idx)) {
+                ++count;
+                strings = strings && lua_type(L, -2) == LUA_TSTRING;
                 lua_pop(L, 1);
-                if (!v) return v.error();
-                out.push_back(std::move(*v));
+            }
+            if (n > 0 && static_cast<size_t>(n) == count) {
+                Json out = Json::array();
+                for (lua_Integer i = 1; i <= n; ++i) {
+                    lua_rawgeti(L, idx, i);
+                    auto v = to_json(L, -1, path + "[" + std::to_string(i - 1) + "]", depth + 1);
+                    lua_pop(L, 1);
+                    if (!v) return v.error();
+                    out.push_back(std::move(*v));
+                }
+                return out;
+            }
+            if (!strings) return Error(path + ": a table mixing a list and names");
+            Json out = Json::object();
+            lua_pushnil(L);
+            while (lua_next(L, idx)) {
+                std::string key = lua_tostring(L, -2);
+                auto v = to_json(L, -1, path + "." + key, depth + 1);
+                if (!v) {
+                    lua_pop(L, 2);
+                    return v.error();
+                }
+                out[key] = std::move(*v);
+                lua_pop(L, 1);
             }
             return out;
         }
-        if (!strings) return Error(path + ": a table mixing a list and names");
-        Json out = Json::object();
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
-            std::string key = lua_tostring(L, -2);
-            auto v = to_json(L, -1, path + "." + key, depth + 1);
-            if (!v) {
-                lua_pop(L, 2);
-                return v.error();
-            }
-            out[key] = std::move(*v);
-            lua_pop(L, 1);
-        }
-        return out;
-    }
-    default:
-        return Error(path + ": a " + std::string(luaL_typename(L, idx)) + " cannot be written to the manifest");
+        default:
+            return Error(path + ": a " + std::string(luaL_typename(L, idx)) +
+                         " cannot be written to the manifest");
     }
 }
 
@@ -440,7 +449,8 @@ Result<Plan> to_plan(lua_State* L, int r, Sandbox& s) {
         plan.prune.enabled = field_bool(L, p, "enabled");
         plan.prune.libraries = field_bool(L, p, "libraries");
         plan.prune.strip = field_bool(L, p, "strip");
-        for (const auto& key_list : {std::pair{"keep", &plan.prune.keep}, {"remove", &plan.prune.remove}}) {
+        for (const auto& key_list :
+             {std::pair{"keep", &plan.prune.keep}, {"remove", &plan.prune.remove}}) {
             std::vector<std::string>* list = key_list.second;
             KEEL_TRY_STATUS(each(L, p, key_list.first, [&](int i) -> Status {
                 list->push_back(lua_tostring(L, i));
@@ -457,8 +467,9 @@ Result<Plan> to_plan(lua_State* L, int r, Sandbox& s) {
     if (!s.options.keel_binary.empty()) {
         plan.host_files.push_back({s.options.keel_binary, "/usr/bin/keel", 0});
         std::string run = (fs::path(s.options.keel_binary).parent_path() / "keel-run").string();
-        struct stat st{};
-        if (::stat(run.c_str(), &st) == 0 && S_ISREG(st.st_mode)) plan.host_files.push_back({run, "/usr/bin/keel-run", 0});
+        struct stat st {};
+        if (::stat(run.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+            plan.host_files.push_back({run, "/usr/bin/keel-run", 0});
     }
     KEEL_TRY_STATUS(each(L, r, "host_files", [&](int i) -> Status {
         plan.host_files.push_back({field_string(L, i, "source"), field_string(L, i, "dest"),

@@ -12,8 +12,8 @@
 namespace keel::image {
 
 struct DefinitionOptions {
-    std::string lua_dir;     // where keel/system.lua and keel/services/*.lua live
-    std::string keel_binary; // the host keel to put in the image (/usr/bin/keel)
+    std::string lua_dir;      // where keel/system.lua and keel/services/*.lua live
+    std::string keel_binary;  // the host keel to put in the image (/usr/bin/keel)
     // A runaway definition is stopped with an error at these limits.
     uint64_t max_instructions = 100'000'000;
     size_t max_memory = 64u << 20;

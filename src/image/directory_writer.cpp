@@ -65,26 +65,28 @@ Status write_directory(const Tree& tree, const std::string& dir, Progress& progr
     const bool as_root = ::geteuid() == 0;
     std::vector<std::pair<std::string, const Node*>> dirs;
     uint64_t total = 0, done = 0;
-    for (const auto& [p, n] : tree.nodes()) total += n.kind == Node::Kind::file ? n.size : 0;
+    for (const auto& [p, n] : tree.nodes())
+        total += n.kind == Node::Kind::file ? n.size : 0;
     for (const auto& [p, n] : tree.nodes()) {
         std::string to = p == "/" ? dir : dir + p;
         switch (n.kind) {
-        case Node::Kind::dir:
-            if (p != "/" && ::mkdir(to.c_str(), 0700) != 0) return errno_error("cannot create " + to);
-            // Modes last (a 0555 directory could not be filled otherwise).
-            dirs.emplace_back(to, &n);
-            break;
-        case Node::Kind::symlink:
-            if (::symlink(n.target.c_str(), to.c_str()) != 0)
-                return errno_error("cannot create symlink " + to);
-            KEEL_TRY_STATUS(apply_owner_and_mode(to, n, as_root));
-            break;
-        case Node::Kind::file:
-            KEEL_TRY_STATUS(copy_file(n, to));
-            KEEL_TRY_STATUS(apply_owner_and_mode(to, n, as_root));
-            done += n.size;
-            progress.advance(done, total);
-            break;
+            case Node::Kind::dir:
+                if (p != "/" && ::mkdir(to.c_str(), 0700) != 0)
+                    return errno_error("cannot create " + to);
+                // Modes last (a 0555 directory could not be filled otherwise).
+                dirs.emplace_back(to, &n);
+                break;
+            case Node::Kind::symlink:
+                if (::symlink(n.target.c_str(), to.c_str()) != 0)
+                    return errno_error("cannot create symlink " + to);
+                KEEL_TRY_STATUS(apply_owner_and_mode(to, n, as_root));
+                break;
+            case Node::Kind::file:
+                KEEL_TRY_STATUS(copy_file(n, to));
+                KEEL_TRY_STATUS(apply_owner_and_mode(to, n, as_root));
+                done += n.size;
+                progress.advance(done, total);
+                break;
         }
     }
     for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)

@@ -46,11 +46,13 @@ void read_ld_so_conf(const std::string& file, int depth, std::vector<std::string
         std::string line = text->substr(pos, end - pos);
         pos = end + 1;
         if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+            line.pop_back();
         size_t start = line.find_first_not_of(" \t");
         if (start == std::string::npos) continue;
         line = line.substr(start);
-        if (line.starts_with("include") && line.size() > 7 && std::isspace(static_cast<unsigned char>(line[7]))) {
+        if (line.starts_with("include") && line.size() > 7 &&
+            std::isspace(static_cast<unsigned char>(line[7]))) {
             std::string pattern = line.substr(line.find_first_not_of(" \t", 7));
             if (pattern[0] != '/') pattern = dirname_of(file) + "/" + pattern;
             glob_t g{};
@@ -63,7 +65,6 @@ void read_ld_so_conf(const std::string& file, int depth, std::vector<std::string
         }
     }
 }
-
 
 // The dirs ld.so searches after RPATH/RUNPATH: ld.so.conf's, then its built-in ones.
 std::vector<std::string> system_dirs(uint16_t machine) {
@@ -100,10 +101,14 @@ struct Loaded {
 
 const char* multiarch(uint16_t machine) {
     switch (machine) {
-    case EM_X86_64: return "x86_64-linux-gnu";
-    case EM_AARCH64: return "aarch64-linux-gnu";
-    case EM_RISCV: return "riscv64-linux-gnu";
-    default: return nullptr;
+        case EM_X86_64:
+            return "x86_64-linux-gnu";
+        case EM_AARCH64:
+            return "aarch64-linux-gnu";
+        case EM_RISCV:
+            return "riscv64-linux-gnu";
+        default:
+            return nullptr;
     }
 }
 
@@ -121,7 +126,8 @@ std::vector<std::string> builtin_library_dirs(uint16_t machine) {
 Result<std::string> find_host_library(const std::string& soname, uint16_t machine) {
     for (const auto& d : system_dirs(machine))
         if (usable(d + "/" + soname, machine)) return d + "/" + soname;
-    return Error("cannot find " + soname + " on this host (searched ld.so.conf and the default dirs)");
+    return Error("cannot find " + soname +
+                 " on this host (searched ld.so.conf and the default dirs)");
 }
 
 Result<std::vector<std::string>> elf_closure(const std::string& path) {
@@ -177,8 +183,10 @@ Status add_host_path(Tree& tree, std::string path, const std::string& origin) {
         if (S_ISLNK(st.st_mode)) {
             std::string target = KEEL_TRY(sys::read_link(path));
             KEEL_TRY(tree.put_symlink(path, target, origin));
-            // Relative to the real directory: the host's own dir symlinks may differ from the image's.
-            path = normalize_path(target[0] == '/' ? target : real_path(dirname_of(path)) + "/" + target);
+            // Relative to the real directory: the host's own dir symlinks may differ from the
+            // image's.
+            path = normalize_path(target[0] == '/' ? target
+                                                   : real_path(dirname_of(path)) + "/" + target);
             continue;
         }
         KEEL_TRY(tree.put_host_file(path, path, st.st_mode & 07777, origin));

@@ -46,11 +46,13 @@ Result<ElfInfo> parse_elf(std::string_view bytes, const std::string& what) {
             has_dynamic = true;
         }
         if (ph.p_type == PT_INTERP) {
-            if (ph.p_offset > bytes.size() || bytes.size() - ph.p_offset < ph.p_filesz || ph.p_filesz == 0)
+            if (ph.p_offset > bytes.size() || bytes.size() - ph.p_offset < ph.p_filesz ||
+                ph.p_filesz == 0)
                 return Error(what + ": PT_INTERP runs past the end of the file");
             std::string_view s = bytes.substr(ph.p_offset, ph.p_filesz);
             size_t nul = s.find('\0');
-            if (nul == std::string_view::npos || nul == 0) return Error(what + ": PT_INTERP is not a C string");
+            if (nul == std::string_view::npos || nul == 0)
+                return Error(what + ": PT_INTERP is not a C string");
             info.interp = std::string(s.substr(0, nul));
         }
     }
@@ -70,8 +72,8 @@ Result<ElfInfo> parse_elf(std::string_view bytes, const std::string& what) {
     uint64_t strtab = 0, strsz = 0;
     bool has_strtab = false;
     std::vector<std::pair<int64_t, uint64_t>> strings;  // (tag, offset in strtab)
-    for (uint64_t off = dynamic.p_offset; off + sizeof(Elf64_Dyn) <= dynamic.p_offset + dynamic.p_filesz;
-         off += sizeof(Elf64_Dyn)) {
+    for (uint64_t off = dynamic.p_offset;
+         off + sizeof(Elf64_Dyn) <= dynamic.p_offset + dynamic.p_filesz; off += sizeof(Elf64_Dyn)) {
         Elf64_Dyn d;
         if (!read_at(bytes, off, &d)) return Error(what + ": truncated dynamic section");
         if (d.d_tag == DT_NULL) break;
@@ -92,7 +94,8 @@ Result<ElfInfo> parse_elf(std::string_view bytes, const std::string& what) {
         return Error(what + ": string table runs past the end of the file");
     std::string_view table = bytes.substr(str_off, strsz);
     for (const auto& [tag, at] : strings) {
-        if (at >= table.size()) return Error(what + ": dynamic string offset outside the string table");
+        if (at >= table.size())
+            return Error(what + ": dynamic string offset outside the string table");
         std::string_view s = table.substr(at);
         size_t nul = s.find('\0');
         if (nul == std::string_view::npos) return Error(what + ": unterminated dynamic string");

@@ -13,11 +13,11 @@
 namespace keel::image {
 
 struct ElfInfo {
-    bool is_elf = false;  // false: not ELF at all (a script, data): nothing else is set
-    uint16_t machine = 0;            // e_machine (EM_X86_64...)
-    std::string interp;              // PT_INTERP, "" for static files and libraries
-    std::vector<std::string> needed;   // DT_NEEDED in order
-    std::vector<std::string> rpath;    // DT_RPATH entries (split at ':')
+    bool is_elf = false;              // false: not ELF at all (a script, data): nothing else is set
+    uint16_t machine = 0;             // e_machine (EM_X86_64...)
+    std::string interp;               // PT_INTERP, "" for static files and libraries
+    std::vector<std::string> needed;  // DT_NEEDED in order
+    std::vector<std::string> rpath;   // DT_RPATH entries (split at ':')
     std::vector<std::string> runpath;  // DT_RUNPATH entries
 };
 

@@ -24,13 +24,16 @@ bool info_is_section(const Elf64_Shdr& s) {
 }  // namespace
 
 Result<std::optional<std::string>> strip_elf(std::string_view bytes, const std::string& what) {
-    if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) return std::optional<std::string>();
+    if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0)
+        return std::optional<std::string>();
     Elf64_Ehdr eh;
     if (!read_at(bytes, 0, &eh)) return Error(what + ": truncated ELF header");
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB) return std::optional<std::string>();
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+        return std::optional<std::string>();
     // Relocatable objects (and kernel modules) need their symbols.
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return std::optional<std::string>();
-    if (eh.e_shoff == 0 || eh.e_shnum == 0 || eh.e_shstrndx == SHN_UNDEF || eh.e_shstrndx >= SHN_LORESERVE)
+    if (eh.e_shoff == 0 || eh.e_shnum == 0 || eh.e_shstrndx == SHN_UNDEF ||
+        eh.e_shstrndx >= SHN_LORESERVE)
         return std::optional<std::string>();
     if (eh.e_shentsize != sizeof(Elf64_Shdr)) return Error(what + ": bad section header size");
     if (eh.e_shstrndx >= eh.e_shnum) return Error(what + ": section name table index out of range");
@@ -62,7 +65,8 @@ Result<std::optional<std::string>> strip_elf(std::string_view bytes, const std::
         if (eh.e_phentsize != sizeof(Elf64_Phdr)) return Error(what + ": bad program header size");
         if (!inside(bytes, eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr)))
             return Error(what + ": program headers run past the end of the file");
-        loaded_end = std::max<uint64_t>(loaded_end, eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr));
+        loaded_end =
+            std::max<uint64_t>(loaded_end, eh.e_phoff + uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr));
         for (size_t i = 0; i < eh.e_phnum; ++i) {
             Elf64_Phdr ph;
             std::memcpy(&ph, bytes.data() + eh.e_phoff + i * sizeof(Elf64_Phdr), sizeof ph);
@@ -94,14 +98,16 @@ Result<std::optional<std::string>> strip_elf(std::string_view bytes, const std::
     for (size_t i = 1; i < n; ++i) {
         if (!drop[i] || sh[i].sh_type != SHT_SYMTAB) continue;
         size_t s = sh[i].sh_link;
-        if (s == 0 || s >= n || s == eh.e_shstrndx || sh[s].sh_type != SHT_STRTAB || (sh[s].sh_flags & SHF_ALLOC))
+        if (s == 0 || s >= n || s == eh.e_shstrndx || sh[s].sh_type != SHT_STRTAB ||
+            (sh[s].sh_flags & SHF_ALLOC))
             continue;
         bool used = false;
         for (size_t j = 1; j < n; ++j)
             used = used || (!drop[j] && j != s && sh[j].sh_link == s);
         if (!used) drop[s] = true;
     }
-    if (std::none_of(drop.begin(), drop.end(), [](bool d) { return d; })) return std::optional<std::string>();
+    if (std::none_of(drop.begin(), drop.end(), [](bool d) { return d; }))
+        return std::optional<std::string>();
     for (size_t i = 1; i < n; ++i)
         if (!drop[i] && (sh[i].sh_flags & SHF_ALLOC) && sh[i].sh_type != SHT_NOBITS &&
             !(sh[i].sh_offset <= loaded_end && loaded_end - sh[i].sh_offset >= sh[i].sh_size))
@@ -125,11 +131,14 @@ Result<std::optional<std::string>> strip_elf(std::string_view bytes, const std::
     for (size_t i = 1; i < n; ++i) {
         if (drop[i] || i == eh.e_shstrndx || sh[i].sh_type == SHT_NOBITS) continue;
         Elf64_Shdr& s = kept[index[i]];
-        if (s.sh_offset <= loaded_end && loaded_end - s.sh_offset >= s.sh_size) continue;  // in place
-        if (!inside(bytes, s.sh_offset, s.sh_size)) return Error(what + ": section " + std::string(name[i]) +
-                                                                 " runs past the end of the file");
+        if (s.sh_offset <= loaded_end && loaded_end - s.sh_offset >= s.sh_size)
+            continue;  // in place
+        if (!inside(bytes, s.sh_offset, s.sh_size))
+            return Error(what + ": section " + std::string(name[i]) +
+                         " runs past the end of the file");
         uint64_t align = std::max<uint64_t>(s.sh_addralign, 1);
-        if (align > 4096) return Error(what + ": section " + std::string(name[i]) + " has a bad alignment");
+        if (align > 4096)
+            return Error(what + ": section " + std::string(name[i]) + " has a bad alignment");
         out.resize((out.size() + align - 1) / align * align, '\0');
         std::string_view body = bytes.substr(s.sh_offset, s.sh_size);
         s.sh_offset = out.size();
@@ -141,7 +150,8 @@ Result<std::optional<std::string>> strip_elf(std::string_view bytes, const std::
     out += new_names;
     for (auto& s : kept) {
         if (s.sh_link < n) s.sh_link = static_cast<Elf64_Word>(index[s.sh_link]);
-        if (info_is_section(s) && s.sh_info < n) s.sh_info = static_cast<Elf64_Word>(index[s.sh_info]);
+        if (info_is_section(s) && s.sh_info < n)
+            s.sh_info = static_cast<Elf64_Word>(index[s.sh_info]);
     }
     out.resize((out.size() + 7) / 8 * 8, '\0');
     eh.e_shoff = out.size();

@@ -267,9 +267,11 @@ Status add_kernel_modules(Tree& tree, const Kernel& kernel,
 
 std::vector<const char*> module_decompressors(const Tree& tree, std::string_view kernel_config) {
     constexpr std::string_view kDecompress = "CONFIG_MODULE_DECOMPRESS=y";
-    for (size_t at = 0; (at = kernel_config.find(kDecompress, at)) != std::string_view::npos; ++at) {
+    for (size_t at = 0; (at = kernel_config.find(kDecompress, at)) != std::string_view::npos;
+         ++at) {
         size_t end = at + kDecompress.size();
-        if ((at == 0 || kernel_config[at - 1] == '\n') && (end == kernel_config.size() || kernel_config[end] == '\n'))
+        if ((at == 0 || kernel_config[at - 1] == '\n') &&
+            (end == kernel_config.size() || kernel_config[end] == '\n'))
             return {};
     }
     bool xz = false, zstd = false;

@@ -28,7 +28,8 @@ const std::vector<std::string>& platform_modules();
 
 // Adds /lib/modules/RELEASE/... for `modules` and their dependencies, and the
 // regenerated index files. Unknown module names are an error naming them.
-Status add_kernel_modules(Tree& tree, const Kernel& kernel, const std::vector<std::string>& modules);
+Status add_kernel_modules(Tree& tree, const Kernel& kernel,
+                          const std::vector<std::string>& modules);
 
 // The libraries keel dev dlopen()s to decompress the tree's modules itself
 // (dev/decompress.h): none when the modules are plain or the kernel's config

@@ -17,11 +17,13 @@ namespace {
 constexpr int kLockVersion = 1;
 
 bool is_hex64(const std::string& s) {
-    return s.size() == 64 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
-Result<std::string> string_field(const nlohmann::json& obj, const char* key, const std::string& where) {
+Result<std::string> string_field(const nlohmann::json& obj, const char* key,
+                                 const std::string& where) {
     auto it = obj.find(key);
     if (it == obj.end()) return Error(where + ": missing \"" + key + "\"");
     if (!it->is_string() || it->get<std::string>().empty())
@@ -31,7 +33,8 @@ Result<std::string> string_field(const nlohmann::json& obj, const char* key, con
 
 Result<LockedPackage> parse_package(const nlohmann::json& p, const std::string& where) {
     if (!p.is_object()) return Error(where + ": expected an object");
-    static const std::set<std::string> kKeys = {"name", "version", "arch", "sha256", "size", "filename"};
+    static const std::set<std::string> kKeys = {"name",   "version", "arch",
+                                                "sha256", "size",    "filename"};
     for (auto it = p.begin(); it != p.end(); ++it)
         if (!kKeys.count(it.key())) return Error(where + ": unknown key \"" + it.key() + "\"");
     LockedPackage pkg;
@@ -59,7 +62,8 @@ Result<LockFile> read_lock(const std::string& path) {
         if (it.key() != "version" && it.key() != "packages" && it.key() != "exclude")
             return Error(path + ": unknown key \"" + it.key() + "\"");
     auto version = doc.find("version");
-    if (version == doc.end() || !version->is_number_integer() || version->get<int>() != kLockVersion)
+    if (version == doc.end() || !version->is_number_integer() ||
+        version->get<int>() != kLockVersion)
         return Error(path + ": \"version\" must be " + std::to_string(kLockVersion));
     auto packages = doc.find("packages");
     if (packages == doc.end() || !packages->is_array())
@@ -69,20 +73,24 @@ Result<LockFile> read_lock(const std::string& path) {
     for (size_t i = 0; i < packages->size(); ++i) {
         std::string where = path + ": packages[" + std::to_string(i) + "]";
         LockedPackage pkg = KEEL_TRY(parse_package((*packages)[i], where));
-        if (!seen.insert(pkg.name).second) return Error(where + ": " + pkg.name + " is listed twice");
+        if (!seen.insert(pkg.name).second)
+            return Error(where + ": " + pkg.name + " is listed twice");
         lock.packages.push_back(std::move(pkg));
     }
     std::sort(lock.packages.begin(), lock.packages.end(),
               [](const LockedPackage& a, const LockedPackage& b) { return a.name < b.name; });
     if (auto exclude = doc.find("exclude"); exclude != doc.end()) {
-        if (!exclude->is_array()) return Error(path + ": \"exclude\" must be an array of package names");
+        if (!exclude->is_array())
+            return Error(path + ": \"exclude\" must be an array of package names");
         std::set<std::string> names;
         for (size_t i = 0; i < exclude->size(); ++i) {
             const auto& e = (*exclude)[i];
             std::string where = path + ": exclude[" + std::to_string(i) + "]";
-            if (!e.is_string() || e.get<std::string>().empty()) return Error(where + ": expected a package name");
+            if (!e.is_string() || e.get<std::string>().empty())
+                return Error(where + ": expected a package name");
             if (seen.count(e.get<std::string>()))
-                return Error(where + ": " + e.get<std::string>() + " is excluded but pinned in packages");
+                return Error(where + ": " + e.get<std::string>() +
+                             " is excluded but pinned in packages");
             if (!names.insert(e.get<std::string>()).second)
                 return Error(where + ": " + e.get<std::string>() + " is listed twice");
         }

@@ -16,11 +16,12 @@ namespace {
 // Debian policy 5.6.1: lowercase letters, digits, '+', '-', '.'; at least two
 // characters, starting alphanumeric. Anything else never reaches apt's argv.
 bool valid_package_name(const std::string& n) {
-    if (n.size() < 2 || !(std::islower(static_cast<unsigned char>(n[0])) || std::isdigit(static_cast<unsigned char>(n[0]))))
+    if (n.size() < 2 || !(std::islower(static_cast<unsigned char>(n[0])) ||
+                          std::isdigit(static_cast<unsigned char>(n[0]))))
         return false;
     return std::all_of(n.begin(), n.end(), [](char c) {
-        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-               c == '+' || c == '-' || c == '.';
+        return std::islower(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
     });
 }
 
@@ -58,10 +59,12 @@ Result<LockedPackage> locked_from(const std::map<std::string, std::string>& st) 
         auto it = st.find(k);
         return it == st.end() ? "" : it->second;
     };
-    LockedPackage p{get("Package"), get("Version"), get("Architecture"), get("SHA256"), 0, get("Filename")};
+    LockedPackage p{get("Package"), get("Version"), get("Architecture"), get("SHA256"), 0,
+                    get("Filename")};
     std::string size = get("Size");
     if (p.name.empty() || p.version.empty() || p.arch.empty() || p.sha256.size() != 64 ||
-        p.filename.empty() || size.empty() || size.find_first_not_of("0123456789") != std::string::npos)
+        p.filename.empty() || size.empty() ||
+        size.find_first_not_of("0123456789") != std::string::npos)
         return Error("apt's record of " + p.name + " " + p.version +
                      " lacks Architecture, SHA256, Size or Filename");
     p.size = std::stoull(size);
@@ -72,8 +75,9 @@ Result<LockedPackage> locked_from(const std::map<std::string, std::string>& st) 
 // version, so any versioned dependency on them holds), with no dependencies of
 // their own: apt then neither installs them nor what only they need, as if the
 // image already had them (mmdebstrap's --exclude for dependencies).
-std::string excluded_status(const std::vector<std::string>& exclude,
-                            const std::map<std::string, std::map<std::string, std::string>>& records) {
+std::string excluded_status(
+    const std::vector<std::string>& exclude,
+    const std::map<std::string, std::map<std::string, std::string>>& records) {
     std::vector<std::string> sorted = exclude;
     std::sort(sorted.begin(), sorted.end());
     std::string out;
@@ -81,7 +85,8 @@ std::string excluded_status(const std::vector<std::string>& exclude,
         const auto& r = records.at(name);
         auto field = [&](const char* key) {
             auto it = r.find(key);
-            if (it != r.end() && !it->second.empty()) out += std::string(key) + ": " + it->second + "\n";
+            if (it != r.end() && !it->second.empty())
+                out += std::string(key) + ": " + it->second + "\n";
         };
         out += "Package: " + name + "\nStatus: install ok installed\n";
         field("Version");
@@ -125,11 +130,13 @@ Result<Lock> resolve_packages(const std::vector<std::string>& names, const Packa
     args.insert(args.end(), exclude.begin(), exclude.end());
     std::map<std::string, std::map<std::string, std::string>> candidates;
     for (auto& st : parse_stanzas(KEEL_TRY(apt.run(args))))
-        if (auto it = st.find("Package"); it != st.end()) candidates.emplace(it->second, std::move(st));
+        if (auto it = st.find("Package"); it != st.end())
+            candidates.emplace(it->second, std::move(st));
     std::vector<std::string> unknown;
     for (const auto* list : {&names, &exclude})
         for (const auto& n : *list)
-            if (!candidates.count(n) && std::find(unknown.begin(), unknown.end(), n) == unknown.end())
+            if (!candidates.count(n) &&
+                std::find(unknown.begin(), unknown.end(), n) == unknown.end())
                 unknown.push_back(n);
     if (!unknown.empty())
         return Error("unknown Debian package" + std::string(unknown.size() > 1 ? "s" : "") + ": " +
@@ -167,8 +174,8 @@ Result<Lock> resolve_packages(const std::vector<std::string>& names, const Packa
     }
     std::sort(lock.begin(), lock.end(),
               [](const LockedPackage& a, const LockedPackage& b) { return a.name < b.name; });
-    progress.note("resolved " + join(names, " ") + " to " + std::to_string(lock.size()) + " packages" +
-                  (exclude.empty() ? "" : " (excluding " + join(exclude, " ") + ")"));
+    progress.note("resolved " + join(names, " ") + " to " + std::to_string(lock.size()) +
+                  " packages" + (exclude.empty() ? "" : " (excluding " + join(exclude, " ") + ")"));
     return lock;
 }
 
@@ -220,7 +227,9 @@ Result<std::vector<std::string>> fetch_packages(const Lock& lock, const PackageS
     for (size_t i = 0; i < lock.size(); ++i) {
         const auto& p = lock[i];
         auto sum = sha256_file(paths[i]);
-        if (!sum) return Error("package " + p.name + " " + p.version + " was not downloaded: " + sum.error().message());
+        if (!sum)
+            return Error("package " + p.name + " " + p.version +
+                         " was not downloaded: " + sum.error().message());
         if (*sum != p.sha256) {
             (void)sys::unlink_if_exists(paths[i]);
             return Error("package " + p.name + " " + p.version + ": sha256 " + *sum +

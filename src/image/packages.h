@@ -19,9 +19,9 @@ namespace keel::image {
 std::string default_cache_dir();
 
 struct PackageSource {
-    std::string cache_dir;         // apt state, lists and downloaded .debs live below it
+    std::string cache_dir;  // apt state, lists and downloaded .debs live below it
     std::string arch = "amd64";
-    std::string sources_list;      // sources.list(5) or deb822 text; "" = the host's apt sources
+    std::string sources_list;  // sources.list(5) or deb822 text; "" = the host's apt sources
 };
 
 struct LockedPackage {

@@ -23,24 +23,24 @@ struct HostFile {
 
 // What keel build leaves out of the packages' files (docs/image.md, "Pruning").
 struct PruneRules {
-    bool enabled = true;             // false: the packages' files as they are, host files unstripped
-    std::vector<std::string> keep;   // globs never pruned (dpkg's path-include)
-    std::vector<std::string> remove; // globs pruned besides the defaults (dpkg's path-exclude)
-    bool libraries = true;           // package libraries nothing in the image links
-    bool strip = true;               // symbols and debug sections of host ELF files
+    bool enabled = true;            // false: the packages' files as they are, host files unstripped
+    std::vector<std::string> keep;  // globs never pruned (dpkg's path-include)
+    std::vector<std::string> remove;  // globs pruned besides the defaults (dpkg's path-exclude)
+    bool libraries = true;            // package libraries nothing in the image links
+    bool strip = true;                // symbols and debug sections of host ELF files
 };
 
 struct Plan {
     std::string definition;           // absolute path of the system.lua evaluated
     std::vector<std::string> inputs;  // every file the evaluation read (for incremental rebuilds)
     std::string hostname;
-    std::vector<std::string> packages;        // Debian package names, closure not yet resolved
-    std::vector<std::string> exclude;         // Debian packages the closure goes without
+    std::vector<std::string> packages;  // Debian package names, closure not yet resolved
+    std::vector<std::string> exclude;   // Debian packages the closure goes without
     PruneRules prune;
-    bool busybox_links = true;                // /usr/bin/APPLET -> busybox for the image's busybox
-    std::vector<HostFile> host_files;         // copied with their ELF shared-library closure
-    Tree files;                               // rendered by the definition and the catalog
-    nlohmann::json manifest;                  // /etc/keel/system.json (init, dev, net, lua sections)
+    bool busybox_links = true;         // /usr/bin/APPLET -> busybox for the image's busybox
+    std::vector<HostFile> host_files;  // copied with their ELF shared-library closure
+    Tree files;                        // rendered by the definition and the catalog
+    nlohmann::json manifest;           // /etc/keel/system.json (init, dev, net, lua sections)
     std::vector<std::string> kernel_modules;  // as modprobe names them ("usb-storage", "vfat")
 };
 

@@ -9,7 +9,7 @@
 namespace keel::image {
 
 class Progress {
-public:
+  public:
     virtual ~Progress() = default;
     // A new step begins: "resolving 12 packages", "writing initramfs".
     virtual void step(std::string_view what) = 0;
@@ -21,7 +21,7 @@ public:
 
 // Says nothing (tests, --quiet).
 class NoProgress final : public Progress {
-public:
+  public:
     void step(std::string_view) override {}
     void advance(uint64_t, uint64_t) override {}
     void note(std::string_view) override {}

@@ -21,9 +21,13 @@ std::string parent_of(const std::string& p) {
     return s == 0 || s == std::string::npos ? "/" : p.substr(0, s);
 }
 
-std::string base_name(const std::string& p) { return p.substr(p.rfind('/') + 1); }
+std::string base_name(const std::string& p) {
+    return p.substr(p.rfind('/') + 1);
+}
 
-bool from_package(const Node& n) { return n.origin.starts_with("pkg:"); }
+bool from_package(const Node& n) {
+    return n.origin.starts_with("pkg:");
+}
 
 // The first glob matching `path` or a directory above it, or nullptr.
 const std::string* match_any(const std::vector<std::string>& globs, const std::string& path) {
@@ -115,7 +119,8 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
     for (const auto& entry : tree.nodes()) {
         const std::string& path = entry.first;
         const Node& n = entry.second;
-        if (n.kind != Node::Kind::file || path.starts_with("/usr/lib/modules/") || n.size < SELFMAG) continue;
+        if (n.kind != Node::Kind::file || path.starts_with("/usr/lib/modules/") || n.size < SELFMAG)
+            continue;
         auto info = with_content(n, [&](std::string_view b) { return parse_elf(b, path); });
         if (!info) return info.error();
         if (!info->is_elf) continue;
@@ -127,9 +132,11 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
         for (const auto& d : builtin_library_dirs(m))
             if (std::string at = tree.resolve(d); !at.empty()) lib_dirs.insert(at);
     auto candidate = [&](const std::string& path, const Node& n) {
-        if (n.kind == Node::Kind::dir || !from_package(n) || !lib_dirs.count(parent_of(path))) return false;
+        if (n.kind == Node::Kind::dir || !from_package(n) || !lib_dirs.count(parent_of(path)))
+            return false;
         std::string name = base_name(path);
-        if (!name.starts_with("lib") || !(name.ends_with(".so") || name.find(".so.") != std::string::npos))
+        if (!name.starts_with("lib") ||
+            !(name.ends_with(".so") || name.find(".so.") != std::string::npos))
             return false;
         if (name.starts_with("libnss_") || name.starts_with("libgcc_s.")) return false;
         return !match_any(rules.keep, path);
@@ -150,7 +157,8 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
             return true;
         };
         if (!info.interp.empty() && !reach(follow_noting(tree, info.interp, needed)))
-            warnings.push_back(path + " needs its interpreter " + info.interp + ", which is not in the image");
+            warnings.push_back(path + " needs its interpreter " + info.interp +
+                               ", which is not in the image");
         std::vector<std::string> search;
         for (const auto& d : info.runpath.empty() ? info.rpath : info.runpath) {
             std::string dir = d;
@@ -159,11 +167,13 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
                     dir.replace(at, std::string_view(token).size(), parent_of(path));
             search.push_back(dir);
         }
-        for (const auto& d : builtin_library_dirs(info.machine)) search.push_back(d);
+        for (const auto& d : builtin_library_dirs(info.machine))
+            search.push_back(d);
         for (const auto& name : info.needed) {
             bool found = false;
             if (name.find('/') != std::string::npos) {
-                found = reach(follow_noting(tree, name[0] == '/' ? name : parent_of(path) + "/" + name, needed));
+                found = reach(follow_noting(
+                    tree, name[0] == '/' ? name : parent_of(path) + "/" + name, needed));
             } else {
                 for (const auto& d : search) {
                     std::set<std::string> chain;
@@ -188,7 +198,8 @@ Status prune_libraries(Tree& tree, const PruneRules& rules, std::vector<SizeLine
         }
         doomed.push_back(path);
     }
-    for (const auto& p : doomed) KEEL_TRY_STATUS(tree.remove(p));
+    for (const auto& p : doomed)
+        KEEL_TRY_STATUS(tree.remove(p));
     return {};
 }
 
@@ -210,7 +221,8 @@ Status strip_host_files(Tree& tree, std::vector<SizeLine>& lines) {
         l.bytes += n.size - s.data.size();
         stripped.emplace_back(path, std::move(s));
     }
-    for (auto& [path, node] : stripped) KEEL_TRY(tree.put(path, std::move(node)));
+    for (auto& [path, node] : stripped)
+        KEEL_TRY(tree.put(path, std::move(node)));
     return {};
 }
 
@@ -219,14 +231,29 @@ Status strip_host_files(Tree& tree, std::vector<SizeLine>& lines) {
 const std::vector<std::string>& default_prune_patterns() {
     static const std::vector<std::string> kPatterns = {
         // documentation and translations (dpkg's usual path-exclude set)
-        "/usr/share/doc", "/usr/share/doc-base", "/usr/share/man", "/usr/share/info",
-        "/usr/share/locale", "/usr/share/lintian", "/usr/share/linda", "/usr/share/bug",
-        "/usr/share/reportbug", "/usr/share/menu",
+        "/usr/share/doc",
+        "/usr/share/doc-base",
+        "/usr/share/man",
+        "/usr/share/info",
+        "/usr/share/locale",
+        "/usr/share/lintian",
+        "/usr/share/linda",
+        "/usr/share/bug",
+        "/usr/share/reportbug",
+        "/usr/share/menu",
         // shell completions for shells the image does not have
-        "/usr/share/bash-completion", "/usr/share/zsh", "/usr/share/fish",
+        "/usr/share/bash-completion",
+        "/usr/share/zsh",
+        "/usr/share/fish",
         // other init systems' and tools' files: keel init supervises, the image is the initramfs
-        "/usr/lib/systemd", "/etc/systemd", "/etc/init.d", "/etc/rc[0-6S].d", "/etc/init",
-        "/usr/share/initramfs-tools", "/etc/initramfs-tools", "/etc/apparmor.d",
+        "/usr/lib/systemd",
+        "/etc/systemd",
+        "/etc/init.d",
+        "/etc/rc[0-6S].d",
+        "/etc/init",
+        "/usr/share/initramfs-tools",
+        "/etc/initramfs-tools",
+        "/etc/apparmor.d",
         // glibc's iconv modules (7.8 MiB): only iconv(3) loads them
         "/usr/lib/*/gconv",
     };
@@ -239,7 +266,8 @@ Result<PruneResult> prune_tree(Tree& tree, const PruneRules& rules) {
     KEEL_TRY_STATUS(prune_paths(tree, rules, r.lines));
     if (rules.libraries) KEEL_TRY_STATUS(prune_libraries(tree, rules, r.lines, r.warnings));
     if (rules.strip) KEEL_TRY_STATUS(strip_host_files(tree, r.lines));
-    r.lines.erase(std::remove_if(r.lines.begin(), r.lines.end(), [](const SizeLine& l) { return l.files == 0; }),
+    r.lines.erase(std::remove_if(r.lines.begin(), r.lines.end(),
+                                 [](const SizeLine& l) { return l.files == 0; }),
                   r.lines.end());
     return r;
 }

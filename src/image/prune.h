@@ -26,7 +26,7 @@ struct PruneResult {
     // Per rule in order (the pattern, "unused libraries", "symbols and debug
     // sections (host files)"): files removed or stripped, bytes saved.
     std::vector<SizeLine> lines;
-    std::vector<std::string> warnings;   // libraries an ELF file needs that the image lacks
+    std::vector<std::string> warnings;  // libraries an ELF file needs that the image lacks
 };
 
 // Applies `rules` to `tree` (a no-op when !rules.enabled).

@@ -23,8 +23,8 @@
 #include "base/c_strings.h"
 #include "base/log.h"
 #include "base/sys.h"
-#include "image/state_file.h"
 #include "image/qmp_client.h"
+#include "image/state_file.h"
 #include "loop/event_loop.h"
 #include "loop/fd_watch.h"
 #include "loop/signal_watch.h"
@@ -71,7 +71,8 @@ bool kvm_runs_a_guest(std::string* why) {
     int run_size = ::ioctl(kvm.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
     if (::ioctl(vm.get(), KVM_SET_USER_MEMORY_REGION, &region) == 0 &&
         (vcpu = Fd(::ioctl(vm.get(), KVM_CREATE_VCPU, 0))) && run_size > 0) {
-        void* run_map = ::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0);
+        void* run_map =
+            ::mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0);
         kvm_sregs sregs{};
         kvm_regs regs{};
         if (run_map != MAP_FAILED && ::ioctl(vcpu.get(), KVM_GET_SREGS, &sregs) == 0) {
@@ -109,22 +110,24 @@ Result<uint16_t> free_port() {
 
 // The sockets' directory, removed with them.
 class RuntimeDir {
-public:
+  public:
     static Result<RuntimeDir> create() {
         const char* base = std::getenv("XDG_RUNTIME_DIR");
         std::string tmpl = std::string(base && *base ? base : "/tmp") + "/keel-boot-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) return errno_error("cannot create a directory for QMP sockets");
+        if (!::mkdtemp(tmpl.data()))
+            return errno_error("cannot create a directory for QMP sockets");
         return RuntimeDir(tmpl);
     }
     RuntimeDir(RuntimeDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
     ~RuntimeDir() {
         if (path_.empty()) return;
-        for (const char* f : {"/control.sock", "/qmp.sock"}) (void)sys::unlink_if_exists(path_ + f);
+        for (const char* f : {"/control.sock", "/qmp.sock"})
+            (void)sys::unlink_if_exists(path_ + f);
         (void)sys::rmdir(path_);
     }
     std::string file(const char* name) const { return path_ + "/" + name; }
 
-private:
+  private:
     explicit RuntimeDir(std::string p) : path_(std::move(p)) {}
     std::string path_;
 };
@@ -132,7 +135,7 @@ private:
 // The terminal in character mode (no line editing, no local echo: the guest
 // echoes) with signals kept, so Ctrl-C reaches us and not the guest.
 class TerminalMode {
-public:
+  public:
     explicit TerminalMode(int fd) : fd_(fd) {
         if (::tcgetattr(fd_, &saved_) != 0) return;
         termios t = saved_;
@@ -146,7 +149,7 @@ public:
         if (active_) ::tcsetattr(fd_, TCSANOW, &saved_);
     }
 
-private:
+  private:
     int fd_;
     termios saved_{};
     bool active_ = false;
@@ -158,7 +161,9 @@ struct Child {
     Fd pidfd;
     bool reaped = false;
     Child() = default;
-    Child(Child&& o) noexcept : pid(o.pid), pidfd(std::move(o.pidfd)), reaped(o.reaped) { o.pid = -1; }
+    Child(Child&& o) noexcept : pid(o.pid), pidfd(std::move(o.pidfd)), reaped(o.reaped) {
+        o.pid = -1;
+    }
     ~Child() {
         if (pid <= 0 || reaped) return;
         ::kill(pid, SIGKILL);
@@ -224,22 +229,48 @@ std::vector<std::string> qemu_command(const BootOptions& o, const std::string& a
     // The user network: 10.0.2.0/24 with QEMU's DHCP server handing out .15 on.
     std::string netdev = "user,id=net0,net=10.0.2.0/24,dhcpstart=10.0.2.15";
     for (const auto& f : forwards)
-        netdev += ",hostfwd=tcp:127.0.0.1:" + std::to_string(f.host) + "-:" + std::to_string(f.guest);
+        netdev +=
+            ",hostfwd=tcp:127.0.0.1:" + std::to_string(f.host) + "-:" + std::to_string(f.guest);
     // TCG runs each virtual CPU on a host thread of its own (multi-threaded TCG):
     // a boot that starts a dozen processes at once is CPU-bound under TCG, and with
     // the host's two cores it reached ready in 0.6 s instead of 1.0 s.
     const int cpus = guest_cpus(o);
     std::vector<std::string> argv = {
-        o.qemu, "-accel", accel == "tcg" && cpus > 1 ? "tcg,thread=multi" : accel,
-        "-smp", std::to_string(cpus), "-m", o.memory, "-nodefaults", "-no-reboot",
-        "-display", "none", "-monitor", "none",
-        "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
-        "-kernel", o.kernel, "-initrd", o.initrd, "-append", append,
-        "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0",
-        "-device", "virtio-rng-pci",
-        "-device", "qemu-xhci,id=xhci",
-        "-qmp", "unix:" + control_socket + ",server=on,wait=off",
-        "-qmp", "unix:" + qmp_socket + ",server=on,wait=off",
+        o.qemu,
+        "-accel",
+        accel == "tcg" && cpus > 1 ? "tcg,thread=multi" : accel,
+        "-smp",
+        std::to_string(cpus),
+        "-m",
+        o.memory,
+        "-nodefaults",
+        "-no-reboot",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-chardev",
+        "stdio,id=console,signal=off",
+        "-serial",
+        "chardev:console",
+        "-kernel",
+        o.kernel,
+        "-initrd",
+        o.initrd,
+        "-append",
+        append,
+        "-netdev",
+        netdev,
+        "-device",
+        "virtio-net-pci,netdev=net0",
+        "-device",
+        "virtio-rng-pci",
+        "-device",
+        "qemu-xhci,id=xhci",
+        "-qmp",
+        "unix:" + control_socket + ",server=on,wait=off",
+        "-qmp",
+        "unix:" + qmp_socket + ",server=on,wait=off",
     };
     // TCG's default CPU (qemu64) has no RDRAND, so the guest kernel's random pool is not
     // seeded until virtio_rng is loaded or jitter entropy is gathered: every getrandom()
@@ -316,9 +347,13 @@ Result<int> boot(const BootOptions& o) {
 
     // The state file first: whoever sees the printed lines may read it at once.
     if (!o.state_path.empty()) {
-        nlohmann::json state = {{"pid", child->pid}, {"accel", accel}, {"qmp", qmp},
-                                {"log", o.log_path}, {"cpus", guest_cpus(o)}};
-        for (const auto& f : forwards) state[f.name + "_port"] = f.host;
+        nlohmann::json state = {{"pid", child->pid},
+                                {"accel", accel},
+                                {"qmp", qmp},
+                                {"log", o.log_path},
+                                {"cpus", guest_cpus(o)}};
+        for (const auto& f : forwards)
+            state[f.name + "_port"] = f.host;
         state["bus"] = "nats://127.0.0.1:" + std::to_string(forwards[0].host);
         KEEL_TRY_STATUS(write_state_file(o.state_path, state));
     }
@@ -332,13 +367,13 @@ Result<int> boot(const BootOptions& o) {
     } state_file{o.state_path};
 
     std::fprintf(stderr, "keel boot: qemu pid %d, %s%s%s, %d CPUs\n", child->pid, accel.c_str(),
-                 why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str(),
-                 guest_cpus(o));
+                 why.empty() ? "" : " (", why.empty() ? "" : (why + ")").c_str(), guest_cpus(o));
     for (const auto& f : forwards) {
         if (f.name == "bus")
             std::fprintf(stderr, "bus: nats://127.0.0.1:%u\n", f.host);
         else
-            std::fprintf(stderr, "%s: 127.0.0.1:%u -> guest port %u\n", f.name.c_str(), f.host, f.guest);
+            std::fprintf(stderr, "%s: 127.0.0.1:%u -> guest port %u\n", f.name.c_str(), f.host,
+                         f.guest);
     }
     std::fprintf(stderr, "qmp: %s\n", qmp.c_str());
     if (!o.log_path.empty()) std::fprintf(stderr, "console: %s\n", o.log_path.c_str());
@@ -390,8 +425,9 @@ Result<int> boot(const BootOptions& o) {
         case Stage::running:
             break;
         case Stage::powering_down:
-            std::fprintf(stderr, "keel boot: the guest powered off %.1f s after the ACPI power button\n",
-                         std::chrono::duration<double>(sys::monotonic_now() - powerdown_at).count());
+            std::fprintf(
+                stderr, "keel boot: the guest powered off %.1f s after the ACPI power button\n",
+                std::chrono::duration<double>(sys::monotonic_now() - powerdown_at).count());
             break;
         case Stage::quitting:
             std::fprintf(stderr, "keel boot: QEMU quit over QMP: the guest did not power off\n");

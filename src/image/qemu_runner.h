@@ -15,23 +15,23 @@
 namespace keel::image {
 
 struct BootOptions {
-    std::string kernel;            // bzImage (vmlinuz)
-    std::string initrd;            // compressed cpio
-    std::string append;            // added to "console=ttyS0 panic=-1"
+    std::string kernel;  // bzImage (vmlinuz)
+    std::string initrd;  // compressed cpio
+    std::string append;  // added to "console=ttyS0 panic=-1"
     std::string memory = "256M";
-    int cpus = 0;                  // virtual CPUs; 0: the host's, at most 4
-    std::string accel;             // "kvm" | "tcg" | "" (KVM when it works, else TCG)
-    bool headless = false;         // no terminal: console only to log_path
-    std::string log_path;          // console copy (headless: where the console goes)
-    std::string state_path;        // JSON with ports and the QMP socket, while QEMU runs
-    int ready_fd = -1;             // gets a newline once QEMU runs and the state file is written
+    int cpus = 0;            // virtual CPUs; 0: the host's, at most 4
+    std::string accel;       // "kvm" | "tcg" | "" (KVM when it works, else TCG)
+    bool headless = false;   // no terminal: console only to log_path
+    std::string log_path;    // console copy (headless: where the console goes)
+    std::string state_path;  // JSON with ports and the QMP socket, while QEMU runs
+    int ready_fd = -1;       // gets a newline once QEMU runs and the state file is written
     std::string qemu = "qemu-system-x86_64";
     std::chrono::milliseconds powerdown_timeout{30000};  // Ctrl-C: ACPI powerdown, then quit
 };
 
 // Host ports forwarded to the guest (127.0.0.1:host -> guest).
 struct Forward {
-    std::string name;   // "bus", "ssh"
+    std::string name;  // "bus", "ssh"
     uint16_t host = 0;
     uint16_t guest = 0;
 };

@@ -39,13 +39,14 @@ Result<QmpClient> QmpClient::connect(const std::string& socket_path, Ms timeout)
         return Error("QMP socket path too long: " + socket_path);
     socket_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
     bool in_progress = false;
-    if (auto st = sys::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr, &in_progress); !st)
+    if (auto st =
+            sys::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr, &in_progress);
+        !st)
         return Error("cannot connect to QMP socket " + socket_path + ": " + st.error().message());
     QmpClient c(std::move(fd));
     auto deadline = Clock::now() + timeout;
     while (c.ready_.empty())
-        if (!KEEL_TRY(c.read_message(deadline)))
-            return Error("no QMP greeting on " + socket_path);
+        if (!KEEL_TRY(c.read_message(deadline))) return Error("no QMP greeting on " + socket_path);
     json greeting = std::move(c.ready_.front());
     c.ready_.pop_front();
     if (!greeting.contains("QMP")) return Error("not a QMP greeting on " + socket_path);
@@ -66,7 +67,8 @@ Result<bool> QmpClient::read_message(Clock::time_point deadline) {
         auto got = KEEL_TRY(sys::read(fd_.get(), buf, sizeof buf));
         if (got == 0) return Error("QEMU closed the QMP connection");
         auto msgs = KEEL_TRY(reader_.feed(std::string_view(buf, got)));
-        for (auto& m : msgs) ready_.push_back(std::move(m));
+        for (auto& m : msgs)
+            ready_.push_back(std::move(m));
         if (!ready_.empty()) return true;
     }
 }
@@ -99,7 +101,8 @@ Result<json> QmpClient::execute(const std::string& command, const json& argument
             return m.value("return", json::object());
         }
         if (!KEEL_TRY(read_message(deadline)))
-            return Error("QMP " + command + ": no reply within " + std::to_string(timeout.count()) + " ms");
+            return Error("QMP " + command + ": no reply within " + std::to_string(timeout.count()) +
+                         " ms");
     }
 }
 
@@ -150,8 +153,9 @@ Status QmpClient::remove_usb_storage(const std::string& id, Ms timeout) {
     for (;;) {
         auto left = std::chrono::duration_cast<Ms>(deadline - Clock::now());
         auto e = wait_event("DEVICE_DELETED", left);
-        if (!e) return Error("QEMU did not delete device " + id + " within " +
-                             std::to_string(timeout.count()) + " ms");
+        if (!e)
+            return Error("QEMU did not delete device " + id + " within " +
+                         std::to_string(timeout.count()) + " ms");
         if ((*e)["data"].value("device", "") == id) break;
     }
     KEEL_TRY(execute("blockdev-del", {{"node-name", id + "-drive"}}));

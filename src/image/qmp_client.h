@@ -20,17 +20,17 @@ namespace keel::image {
 // Splits QMP's byte stream (one JSON object per line) into messages. A pure
 // state machine: feed any split of the stream, get the same messages.
 class QmpReader {
-public:
+  public:
     // Appends bytes; returns the complete messages they finish. A line that is
     // not a JSON object is an Error naming it (the stream is then unusable).
     Result<std::vector<nlohmann::json>> feed(std::string_view bytes);
 
-private:
+  private:
     std::string partial_;
 };
 
 class QmpClient {
-public:
+  public:
     using Ms = std::chrono::milliseconds;
 
     // Connects, reads the greeting and enters command mode (qmp_capabilities).
@@ -52,7 +52,7 @@ public:
     Status system_powerdown();
     Status quit();
 
-private:
+  private:
     explicit QmpClient(Fd fd) : fd_(std::move(fd)) {}
     // Reads one more message into `ready_`; false on timeout, Error on EOF/garbage.
     Result<bool> read_message(std::chrono::steady_clock::time_point deadline);

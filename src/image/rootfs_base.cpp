@@ -36,10 +36,12 @@ Result<size_t> put_finishing_links(Tree& tree, bool applets) {
         KEEL_TRY(tree.put_symlink("/usr/sbin/modprobe", "../bin/keel", "base"));
     const Node* busybox = tree.lookup("/usr/bin/busybox");
     if (!busybox || busybox->kind != Node::Kind::file) return 0;
-    if (!tree.lookup("/usr/bin/sh", false)) KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));
+    if (!tree.lookup("/usr/bin/sh", false))
+        KEEL_TRY(tree.put_symlink("/usr/bin/sh", "busybox", "base"));
     if (!applets) return 0;
     std::string binary = KEEL_TRY(Tree::content(*busybox));
-    static const std::set<std::string> kSkipped = {"busybox", "init", "linuxrc", "halt", "reboot", ".", ".."};
+    static const std::set<std::string> kSkipped = {"busybox", "init", "linuxrc", "halt",
+                                                   "reboot",  ".",    ".."};
     size_t added = 0;
     for (const auto& name : busybox_applets(binary)) {
         if (kSkipped.count(name) || name.find('/') != std::string::npos) continue;

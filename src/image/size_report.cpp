@@ -30,10 +30,10 @@ const char* file_class(const std::string& p, const Node& n) {
 
 std::vector<SizeLine> sorted(const std::map<std::string, SizeLine>& m) {
     std::vector<SizeLine> out;
-    for (const auto& [k, v] : m) out.push_back(v);
-    std::stable_sort(out.begin(), out.end(), [](const SizeLine& a, const SizeLine& b) {
-        return a.bytes > b.bytes;
-    });
+    for (const auto& [k, v] : m)
+        out.push_back(v);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const SizeLine& a, const SizeLine& b) { return a.bytes > b.bytes; });
     return out;
 }
 
@@ -50,14 +50,16 @@ std::string human(uint64_t bytes) {
 
 void table(std::string& out, const char* title, const std::vector<SizeLine>& lines) {
     size_t width = 8;
-    for (const auto& l : lines) width = std::max(width, l.name.size());
+    for (const auto& l : lines)
+        width = std::max(width, l.name.size());
     char buf[256];
     std::snprintf(buf, sizeof buf, "%-*s %7s %12s\n", static_cast<int>(width + 2), title, "files",
                   "size");
     out += buf;
     for (const auto& l : lines) {
-        std::snprintf(buf, sizeof buf, "  %-*s %7llu %12s\n", static_cast<int>(width), l.name.c_str(),
-                      static_cast<unsigned long long>(l.files), human(l.bytes).c_str());
+        std::snprintf(buf, sizeof buf, "  %-*s %7llu %12s\n", static_cast<int>(width),
+                      l.name.c_str(), static_cast<unsigned long long>(l.files),
+                      human(l.bytes).c_str());
         out += buf;
     }
 }
@@ -96,10 +98,12 @@ std::string format_size_report(const SizeReport& report) {
     char buf[512];
     auto ratio = [](uint64_t part, uint64_t whole) { return whole ? 100.0 * part / whole : 0.0; };
     std::snprintf(buf, sizeof buf, "initramfs: %llu files, %s uncompressed",
-                  static_cast<unsigned long long>(report.total_files), human(report.total_bytes).c_str());
+                  static_cast<unsigned long long>(report.total_files),
+                  human(report.total_bytes).c_str());
     out += buf;
     if (report.compressed_bytes) {
-        std::snprintf(buf, sizeof buf, ", %s compressed (%.0f%%)", human(report.compressed_bytes).c_str(),
+        std::snprintf(buf, sizeof buf, ", %s compressed (%.0f%%)",
+                      human(report.compressed_bytes).c_str(),
                       ratio(report.compressed_bytes, report.total_bytes));
         out += buf;
     }
@@ -111,8 +115,9 @@ std::string format_size_report(const SizeReport& report) {
         std::snprintf(buf, sizeof buf,
                       "  system:         %6llu files, %12s uncompressed, %12s compressed\n"
                       "  kernel modules: %6llu files, %12s uncompressed, %12s compressed\n",
-                      static_cast<unsigned long long>(files), human(bytes).c_str(), human(system).c_str(),
-                      static_cast<unsigned long long>(report.module_files), human(report.module_bytes).c_str(),
+                      static_cast<unsigned long long>(files), human(bytes).c_str(),
+                      human(system).c_str(), static_cast<unsigned long long>(report.module_files),
+                      human(report.module_bytes).c_str(),
                       human(report.modules_compressed_bytes).c_str());
         out += buf;
     }
@@ -125,7 +130,8 @@ std::string format_size_report(const SizeReport& report) {
                       human(report.compressed_bytes + report.kernel_image_bytes).c_str());
         out += buf;
         if (system) {
-            std::snprintf(buf, sizeof buf, "; without the kernel (vmlinuz and modules): %s (%llu bytes)",
+            std::snprintf(buf, sizeof buf,
+                          "; without the kernel (vmlinuz and modules): %s (%llu bytes)",
                           human(system).c_str(), static_cast<unsigned long long>(system));
             out += buf;
         }

@@ -11,7 +11,7 @@
 namespace keel::image {
 
 class TerminalProgress final : public Progress {
-public:
+  public:
     explicit TerminalProgress(FILE* out = stderr);
     ~TerminalProgress() override;
 
@@ -19,7 +19,7 @@ public:
     void advance(uint64_t done, uint64_t total) override;
     void note(std::string_view line) override;
 
-private:
+  private:
     void end_line();
 
     FILE* out_;

@@ -48,7 +48,7 @@ struct SizeReport {
     std::vector<SizeLine> pruned;     // what keel build left out (bytes saved), set by the caller
     uint64_t total_files = 0;
     uint64_t total_bytes = 0;
-    uint64_t module_files = 0;        // of the totals: kernel modules (/usr/lib/modules)
+    uint64_t module_files = 0;  // of the totals: kernel modules (/usr/lib/modules)
     uint64_t module_bytes = 0;
     // Set by the caller when written: the initramfs, and its kernel-modules part
     // when the modules are an archive of their own (keel build writes them so).

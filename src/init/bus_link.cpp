@@ -1,6 +1,5 @@
 #include "init/bus_link.h"
 
-
 #include "base/log.h"
 #include "base/sys.h"
 #include "init/supervisor/supervisor.h"

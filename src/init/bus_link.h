@@ -10,8 +10,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "bus/client/client.h"
@@ -58,8 +58,8 @@ class BusLink final : public SupervisorListener {
     ReadyFn on_ready_;
     Supervisor* sup_ = nullptr;
     bus::Headers log_headers_;
-    std::optional<nlohmann::json> ready_;           // system.ready's payload, once published
-    std::deque<std::string> ready_waiters_;          // init.ready reply subjects until then
+    std::optional<nlohmann::json> ready_;    // system.ready's payload, once published
+    std::deque<std::string> ready_waiters_;  // init.ready reply subjects until then
     double init_uptime_;
     double ready_uptime_ = -1;  // sys::uptime() when system.ready went out
 };

@@ -10,7 +10,7 @@
 namespace keel::loop {
 
 class EventLoop::TimerFdWatcher final : public Watcher {
-public:
+  public:
     explicit TimerFdWatcher(EventLoop& loop) : loop_(loop) {}
     void on_events(uint32_t) override {
         uint64_t expirations;
@@ -19,7 +19,7 @@ public:
         loop_.fire_timers();
     }
 
-private:
+  private:
     EventLoop& loop_;
 };
 
@@ -39,7 +39,8 @@ EventLoop::EventLoop(Fd epoll, Fd timerfd)
 
 EventLoop::~EventLoop() {
     // Timers still armed belong to objects that outlive us only by mistake; detach them.
-    for (Timer* t : timers_) t->index_ = Timer::kNotArmed;
+    for (Timer* t : timers_)
+        t->index_ = Timer::kNotArmed;
 }
 
 Status EventLoop::add(int fd, uint32_t events, Watcher* w) {
@@ -64,7 +65,9 @@ void EventLoop::remove(int fd, Watcher* w) {
     if (dispatching_) removed_.push_back(w);
 }
 
-void EventLoop::defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+void EventLoop::defer(std::function<void()> fn) {
+    deferred_.push_back(std::move(fn));
+}
 
 std::chrono::nanoseconds EventLoop::refresh_now() {
     now_ = sys::monotonic_now();
@@ -73,7 +76,8 @@ std::chrono::nanoseconds EventLoop::refresh_now() {
 
 Status EventLoop::run() {
     stopped_ = false;
-    while (!stopped_) KEEL_TRY_STATUS(run_once(std::chrono::milliseconds(-1)));
+    while (!stopped_)
+        KEEL_TRY_STATUS(run_once(std::chrono::milliseconds(-1)));
     return {};
 }
 
@@ -94,7 +98,8 @@ Status EventLoop::run_once(std::chrono::milliseconds timeout) {
     // Deferred work may defer more; that runs after the next (non-blocking) wait.
     std::vector<std::function<void()>> batch;
     batch.swap(deferred_);
-    for (auto& fn : batch) fn();
+    for (auto& fn : batch)
+        fn();
     return {};
 }
 
@@ -150,8 +155,8 @@ void EventLoop::timer_sift_down(size_t i) {
 
 void EventLoop::timer_reprogram() {
     // Only touch the timerfd when the earliest deadline changes.
-    std::chrono::nanoseconds want = timers_.empty() ? std::chrono::nanoseconds(0)
-                                                    : timers_.front()->deadline_;
+    std::chrono::nanoseconds want =
+        timers_.empty() ? std::chrono::nanoseconds(0) : timers_.front()->deadline_;
     if (want == programmed_) return;
     programmed_ = want;
     (void)sys::timerfd_set(timerfd_.get(), want);

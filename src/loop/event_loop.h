@@ -19,13 +19,13 @@ class Timer;
 // Anything registered in epoll. The loop never owns watchers; they unregister
 // themselves when destroyed, even while a batch of events is being dispatched.
 class Watcher {
-public:
+  public:
     virtual ~Watcher() = default;
     virtual void on_events(uint32_t events) = 0;
 };
 
 class EventLoop {
-public:
+  public:
     static Result<std::unique_ptr<EventLoop>> create();
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
@@ -51,7 +51,7 @@ public:
     Status modify(int fd, uint32_t events, Watcher* w);
     void remove(int fd, Watcher* w);
 
-private:
+  private:
     friend class Timer;
     EventLoop(Fd epoll, Fd timerfd);
     class TimerFdWatcher;

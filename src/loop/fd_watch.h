@@ -10,7 +10,7 @@
 namespace keel::loop {
 
 class FdWatch final : public Watcher {
-public:
+  public:
     using Callback = std::function<void(uint32_t events)>;
 
     FdWatch() = default;
@@ -26,7 +26,7 @@ public:
     bool active() const { return loop_ != nullptr; }
     uint32_t events() const { return events_; }
 
-private:
+  private:
     void on_events(uint32_t events) override { cb_(events); }
 
     EventLoop* loop_ = nullptr;

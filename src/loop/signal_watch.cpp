@@ -24,7 +24,8 @@ pid_t g_owner = 0;
 Status SignalWatch::start(EventLoop& loop, std::initializer_list<int> signals, Callback cb) {
     stop();
     if (g_owner != ::getpid()) {
-        for (auto& u : g_use) u = SignalUse{};
+        for (auto& u : g_use)
+            u = SignalUse{};
         g_owner = ::getpid();
     }
     pid_ = g_owner;

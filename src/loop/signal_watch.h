@@ -16,7 +16,7 @@
 namespace keel::loop {
 
 class SignalWatch {
-public:
+  public:
     using Callback = std::function<void(int signo)>;
 
     SignalWatch() = default;
@@ -27,7 +27,7 @@ public:
     Status start(EventLoop& loop, std::initializer_list<int> signals, Callback cb);
     void stop();
 
-private:
+  private:
     void drain();
 
     Fd fd_;

@@ -10,7 +10,7 @@
 namespace keel::loop {
 
 class Timer {
-public:
+  public:
     // `loop` must outlive the timer.
     Timer(EventLoop& loop, std::function<void()> cb) : loop_(loop), cb_(std::move(cb)) {}
     ~Timer() { cancel(); }
@@ -23,7 +23,7 @@ public:
     bool armed() const { return index_ != kNotArmed; }
     std::chrono::nanoseconds deadline() const { return deadline_; }
 
-private:
+  private:
     friend class EventLoop;
     static constexpr size_t kNotArmed = static_cast<size_t>(-1);
 

@@ -92,7 +92,8 @@ struct Sub {
 
 void Bus::stop_subs() {
     auto all = subs;
-    for (Sub* s : all) s->stop();
+    for (Sub* s : all)
+        s->stop();
 }
 
 Bus* check_bus(lua_State* L) {
@@ -198,14 +199,18 @@ bus::Headers to_headers(lua_State* L, int arg) {
 std::string_view check_data(lua_State* L, int arg) {
     switch (lua_type(L, arg)) {
         case LUA_TNONE:
-        case LUA_TNIL: return {};
+        case LUA_TNIL:
+            return {};
         case LUA_TSTRING:
-        case LUA_TNUMBER: return check_view(L, arg);
+        case LUA_TNUMBER:
+            return check_view(L, arg);
         case LUA_TTABLE:
             if (!push_json(L, arg)) luaL_argerror(L, arg, lua_tostring(L, -1));
             lua_replace(L, arg);
             return check_view(L, arg);
-        default: luaL_typeerror(L, arg, "string or table"); return {};
+        default:
+            luaL_typeerror(L, arg, "string or table");
+            return {};
     }
 }
 
@@ -214,9 +219,11 @@ std::string_view check_data(lua_State* L, int arg) {
 void on_client_event(Bus* b, bus::ClientEvent e, std::string_view detail) {
     if (e == bus::ClientEvent::kConnected) b->connected = true;
     if (e == bus::ClientEvent::kClosed) b->stop_subs();
-    if (e == bus::ClientEvent::kError || e == bus::ClientEvent::kClosed || e == bus::ClientEvent::kDisconnected)
+    if (e == bus::ClientEvent::kError || e == bus::ClientEvent::kClosed ||
+        e == bus::ClientEvent::kDisconnected)
         if (!detail.empty() && detail != "closed") b->error = std::string(detail);
-    if (b->connect_waiter && (e == bus::ClientEvent::kConnected || e == bus::ClientEvent::kClosed)) {
+    if (b->connect_waiter &&
+        (e == bus::ClientEvent::kConnected || e == bus::ClientEvent::kClosed)) {
         auto w = std::move(b->connect_waiter);
         b->connect_waiter = nullptr;
         w([](lua_State*) { return 0; });
@@ -244,9 +251,12 @@ int connect_k(lua_State* L, int, lua_KContext) {
 int new_bus(lua_State* L, bool* wait) {
     int opts = 0;
     const char* url = nullptr;
-    if (lua_type(L, 1) == LUA_TSTRING) url = lua_tostring(L, 1);
-    else if (lua_istable(L, 1)) opts = 1;
-    else if (!lua_isnoneornil(L, 1)) return luaL_typeerror(L, 1, "URL string or options table");
+    if (lua_type(L, 1) == LUA_TSTRING)
+        url = lua_tostring(L, 1);
+    else if (lua_istable(L, 1))
+        opts = 1;
+    else if (!lua_isnoneornil(L, 1))
+        return luaL_typeerror(L, 1, "URL string or options table");
     if (opts) url = opt_string(L, opts, 1, "url");
     const char* name = opt_string(L, opts, 1, "name");
     const char* user = opt_string(L, opts, 1, "user");
@@ -298,10 +308,14 @@ int l_connect(lua_State* L) {
     int n = new_bus(L, &wait);
     if (n != 1 || !wait) return n;
     auto* b = static_cast<Bus*>(lua_touserdata(L, -1));
-    return b->rt->await(L, [b](Runtime::Done done) {
-        if (b->connected || !b->client || b->client->closed()) return done([](lua_State*) { return 0; });
-        b->connect_waiter = std::move(done);
-    }, connect_k, 0);
+    return b->rt->await(
+        L,
+        [b](Runtime::Done done) {
+            if (b->connected || !b->client || b->client->closed())
+                return done([](lua_State*) { return 0; });
+            b->connect_waiter = std::move(done);
+        },
+        connect_k, 0);
 }
 
 // ---- publish / subscribe ----
@@ -347,20 +361,23 @@ int b_subscribe(lua_State* L) {
     s->self = luaL_ref(L, LUA_REGISTRYINDEX);
     b->rt->hold();
     b->retain(L, 1);
-    s->sid = b->client->subscribe(subject, [s](const bus::Message& m) {
-        if (s->self == LUA_NOREF) return;
-        lua_State* M = s->bus->rt->main();
-        lua_rawgeti(M, LUA_REGISTRYINDEX, s->self);
-        int sub = lua_gettop(M);
-        lua_getiuservalue(M, sub, 1);  // the handler
-        lua_getiuservalue(M, sub, 2);  // the bus
-        push_msg(M, m.subject, m.reply, m.data, m.headers, -1);
-        lua_remove(M, -2);
-        lua_remove(M, sub);
-        // The client forgets the subscription after `max` messages; so do we.
-        if (s->max && ++s->received >= s->max) s->stop();
-        s->bus->rt->spawn(M, 1);
-    }, queue, static_cast<uint64_t>(max));
+    s->sid = b->client->subscribe(
+        subject,
+        [s](const bus::Message& m) {
+            if (s->self == LUA_NOREF) return;
+            lua_State* M = s->bus->rt->main();
+            lua_rawgeti(M, LUA_REGISTRYINDEX, s->self);
+            int sub = lua_gettop(M);
+            lua_getiuservalue(M, sub, 1);  // the handler
+            lua_getiuservalue(M, sub, 2);  // the bus
+            push_msg(M, m.subject, m.reply, m.data, m.headers, -1);
+            lua_remove(M, -2);
+            lua_remove(M, sub);
+            // The client forgets the subscription after `max` messages; so do we.
+            if (s->max && ++s->received >= s->max) s->stop();
+            s->bus->rt->spawn(M, 1);
+        },
+        queue, static_cast<uint64_t>(max));
     return 1;
 }
 
@@ -394,21 +411,25 @@ struct Reply {
 // Pushes msg or nil, error for a reply; the bus userdata is at `bus_idx`.
 int push_reply(lua_State* L, const Reply& r, int bus_idx) {
     if (!r.ok) return push_error(L, r.error);
-    push_msg(L, r.msg.subject, r.msg.reply, r.msg.data, r.msg.headers.empty() ? nullptr : &r.msg.headers, bus_idx);
+    push_msg(L, r.msg.subject, r.msg.reply, r.msg.data,
+             r.msg.headers.empty() ? nullptr : &r.msg.headers, bus_idx);
     return 1;
 }
 
 Reply to_reply(Result<bus::OwnedMessage> r) {
     Reply reply;
     reply.ok = r.ok();
-    if (r) reply.msg = std::move(r).value();
-    else reply.error = r.error().message();
+    if (r)
+        reply.msg = std::move(r).value();
+    else
+        reply.error = r.error().message();
     return reply;
 }
 
 // Sends a request with the headers at stack index `headers` (0: none).
-void send_request(lua_State* L, Bus* b, std::string_view subject, std::string_view data, int headers,
-                  std::chrono::nanoseconds timeout, bus::Client::ReplyHandler handler) {
+void send_request(lua_State* L, Bus* b, std::string_view subject, std::string_view data,
+                  int headers, std::chrono::nanoseconds timeout,
+                  bus::Client::ReplyHandler handler) {
     if (!headers) return b->client->request(subject, data, timeout, std::move(handler));
     bus::Headers h = to_headers(L, headers);
     b->client->request(subject, data, timeout, std::move(handler), &h);
@@ -427,15 +448,19 @@ int b_request(lua_State* L) {
         timeout = opt_number(L, 4, 4, "timeout", kDefaultTimeout);
         lua_getfield(L, 4, "headers");
         headers = lua_isnil(L, -1) ? 0 : lua_gettop(L);
-        if (headers) check_headers(L, headers);
-        else lua_pop(L, 1);
+        if (headers)
+            check_headers(L, headers);
+        else
+            lua_pop(L, 1);
     } else if (lua_isfunction(L, 4)) {
         cb = 4;
     } else if (!lua_isnoneornil(L, 4)) {
         return luaL_typeerror(L, 4, "timeout, options table or callback");
     }
-    if (!cb && lua_isfunction(L, 5)) cb = 5;
-    else if (!cb && !lua_isnoneornil(L, 5)) return luaL_typeerror(L, 5, "callback");
+    if (!cb && lua_isfunction(L, 5))
+        cb = 5;
+    else if (!cb && !lua_isnoneornil(L, 5))
+        return luaL_typeerror(L, 5, "callback");
     luaL_argcheck(L, timeout > 0 && timeout < 1e6, 4, "timeout must be positive");
     auto& rt = *b->rt;
     if (!cb) rt.check_can_wait(L);
@@ -505,7 +530,8 @@ int b_close(lua_State* L) {
     return 1;
 }
 
-// on_event(fn): fn(event, detail) for "connected", "disconnected", "reconnected", "error", "closed".
+// on_event(fn): fn(event, detail) for "connected", "disconnected", "reconnected", "error",
+// "closed".
 int b_on_event(lua_State* L) {
     Bus* b = check_bus(L);
     if (b->event_fn != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, b->event_fn);
@@ -545,7 +571,8 @@ int msg_json(lua_State* L) {
 int msg_respond(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 3);
-    if (lua_getfield(L, 1, "reply") != LUA_TSTRING) return push_error(L, "message has no reply subject");
+    if (lua_getfield(L, 1, "reply") != LUA_TSTRING)
+        return push_error(L, "message has no reply subject");
     lua_getfield(L, 1, "bus");
     auto* b = static_cast<Bus*>(luaL_testudata(L, -1, kBus));
     if (!b || !b->client) return push_error(L, "bus connection is closed");
@@ -559,9 +586,9 @@ int msg_respond(lua_State* L) {
 
 int open_bus(lua_State* L) {
     static const luaL_Reg kMethods[] = {
-        {"publish", b_publish}, {"subscribe", b_subscribe}, {"request", b_request},
-        {"flush", b_flush},     {"close", b_close},         {"on_event", b_on_event},
-        {"connected", b_connected}, {"dropped", b_dropped}, {nullptr, nullptr},
+        {"publish", b_publish},     {"subscribe", b_subscribe}, {"request", b_request},
+        {"flush", b_flush},         {"close", b_close},         {"on_event", b_on_event},
+        {"connected", b_connected}, {"dropped", b_dropped},     {nullptr, nullptr},
     };
     define_class<Bus>(L, kBus, kMethods);
     if (luaL_newmetatable(L, kSub)) {
@@ -572,7 +599,8 @@ int open_bus(lua_State* L) {
     }
     lua_pop(L, 1);
     if (luaL_newmetatable(L, kMsg)) {
-        static const luaL_Reg kMsgMethods[] = {{"json", msg_json}, {"respond", msg_respond}, {nullptr, nullptr}};
+        static const luaL_Reg kMsgMethods[] = {
+            {"json", msg_json}, {"respond", msg_respond}, {nullptr, nullptr}};
         lua_newtable(L);
         luaL_setfuncs(L, kMsgMethods, 0);
         lua_setfield(L, -2, "__index");

@@ -4,12 +4,12 @@
 // round-trip; json.array(t) / json.object(t) mark tables by hand.
 #include "lua/json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <algorithm>
 #include <vector>
 
 #include "lua/lua_util.h"
@@ -22,7 +22,9 @@ constexpr const char* kArrayMt = "keel.json.array";
 constexpr const char* kObjectMt = "keel.json.object";
 constexpr int kMaxDepth = 256;
 
-void push_null(lua_State* L) { lua_pushlightuserdata(L, nullptr); }
+void push_null(lua_State* L) {
+    lua_pushlightuserdata(L, nullptr);
+}
 bool is_null(lua_State* L, int idx) {
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == nullptr;
 }
@@ -30,21 +32,33 @@ bool is_null(lua_State* L, int idx) {
 // ---- decoding ----
 
 class Sax {
-public:
+  public:
     explicit Sax(lua_State* L) : L_(L) {}
     std::string error;
 
-    bool null() { return value([this] { push_null(L_); }); }
-    bool boolean(bool b) { return value([&] { lua_pushboolean(L_, b); }); }
-    bool number_integer(int64_t n) { return value([&] { lua_pushinteger(L_, n); }); }
+    bool null() {
+        return value([this] { push_null(L_); });
+    }
+    bool boolean(bool b) {
+        return value([&] { lua_pushboolean(L_, b); });
+    }
+    bool number_integer(int64_t n) {
+        return value([&] { lua_pushinteger(L_, n); });
+    }
     bool number_unsigned(uint64_t n) {
         return value([&] {
-            if (n <= static_cast<uint64_t>(INT64_MAX)) lua_pushinteger(L_, static_cast<lua_Integer>(n));
-            else lua_pushnumber(L_, static_cast<lua_Number>(n));
+            if (n <= static_cast<uint64_t>(INT64_MAX))
+                lua_pushinteger(L_, static_cast<lua_Integer>(n));
+            else
+                lua_pushnumber(L_, static_cast<lua_Number>(n));
         });
     }
-    bool number_float(double d, const std::string&) { return value([&] { lua_pushnumber(L_, d); }); }
-    bool string(std::string& s) { return value([&] { push(L_, s); }); }
+    bool number_float(double d, const std::string&) {
+        return value([&] { lua_pushnumber(L_, d); });
+    }
+    bool string(std::string& s) {
+        return value([&] { push(L_, s); });
+    }
     bool binary(std::vector<uint8_t>&) { return fail("binary values are not JSON"); }
     bool start_object(size_t) { return open(false); }
     bool key(std::string& k) {
@@ -57,12 +71,13 @@ public:
     bool end_array() { return close(); }
     bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) {
         error = e.what();
-        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> the useful part
+        // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> the useful
+        // part
         if (auto p = error.find("] "); p != std::string::npos) error = error.substr(p + 2);
         return false;
     }
 
-private:
+  private:
     struct Frame {
         bool array;
         lua_Integer n;
@@ -76,8 +91,10 @@ private:
     bool attach() {
         if (frames_.empty()) return true;
         Frame& f = frames_.back();
-        if (f.array) lua_rawseti(L_, -2, ++f.n);
-        else lua_rawset(L_, -3);
+        if (f.array)
+            lua_rawseti(L_, -2, ++f.n);
+        else
+            lua_rawset(L_, -3);
         return true;
     }
     bool open(bool array) {
@@ -104,18 +121,25 @@ private:
 // ---- encoding ----
 
 class Encoder {
-public:
+  public:
     Encoder(lua_State* L, bool pretty) : L_(L), pretty_(pretty) {}
     std::string out, error;
 
     bool encode(int idx, int depth) {
         idx = lua_absindex(L_, idx);
         switch (lua_type(L_, idx)) {
-            case LUA_TNIL: out += "null"; return true;
-            case LUA_TBOOLEAN: out += lua_toboolean(L_, idx) ? "true" : "false"; return true;
-            case LUA_TNUMBER: return number(idx);
-            case LUA_TSTRING: return string(idx);
-            case LUA_TTABLE: return table(idx, depth);
+            case LUA_TNIL:
+                out += "null";
+                return true;
+            case LUA_TBOOLEAN:
+                out += lua_toboolean(L_, idx) ? "true" : "false";
+                return true;
+            case LUA_TNUMBER:
+                return number(idx);
+            case LUA_TSTRING:
+                return string(idx);
+            case LUA_TTABLE:
+                return table(idx, depth);
             case LUA_TLIGHTUSERDATA:
                 if (is_null(L_, idx)) {
                     out += "null";
@@ -127,7 +151,7 @@ public:
         }
     }
 
-private:
+  private:
     bool fail(const std::string& why) {
         if (error.empty()) error = why + (path_.empty() ? "" : " at " + path_);
         return false;
@@ -168,13 +192,27 @@ private:
             auto c = static_cast<unsigned char>(s[i]);
             if (c < 0x80) {
                 switch (c) {
-                    case '"': out += "\\\""; break;
-                    case '\\': out += "\\\\"; break;
-                    case '\n': out += "\\n"; break;
-                    case '\r': out += "\\r"; break;
-                    case '\t': out += "\\t"; break;
-                    case '\b': out += "\\b"; break;
-                    case '\f': out += "\\f"; break;
+                    case '"':
+                        out += "\\\"";
+                        break;
+                    case '\\':
+                        out += "\\\\";
+                        break;
+                    case '\n':
+                        out += "\\n";
+                        break;
+                    case '\r':
+                        out += "\\r";
+                        break;
+                    case '\t':
+                        out += "\\t";
+                        break;
+                    case '\b':
+                        out += "\\b";
+                        break;
+                    case '\f':
+                        out += "\\f";
+                        break;
                     default:
                         if (c < 0x20) {
                             char buf[8];
@@ -234,11 +272,14 @@ private:
         lua_pushnil(L_);
         while (lua_next(L_, idx)) {
             ++count;
-            if (lua_isinteger(L_, -2) && lua_tointeger(L_, -2) > 0) max = std::max(max, lua_tointeger(L_, -2));
-            else only_positive_ints = false;
+            if (lua_isinteger(L_, -2) && lua_tointeger(L_, -2) > 0)
+                max = std::max(max, lua_tointeger(L_, -2));
+            else
+                only_positive_ints = false;
             lua_pop(L_, 1);
         }
-        bool array = kind ? std::string_view(kind) == "array" : (count > 0 && only_positive_ints && max == count);
+        bool array = kind ? std::string_view(kind) == "array"
+                          : (count > 0 && only_positive_ints && max == count);
         if (array) {
             if (!only_positive_ints) return fail("array with non-integer keys");
             out += '[';
@@ -337,8 +378,12 @@ int mark(lua_State* L, const char* mt) {
     luaL_setmetatable(L, mt);
     return 1;
 }
-int l_array(lua_State* L) { return mark(L, kArrayMt); }
-int l_object(lua_State* L) { return mark(L, kObjectMt); }
+int l_array(lua_State* L) {
+    return mark(L, kArrayMt);
+}
+int l_object(lua_State* L) {
+    return mark(L, kObjectMt);
+}
 
 }  // namespace
 
@@ -348,7 +393,8 @@ int json_decode(lua_State* L, std::string_view text) {
     lua_pop(L, 2);
     int top = lua_gettop(L);
     Sax sax(L);
-    bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax, nlohmann::json::input_format_t::json, true);
+    bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax,
+                                        nlohmann::json::input_format_t::json, true);
     if (!ok) {
         lua_settop(L, top);
         lua_pushnil(L);
@@ -367,8 +413,10 @@ bool push_json(lua_State* L, int idx, bool pretty) {
     int top = lua_gettop(L);
     bool ok = e.encode(idx, 0);
     lua_settop(L, top);
-    if (ok) push(L, e.out);
-    else lua_pushfstring(L, "json: %s", e.error.c_str());
+    if (ok)
+        push(L, e.out);
+    else
+        lua_pushfstring(L, "json: %s", e.error.c_str());
     return ok;
 }
 
@@ -381,7 +429,8 @@ int open_json(lua_State* L) {
     lua_setfield(L, -2, "__name");
     lua_pop(L, 2);
     static const luaL_Reg kFuncs[] = {
-        {"encode", l_encode}, {"decode", l_decode}, {"array", l_array}, {"object", l_object}, {nullptr, nullptr},
+        {"encode", l_encode}, {"decode", l_decode}, {"array", l_array},
+        {"object", l_object}, {nullptr, nullptr},
     };
     luaL_newlib(L, kFuncs);
     push_null(L);

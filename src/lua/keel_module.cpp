@@ -13,7 +13,7 @@ struct Module {
 
 constexpr Module kModules[] = {
     {"keel.loop", open_loop}, {"keel.bus", open_bus}, {"keel.sys", open_sys},
-    {"keel.json", open_json}, {"keel.log", open_log},   {"keel.net", open_net},
+    {"keel.json", open_json}, {"keel.log", open_log}, {"keel.net", open_net},
 };
 
 // __index of the keel table: keel.x is require("keel.x"), remembered.

@@ -59,8 +59,8 @@ int l_program(lua_State* L) {
 
 int open_log(lua_State* L) {
     static const luaL_Reg kFuncs[] = {
-        {"debug", emit<log::debug>}, {"info", emit<log::info>},   {"warning", emit<log::warning>},
-        {"error", emit<log::error>}, {"level", l_level},           {"program", l_program},
+        {"debug", emit<log::debug>}, {"info", emit<log::info>}, {"warning", emit<log::warning>},
+        {"error", emit<log::error>}, {"level", l_level},        {"program", l_program},
         {nullptr, nullptr},
     };
     luaL_newlib(L, kFuncs);

@@ -19,7 +19,9 @@ constexpr const char* kTimer = "keel.loop.timer";
 constexpr const char* kWatch = "keel.loop.watch";
 constexpr const char* kSignal = "keel.loop.signal";
 
-std::chrono::nanoseconds to_ns(long long ns) { return std::chrono::nanoseconds(ns); }
+std::chrono::nanoseconds to_ns(long long ns) {
+    return std::chrono::nanoseconds(ns);
+}
 
 // ---- timers ----
 
@@ -32,7 +34,9 @@ struct TimerHandle : Handle {
     }
 };
 
-TimerHandle* check_timer(lua_State* L) { return static_cast<TimerHandle*>(luaL_checkudata(L, 1, kTimer)); }
+TimerHandle* check_timer(lua_State* L) {
+    return static_cast<TimerHandle*>(luaL_checkudata(L, 1, kTimer));
+}
 
 int new_timer(lua_State* L, long long first, long long repeat) {
     luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -106,9 +110,12 @@ int l_watch(lua_State* L) {
     const char* ev = luaL_optstring(L, 2, "r");
     uint32_t events = 0;
     for (const char* c = ev; *c; ++c) {
-        if (*c == 'r') events |= EPOLLIN;
-        else if (*c == 'w') events |= EPOLLOUT;
-        else luaL_argerror(L, 2, "events must be \"r\", \"w\" or \"rw\"");
+        if (*c == 'r')
+            events |= EPOLLIN;
+        else if (*c == 'w')
+            events |= EPOLLOUT;
+        else
+            luaL_argerror(L, 2, "events must be \"r\", \"w\" or \"rw\"");
     }
     luaL_argcheck(L, events != 0, 2, "events must be \"r\", \"w\" or \"rw\"");
     luaL_checktype(L, 3, LUA_TFUNCTION);
@@ -120,12 +127,13 @@ int l_watch(lua_State* L) {
     lua_setiuservalue(L, -2, 1);
     auto st = w->watch.start(rt.loop(), fd, events, [w](uint32_t e) {
         const char* what = (e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && (e & EPOLLOUT) ? "rw"
-                           : (e & EPOLLOUT)                                      ? "w"
-                                                                                 : "r";
+                           : (e & EPOLLOUT)                                        ? "w"
+                                                                                   : "r";
         w->fire(what);
     });
-    if (!st) return push_error(L, "cannot watch fd " + std::to_string(fd) + ": " + st.error().message(),
-                               st.error().code());
+    if (!st)
+        return push_error(L, "cannot watch fd " + std::to_string(fd) + ": " + st.error().message(),
+                          st.error().code());
     w->activate(L, -1);
     return 1;
 }
@@ -150,7 +158,8 @@ struct SignalHandle : Handle {
 
 int l_signal(lua_State* L) {
     int signo = check_signal(L, 1);
-    luaL_argcheck(L, signo != SIGKILL && signo != SIGSTOP && signo != 0, 1, "signal cannot be caught");
+    luaL_argcheck(L, signo != SIGKILL && signo != SIGSTOP && signo != 0, 1,
+                  "signal cannot be caught");
     luaL_checktype(L, 2, LUA_TFUNCTION);
     auto& rt = Runtime::of(L);
     rt.loop();
@@ -227,17 +236,19 @@ int l_sleep(lua_State* L) {
 }
 
 int open_loop(lua_State* L) {
-    static const luaL_Reg kTimerMethods[] = {
-        {"cancel", timer_cancel}, {"again", timer_again}, {"active", timer_active}, {nullptr, nullptr}};
+    static const luaL_Reg kTimerMethods[] = {{"cancel", timer_cancel},
+                                             {"again", timer_again},
+                                             {"active", timer_active},
+                                             {nullptr, nullptr}};
     static const luaL_Reg kWatchMethods[] = {{"stop", watch_stop}, {nullptr, nullptr}};
     static const luaL_Reg kSignalMethods[] = {{"stop", signal_stop}, {nullptr, nullptr}};
     define_class<TimerHandle>(L, kTimer, kTimerMethods);
     define_class<WatchHandle>(L, kWatch, kWatchMethods);
     define_class<SignalHandle>(L, kSignal, kSignalMethods);
     static const luaL_Reg kFuncs[] = {
-        {"run", l_run},         {"stop", l_stop},     {"now", l_now},     {"timer", l_timer},
-        {"every", l_every},     {"watch", l_watch},   {"signal", l_signal}, {"spawn", l_spawn},
-        {"sleep", l_sleep},     {"on_error", l_on_error}, {nullptr, nullptr},
+        {"run", l_run},     {"stop", l_stop},         {"now", l_now},       {"timer", l_timer},
+        {"every", l_every}, {"watch", l_watch},       {"signal", l_signal}, {"spawn", l_spawn},
+        {"sleep", l_sleep}, {"on_error", l_on_error}, {nullptr, nullptr},
     };
     luaL_newlib(L, kFuncs);
     return 1;

@@ -17,7 +17,9 @@ int push_error(lua_State* L, const std::string& message, int code) {
     return 3;
 }
 
-int push_error(lua_State* L, const Error& e) { return push_error(L, e.message(), e.code()); }
+int push_error(lua_State* L, const Error& e) {
+    return push_error(L, e.message(), e.code());
+}
 
 int push_errno(lua_State* L, const std::string& what) {
     int code = errno;
@@ -57,8 +59,10 @@ int get_option(lua_State* L, int t, const char* name) {
 bool opt_bool(lua_State* L, int t, int arg, const char* name, bool def) {
     int type = get_option(L, t, name);
     bool v = def;
-    if (type == LUA_TBOOLEAN) v = lua_toboolean(L, -1);
-    else if (type != LUA_TNIL) option_error(L, arg, name, "boolean");
+    if (type == LUA_TBOOLEAN)
+        v = lua_toboolean(L, -1);
+    else if (type != LUA_TNIL)
+        option_error(L, arg, name, "boolean");
     lua_pop(L, 1);
     return v;
 }
@@ -78,8 +82,10 @@ lua_Integer opt_int(lua_State* L, int t, int arg, const char* name, lua_Integer 
 lua_Number opt_number(lua_State* L, int t, int arg, const char* name, lua_Number def) {
     int type = get_option(L, t, name);
     lua_Number v = def;
-    if (type == LUA_TNUMBER) v = lua_tonumber(L, -1);
-    else if (type != LUA_TNIL) option_error(L, arg, name, "number");
+    if (type == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    else if (type != LUA_TNIL)
+        option_error(L, arg, name, "number");
     lua_pop(L, 1);
     return v;
 }
@@ -99,7 +105,8 @@ const char* opt_string(lua_State* L, int t, int arg, const char* name, size_t* l
 
 long long check_seconds_ns(lua_State* L, int arg) {
     lua_Number s = luaL_checknumber(L, arg);
-    luaL_argcheck(L, std::isfinite(s) && s >= 0 && s < 1e9, arg, "seconds must be a non-negative number");
+    luaL_argcheck(L, std::isfinite(s) && s >= 0 && s < 1e9, arg,
+                  "seconds must be a non-negative number");
     return static_cast<long long>(s * 1e9);
 }
 

@@ -24,7 +24,9 @@ int push_errno(lua_State* L, const std::string& what);
 // `true`, or the error triple.
 int push_status(lua_State* L, const Status& st);
 
-inline void push(lua_State* L, std::string_view s) { lua_pushlstring(L, s.data(), s.size()); }
+inline void push(lua_State* L, std::string_view s) {
+    lua_pushlstring(L, s.data(), s.size());
+}
 inline std::string_view check_view(lua_State* L, int arg) {
     size_t n;
     const char* s = luaL_checklstring(L, arg, &n);

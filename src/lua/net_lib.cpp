@@ -55,7 +55,9 @@ struct NetLib {
     }
 };
 
-NetLib& lib(lua_State* L) { return *static_cast<NetLib*>(lua_touserdata(L, lua_upvalueindex(1))); }
+NetLib& lib(lua_State* L) {
+    return *static_cast<NetLib*>(lua_touserdata(L, lua_upvalueindex(1)));
+}
 
 // What the kernel holds now: links, addresses, routes.
 Result<net::NetState> snapshot(lua_State* L) {
@@ -71,7 +73,9 @@ Status call(lua_State* L, const net::RequestBatch& b) {
     return (*rtnl)->call(b);
 }
 
-Error no_device() { return Error("", ENODEV); }
+Error no_device() {
+    return Error("", ENODEV);
+}
 
 // The index of the link named `name`; ENODEV when there is none.
 Result<int> index_of(lua_State* L, std::string_view name) {
@@ -98,7 +102,9 @@ int fail(lua_State* L, const char* fn, std::string_view what, const Error& e) {
     return push_error(L, msg + reason(e), e.code());
 }
 
-Error invalid(const std::string& why) { return Error(why, EINVAL); }
+Error invalid(const std::string& why) {
+    return Error(why, EINVAL);
+}
 
 // Runs the one request in `b`: true, or the error triple naming `what`.
 int request(lua_State* L, const char* fn, std::string_view what, const net::RequestBatch& b) {
@@ -136,7 +142,8 @@ int l_links(lua_State* L) {
     auto state = snapshot(L);
     if (!state) return fail(L, "net.links", "", state.error());
     json out = json::array();
-    for (const auto& l : state->links) out.push_back(link_json(l, *state));
+    for (const auto& l : state->links)
+        out.push_back(link_json(l, *state));
     push_value(L, out);
     return 1;
 }
@@ -245,7 +252,9 @@ int link_set_mac(lua_State* L) {
     LinkRef ref = check_link(L);
     auto text = check_view(L, 2);
     auto mac = net::MacAddress::parse(text);
-    if (!mac) return fail(L, "net.link:set_mac", ref.name, invalid("'" + std::string(text) + "' is not a MAC address"));
+    if (!mac)
+        return fail(L, "net.link:set_mac", ref.name,
+                    invalid("'" + std::string(text) + "' is not a MAC address"));
     net::LinkSet s;
     s.mac = *mac;
     return set_link(L, "net.link:set_mac", ref, s);
@@ -254,7 +263,8 @@ int link_set_mac(lua_State* L) {
 int link_rename(lua_State* L) {
     LinkRef ref = check_link(L);
     auto name = check_view(L, 2);
-    luaL_argcheck(L, !name.empty() && name.size() < 16, 2, "interface names have 1 to 15 characters");
+    luaL_argcheck(L, !name.empty() && name.size() < 16, 2,
+                  "interface names have 1 to 15 characters");
     net::LinkSet s;
     s.name = std::string(name);
     return set_link(L, "net.link:rename", ref, s);
@@ -268,7 +278,9 @@ int link_set_master(lua_State* L) {
     s.master = 0;
     if (!bridge.empty()) {
         auto master = index_of(L, bridge);
-        if (!master) return fail(L, "net.link:set_master", std::string(ref.name) + ": " + std::string(bridge), master.error());
+        if (!master)
+            return fail(L, "net.link:set_master",
+                        std::string(ref.name) + ": " + std::string(bridge), master.error());
         s.master = *master;
     }
     return set_link(L, "net.link:set_master", ref, s);
@@ -306,7 +318,9 @@ int addrs_of(lua_State* L, const std::string& ifname) {
     return 1;
 }
 
-int l_addrs(lua_State* L) { return addrs_of(L, std::string(opt_view(L, 1, ""))); }
+int l_addrs(lua_State* L) {
+    return addrs_of(L, std::string(opt_view(L, 1, "")));
+}
 
 int link_addrs(lua_State* L) {
     LinkRef ref = check_link(L);
@@ -319,7 +333,10 @@ int change_address(lua_State* L, bool add) {
     auto text = check_view(L, 2);
     std::string ifname(name);
     auto prefix = net::IpPrefix::parse(text);
-    if (!prefix) return fail(L, fn, ifname, invalid("'" + std::string(text) + "' is not an IP address with a prefix length"));
+    if (!prefix)
+        return fail(
+            L, fn, ifname,
+            invalid("'" + std::string(text) + "' is not an IP address with a prefix length"));
     auto index = index_of(L, ifname);
     if (!index) return fail(L, fn, ifname, index.error());
     net::Address a;
@@ -330,8 +347,12 @@ int change_address(lua_State* L, bool add) {
     return request(L, fn, ifname + ": " + prefix->to_string(), b);
 }
 
-int l_addr_add(lua_State* L) { return change_address(L, true); }
-int l_addr_del(lua_State* L) { return change_address(L, false); }
+int l_addr_add(lua_State* L) {
+    return change_address(L, true);
+}
+int l_addr_del(lua_State* L) {
+    return change_address(L, false);
+}
 
 // ---- routes ----
 
@@ -339,15 +360,23 @@ int l_addr_del(lua_State* L) { return change_address(L, false); }
 uint32_t opt_table(lua_State* L, int t, int arg, uint32_t def) {
     int type = lua_istable(L, t) ? lua_getfield(L, t, "table") : (lua_pushnil(L), LUA_TNIL);
     uint32_t v = def;
-    if (type == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 && lua_tointeger(L, -1) <= 0xffffffffLL) {
+    if (type == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
+        lua_tointeger(L, -1) <= 0xffffffffLL) {
         v = static_cast<uint32_t>(lua_tointeger(L, -1));
     } else if (type == LUA_TSTRING) {
         std::string_view s = lua_tostring(L, -1);
-        if (s == "main") v = RT_TABLE_MAIN;
-        else if (s == "local") v = RT_TABLE_LOCAL;
-        else if (s == "default") v = RT_TABLE_DEFAULT;
-        else if (s == "all") v = 0;
-        else luaL_argerror(L, arg, "option 'table': a number, \"main\", \"local\", \"default\" or \"all\" expected");
+        if (s == "main")
+            v = RT_TABLE_MAIN;
+        else if (s == "local")
+            v = RT_TABLE_LOCAL;
+        else if (s == "default")
+            v = RT_TABLE_DEFAULT;
+        else if (s == "all")
+            v = 0;
+        else
+            luaL_argerror(
+                L, arg,
+                "option 'table': a number, \"main\", \"local\", \"default\" or \"all\" expected");
     } else if (type != LUA_TNIL) {
         luaL_argerror(L, arg, "option 'table': a table number or name expected");
     }
@@ -362,9 +391,12 @@ int opt_family(lua_State* L, int t, int arg) {
     if (type != LUA_TNIL) {
         const char* s = lua_tostring(L, -1);
         std::string_view v = s ? s : "";
-        if (v == "inet" || v == "4") family = AF_INET;
-        else if (v == "inet6" || v == "6") family = AF_INET6;
-        else luaL_argerror(L, arg, "option 'family': \"inet\" or \"inet6\" expected");
+        if (v == "inet" || v == "4")
+            family = AF_INET;
+        else if (v == "inet6" || v == "6")
+            family = AF_INET6;
+        else
+            luaL_argerror(L, arg, "option 'family': \"inet\" or \"inet6\" expected");
     }
     lua_pop(L, 1);
     return family;
@@ -379,7 +411,8 @@ int l_routes(lua_State* L) {
     if (!state) return fail(L, "net.routes", "", state.error());
     json out = json::array();
     for (const auto& r : state->routes)
-        if ((!table || r.table == table) && (!family || r.family == family)) out.push_back(net::to_json(r, *state));
+        if ((!table || r.table == table) && (!family || r.family == family))
+            out.push_back(net::to_json(r, *state));
     push_value(L, out);
     return 1;
 }
@@ -412,7 +445,8 @@ RouteArgs check_route_args(lua_State* L) {
     luaL_argcheck(L, a.table != 0, 1, "option 'table': one table, not \"all\"");
     a.family = opt_family(L, 1, 1);
     a.replace = opt_bool(L, 1, 1, "replace", false);
-    if (a.dst.empty()) luaL_argerror(L, 1, "option 'dst' (\"10.0.0.0/24\" or \"default\") is required");
+    if (a.dst.empty())
+        luaL_argerror(L, 1, "option 'dst' (\"10.0.0.0/24\" or \"default\") is required");
     return a;
 }
 
@@ -436,10 +470,13 @@ Result<net::Route> route_of(const RouteArgs& a, const net::NetState& state) {
         rc.to.addr.family = family;
     } else {
         auto p = net::IpPrefix::parse(a.dst);
-        if (!p) return invalid("'" + std::string(a.dst) + "' is not a prefix (\"10.0.0.0/24\") or \"default\"");
+        if (!p)
+            return invalid("'" + std::string(a.dst) +
+                           "' is not a prefix (\"10.0.0.0/24\") or \"default\"");
         rc.to = *p;
     }
-    if (rc.via.valid() && rc.via.family != rc.to.addr.family) return invalid("gateway and destination are of different families");
+    if (rc.via.valid() && rc.via.family != rc.to.addr.family)
+        return invalid("gateway and destination are of different families");
     int oif = 0;
     if (!a.dev.empty()) {
         const net::Link* l = state.link(std::string(a.dev));
@@ -499,11 +536,15 @@ int l_create(lua_State* L) {
     const char* peer = opt_string(L, 1, 1, "peer");
     const char* parent = opt_string(L, 1, 1, "parent");
     lua_Integer id = opt_int(L, 1, 1, "id", -1);
-    if (!kind) luaL_argerror(L, 1, "option 'kind' (\"bridge\", \"veth\", \"vlan\", \"dummy\") is required");
+    if (!kind)
+        luaL_argerror(L, 1,
+                      "option 'kind' (\"bridge\", \"veth\", \"vlan\", \"dummy\") is required");
     if (!name) luaL_argerror(L, 1, "option 'name' is required");
-    luaL_argcheck(L, *name && std::strlen(name) < 16, 1, "option 'name': interface names have 1 to 15 characters");
+    luaL_argcheck(L, *name && std::strlen(name) < 16, 1,
+                  "option 'name': interface names have 1 to 15 characters");
     bool vlan = std::strcmp(kind, "vlan") == 0;
-    if (vlan && (!parent || id < 1 || id > 4094)) luaL_argerror(L, 1, "a vlan needs 'parent' and 'id' (1 to 4094)");
+    if (vlan && (!parent || id < 1 || id > 4094))
+        luaL_argerror(L, 1, "a vlan needs 'parent' and 'id' (1 to 4094)");
     net::LinkSpec spec;
     spec.name = name;
     spec.kind = kind;
@@ -511,7 +552,8 @@ int l_create(lua_State* L) {
     spec.vlan_id = static_cast<int>(id);
     if (vlan) {
         auto index = index_of(L, parent);
-        if (!index) return fail(L, "net.create", std::string(name) + ": parent " + parent, index.error());
+        if (!index)
+            return fail(L, "net.create", std::string(name) + ": parent " + parent, index.error());
         spec.parent = *index;
     }
     net::RequestBatch b;
@@ -533,7 +575,8 @@ int l_apply(lua_State* L) {
     bool allow_missing = opt_bool(L, 2, 2, "allow_missing", false);
     const char* resolv_conf = opt_string(L, 2, 2, "resolv_conf");
     const char* sysctl_root = opt_string(L, 2, 2, "sysctl_root");
-    if (lua_type(L, 1) == LUA_TTABLE && !push_json(L, 1)) return luaL_argerror(L, 1, lua_tostring(L, -1));
+    if (lua_type(L, 1) == LUA_TTABLE && !push_json(L, 1))
+        return luaL_argerror(L, 1, lua_tostring(L, -1));
     size_t n = 0;
     const char* text = lua_tolstring(L, lua_type(L, 1) == LUA_TTABLE ? -1 : 1, &n);
     auto cfg = net::parse_config_text({text, n}, "net");
@@ -552,7 +595,8 @@ int l_apply(lua_State* L) {
     json j = report->to_json();
     if (!report->ok()) {
         std::string msg;
-        for (const auto& e : report->errors) msg += (msg.empty() ? "" : "; ") + e;
+        for (const auto& e : report->errors)
+            msg += (msg.empty() ? "" : "; ") + e;
         push_error(L, "net.apply: " + msg, 0);
         push_value(L, j["changes"]);
         return 4;
@@ -596,22 +640,24 @@ struct MonitorHandle : Handle {
     void deliver(const net::NetEvent& e) {
         std::string subject = e.subject();
         if (!pattern.empty() && !bus::subject_matches(pattern, subject)) return;
-        fire_with([&](lua_State* L) {
-            lua_createtable(L, 0, 5);
-            push(L, subject);
-            lua_setfield(L, -2, "subject");
-            push(L, e.kind);
-            lua_setfield(L, -2, "kind");
-            push(L, e.action);
-            lua_setfield(L, -2, "action");
-            if (!e.ifname.empty()) {
-                push(L, e.ifname);
-                lua_setfield(L, -2, "ifname");
-            }
-            push_value(L, e.data);
-            lua_setfield(L, -2, "data");
-            return 1;
-        }, false, /*pass_self=*/false);
+        fire_with(
+            [&](lua_State* L) {
+                lua_createtable(L, 0, 5);
+                push(L, subject);
+                lua_setfield(L, -2, "subject");
+                push(L, e.kind);
+                lua_setfield(L, -2, "kind");
+                push(L, e.action);
+                lua_setfield(L, -2, "action");
+                if (!e.ifname.empty()) {
+                    push(L, e.ifname);
+                    lua_setfield(L, -2, "ifname");
+                }
+                push_value(L, e.data);
+                lua_setfield(L, -2, "data");
+                return 1;
+            },
+            false, /*pass_self=*/false);
     }
 };
 
@@ -665,15 +711,16 @@ int open_net(lua_State* L) {
         {"unsubscribe", monitor_unsubscribe}, {"active", monitor_active}, {nullptr, nullptr}};
     define_class<MonitorHandle>(L, kMonitor, kMonitorMethods);
     static const luaL_Reg kFuncs[] = {
-        {"links", l_links},         {"link", l_link},       {"addrs", l_addrs},     {"addr_add", l_addr_add},
-        {"addr_del", l_addr_del},   {"routes", l_routes},   {"route_add", l_route_add},
-        {"route_del", l_route_del}, {"create", l_create},   {"apply", l_apply},     {"status", l_status},
-        {"monitor", l_monitor},     {nullptr, nullptr},
+        {"links", l_links},         {"link", l_link},           {"addrs", l_addrs},
+        {"addr_add", l_addr_add},   {"addr_del", l_addr_del},   {"routes", l_routes},
+        {"route_add", l_route_add}, {"route_del", l_route_del}, {"create", l_create},
+        {"apply", l_apply},         {"status", l_status},       {"monitor", l_monitor},
+        {nullptr, nullptr},
     };
     static const luaL_Reg kLinkMethods[] = {
-        {"up", link_up},           {"down", link_down},       {"set_mtu", link_set_mtu},
-        {"set_mac", link_set_mac}, {"rename", link_rename},   {"set_master", link_set_master},
-        {"delete", link_delete},   {"addrs", link_addrs},     {"refresh", link_refresh},
+        {"up", link_up},           {"down", link_down},     {"set_mtu", link_set_mtu},
+        {"set_mac", link_set_mac}, {"rename", link_rename}, {"set_master", link_set_master},
+        {"delete", link_delete},   {"addrs", link_addrs},   {"refresh", link_refresh},
         {nullptr, nullptr},
     };
     static const luaL_Reg kNone[] = {{nullptr, nullptr}};

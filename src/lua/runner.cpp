@@ -26,8 +26,10 @@ void message(const Script& s, const char* text) {
 // os.exit([code [, close]]): bus connections get their pending output out first.
 int os_exit(lua_State* L) {
     int code = EXIT_SUCCESS;
-    if (lua_isboolean(L, 1)) code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
-    else code = static_cast<int>(luaL_optinteger(L, 1, EXIT_SUCCESS));
+    if (lua_isboolean(L, 1))
+        code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+    else
+        code = static_cast<int>(luaL_optinteger(L, 1, EXIT_SUCCESS));
     bool close = lua_toboolean(L, 2);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &kScriptKey);
     auto* s = static_cast<const Script*>(lua_touserdata(L, -1));
@@ -72,7 +74,8 @@ bool lua_init(lua_State* L, const Script& s) {
         init = std::getenv(name + 1);
     }
     if (!init) return true;
-    int st = init[0] == '@' ? luaL_loadfile(L, init + 1) : luaL_loadbuffer(L, init, std::strlen(init), name);
+    int st = init[0] == '@' ? luaL_loadfile(L, init + 1)
+                            : luaL_loadbuffer(L, init, std::strlen(init), name);
     if (st != LUA_OK) return load_error(L, s);
     return call(L, s, 0);
 }
@@ -97,7 +100,8 @@ bool run_main(lua_State* L, const Script& s, bool with_args) {
     auto& rt = Runtime::of(L);
     int nargs = 0;
     if (with_args) {
-        for (const auto& a : s.args) lua_pushstring(L, a.c_str());
+        for (const auto& a : s.args)
+            lua_pushstring(L, a.c_str());
         nargs = static_cast<int>(s.args.size());
     }
     rt.spawn(L, nargs, /*main=*/true);

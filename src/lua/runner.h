@@ -15,10 +15,10 @@ struct Script {
     std::string path;  // file to run; "-" reads standard input
     std::string code;  // -e CODE (run before the file, if both are given)
     std::vector<std::string> args;
-    std::vector<std::string> require;  // -l MODULE, loaded first (as global MODULE)
+    std::vector<std::string> require;      // -l MODULE, loaded first (as global MODULE)
     std::string interpreter = "keel lua";  // arg[-1] and the prefix of messages
-    bool honor_lua_init = true;  // run $LUA_INIT_5_4 / $LUA_INIT first
-    bool interactive = false;  // a read-eval-print loop after the rest
+    bool honor_lua_init = true;            // run $LUA_INIT_5_4 / $LUA_INIT first
+    bool interactive = false;              // a read-eval-print loop after the rest
     // os.exit leaves with _exit after flushing stdio (a forked child must not run
     // its parent's atexit handlers).
     bool quick_exit = false;

@@ -60,7 +60,9 @@ Runtime::~Runtime() {
 loop::EventLoop& Runtime::loop() {
     if (!loop_) {
         auto l = loop::EventLoop::create();
-        if (!l) luaL_error(main_, "keel: cannot create the event loop: %s", l.error().message().c_str());
+        if (!l)
+            luaL_error(main_, "keel: cannot create the event loop: %s",
+                       l.error().message().c_str());
         loop_ = std::move(l).value();
     }
     return *loop_;
@@ -125,8 +127,10 @@ void Runtime::end_task(lua_State* T, bool reusable) {
 void Runtime::report(lua_State* T) {
     const char* msg = lua_tostring(T, -1);
     if (!msg) {
-        if (luaL_callmeta(T, -1, "__tostring") && lua_type(T, -1) == LUA_TSTRING) msg = lua_tostring(T, -1);
-        else msg = lua_pushfstring(T, "(error object is a %s value)", luaL_typename(T, -1));
+        if (luaL_callmeta(T, -1, "__tostring") && lua_type(T, -1) == LUA_TSTRING)
+            msg = lua_tostring(T, -1);
+        else
+            msg = lua_pushfstring(T, "(error object is a %s value)", luaL_typename(T, -1));
     }
     luaL_traceback(main_, T, msg, 0);
     std::string text = lua_tostring(main_, -1);
@@ -158,7 +162,8 @@ const char* Runtime::wait_blocker(lua_State* L) const {
                "move the waiting call out of it";
     }
     if (dispatching())
-        return "waiting here would block the event loop: call it from a keel.spawn task or a callback";
+        return "waiting here would block the event loop: call it from a keel.spawn task or a "
+               "callback";
     return nullptr;
 }
 
@@ -211,8 +216,10 @@ int Runtime::end_wait(lua_State* L, lua_KFunction k, lua_KContext ctx) {
             yield = true;
         } else {
             if (!w->result) run_until([&] { return w->result != nullptr; });
-            if (w->result) n = (*w->result)(L);
-            else failed = true;  // the loop failed; nothing sensible to return
+            if (w->result)
+                n = (*w->result)(L);
+            else
+                failed = true;  // the loop failed; nothing sensible to return
         }
     }
     // Nothing with a destructor is alive from here on: lua_yieldk and k may longjmp.
@@ -274,7 +281,9 @@ uint64_t Runtime::add_finisher(Finisher f) {
     return id;
 }
 
-void Runtime::remove_finisher(uint64_t id) { finishers_.erase(id); }
+void Runtime::remove_finisher(uint64_t id) {
+    finishers_.erase(id);
+}
 
 void Runtime::finish(std::chrono::nanoseconds timeout) {
     if (finishers_.empty() || !loop_) return;
@@ -284,14 +293,16 @@ void Runtime::finish(std::chrono::nanoseconds timeout) {
     bool timed_out = false;
     loop::Timer timer(*loop_, [&] { timed_out = true; });
     timer.arm_after(timeout);
-    for (auto& [id, f] : all) f(false, [pending] { --*pending; });
+    for (auto& [id, f] : all)
+        f(false, [pending] { --*pending; });
     run_until([&] { return *pending == 0 || timed_out; });
 }
 
 void Runtime::finish_now() {
     auto all = std::move(finishers_);
     finishers_.clear();
-    for (auto& [id, f] : all) f(true, [] {});
+    for (auto& [id, f] : all)
+        f(true, [] {});
 }
 
 }  // namespace keel::lua

@@ -26,7 +26,7 @@
 namespace keel::lua {
 
 class Runtime {
-public:
+  public:
     // Pushes a waiting function's results onto the given stack; returns how many.
     using Pusher = std::function<int(lua_State*)>;
     using Done = std::function<void(Pusher)>;
@@ -103,7 +103,7 @@ public:
     // keel.loop.on_error(fn): registry reference of the handler, or LUA_NOREF.
     void set_error_handler(int ref);
 
-private:
+  private:
     struct Wait;
     void begin_wait(Start start);
     int end_wait(lua_State* L, lua_KFunction k, lua_KContext ctx);
@@ -113,10 +113,10 @@ private:
 
     lua_State* main_;
     std::unique_ptr<loop::EventLoop> loop_;
-    std::unordered_map<lua_State*, int> tasks_;  // task thread -> registry reference
+    std::unordered_map<lua_State*, int> tasks_;     // task thread -> registry reference
     std::vector<std::pair<lua_State*, int>> idle_;  // finished threads kept for reuse
-    lua_State* awaiting_ = nullptr;  // the task that just yielded through await()
-    std::shared_ptr<Wait> pending_;  // between begin_wait() and end_wait()
+    lua_State* awaiting_ = nullptr;                 // the task that just yielded through await()
+    std::shared_ptr<Wait> pending_;                 // between begin_wait() and end_wait()
     lua_State* main_task_ = nullptr;
     std::string main_error_;
     int error_handler_ = LUA_NOREF;

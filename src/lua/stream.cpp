@@ -47,11 +47,14 @@ int wait_ready(lua_State* L, Stream* s, uint32_t events, lua_KFunction k) {
         (events == EPOLLIN ? s->busy_read : s->busy_write) = false;
         return luaL_error(L, "%s", why);
     }
-    return rt.await(L, [s, events, &rt](Runtime::Done done) {
-        s->waiter = std::move(done);
-        auto st = s->watch.start(rt.loop(), s->fd.get(), events, [s](uint32_t) { s->wake(); });
-        if (!st) s->wake();  // not pollable (a regular file): just try again
-    }, k, 0);
+    return rt.await(
+        L,
+        [s, events, &rt](Runtime::Done done) {
+            s->waiter = std::move(done);
+            auto st = s->watch.start(rt.loop(), s->fd.get(), events, [s](uint32_t) { s->wake(); });
+            if (!st) s->wake();  // not pollable (a regular file): just try again
+        },
+        k, 0);
 }
 
 // Fills s->in with one read; false with errno set on EAGAIN or failure.
@@ -62,8 +65,10 @@ bool fill(Stream* s) {
         errno = n.error().code();
         return false;
     }
-    if (*n == 0) s->eof = true;
-    else s->in.append(buf, *n);
+    if (*n == 0)
+        s->eof = true;
+    else
+        s->in.append(buf, *n);
     return true;
 }
 
@@ -72,8 +77,10 @@ bool take(lua_State* L, Stream* s, int fmt_arg) {
     if (lua_type(L, fmt_arg) == LUA_TNUMBER) {
         auto want = static_cast<size_t>(lua_tointeger(L, fmt_arg));
         if (want == 0) {
-            if (!s->in.empty() || !s->eof) lua_pushliteral(L, "");
-            else lua_pushnil(L);
+            if (!s->in.empty() || !s->eof)
+                lua_pushliteral(L, "");
+            else
+                lua_pushnil(L);
             return true;
         }
         if (s->in.empty() && !s->eof) return false;
@@ -98,8 +105,10 @@ bool take(lua_State* L, Stream* s, int fmt_arg) {
     auto nl = s->in.find('\n');
     if (nl == std::string::npos) {
         if (!s->eof) return false;
-        if (s->in.empty()) lua_pushnil(L);
-        else push(L, s->in);
+        if (s->in.empty())
+            lua_pushnil(L);
+        else
+            push(L, s->in);
         s->in.clear();
         return true;
     }
@@ -157,7 +166,8 @@ int write_k(lua_State* L, int, lua_KContext) {
             if (n.error().code() == EAGAIN) return wait_ready(L, s, EPOLLOUT, write_k);
             s->out.clear();
             s->busy_write = false;
-            return push_error(L, "write: " + std::string(std::strerror(n.error().code())), n.error().code());
+            return push_error(L, "write: " + std::string(std::strerror(n.error().code())),
+                              n.error().code());
         }
         s->out.erase(0, *n);
     }
@@ -170,7 +180,8 @@ int write_k(lua_State* L, int, lua_KContext) {
 int s_write(lua_State* L) {
     Stream* s = check_stream(L);
     int n = lua_gettop(L);
-    for (int i = 2; i <= n; ++i) luaL_checklstring(L, i, nullptr);
+    for (int i = 2; i <= n; ++i)
+        luaL_checklstring(L, i, nullptr);
     if (s->busy_write) return luaL_error(L, "stream is already being written by another task");
     if (!s->fd) return push_error(L, "stream is closed", EBADF);
     for (int i = 2; i <= n; ++i) {
@@ -213,8 +224,10 @@ int s_lines(lua_State* L) {
 
 int s_tostring(lua_State* L) {
     Stream* s = check_stream(L);
-    if (s->fd) lua_pushfstring(L, "keel.stream (fd %d)", s->fd.get());
-    else lua_pushliteral(L, "keel.stream (closed)");
+    if (s->fd)
+        lua_pushfstring(L, "keel.stream (fd %d)", s->fd.get());
+    else
+        lua_pushliteral(L, "keel.stream (closed)");
     return 1;
 }
 
@@ -228,7 +241,7 @@ void push_stream(lua_State* L, Fd fd) {
 
 void define_stream(lua_State* L) {
     static const luaL_Reg kMethods[] = {
-        {"read", s_read},   {"write", s_write}, {"close", s_close},
+        {"read", s_read},     {"write", s_write}, {"close", s_close},
         {"fileno", s_fileno}, {"lines", s_lines}, {nullptr, nullptr},
     };
     static const luaL_Reg kMeta[] = {{"__tostring", s_tostring}, {nullptr, nullptr}};

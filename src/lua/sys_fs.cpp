@@ -38,7 +38,9 @@ void set_int(lua_State* L, const char* k, lua_Integer v) {
     lua_setfield(L, -2, k);
 }
 
-double seconds(const timespec& ts) { return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9; }
+double seconds(const timespec& ts) {
+    return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
 
 int push_stat(lua_State* L, const struct stat& st) {
     lua_createtable(L, 0, 16);
@@ -69,8 +71,12 @@ int do_stat(lua_State* L, bool follow) {
     if (rc < 0) return push_errno(L, path);
     return push_stat(L, st);
 }
-int l_stat(lua_State* L) { return do_stat(L, true); }
-int l_lstat(lua_State* L) { return do_stat(L, false); }
+int l_stat(lua_State* L) {
+    return do_stat(L, true);
+}
+int l_lstat(lua_State* L) {
+    return do_stat(L, false);
+}
 
 // readdir(path): sorted names, without "." and "..".
 int l_readdir(lua_State* L) {
@@ -133,7 +139,8 @@ int l_writefile(lua_State* L) {
     luaL_argcheck(L, !(append && atomic), 3, "append and atomic exclude each other");
     std::string target = path;
     std::string tmp = atomic ? target + ".tmp-" + random_token(8) : target;
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC) | (atomic ? O_EXCL : 0);
+    int flags =
+        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC) | (atomic ? O_EXCL : 0);
     int fd = ::open(tmp.c_str(), flags, mode);
     if (fd < 0) return push_errno(L, tmp);
     Fd owned(fd);
@@ -207,7 +214,8 @@ bool remove_tree(const std::string& path, std::string* failed) {
         }
         std::vector<std::string> names;
         while (dirent* e = ::readdir(d)) {
-            if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
+            if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
+                names.emplace_back(e->d_name);
         }
         ::closedir(d);
         for (const auto& n : names)
@@ -315,8 +323,10 @@ int l_chown(lua_State* L) {
     long long gid = id_arg(L, 3, true);
     check_opt_table(L, 4);
     bool follow = opt_bool(L, 4, 4, "follow", true);
-    if (uid == -2) return push_error(L, std::string("unknown user '") + lua_tostring(L, 2) + "'", EINVAL);
-    if (gid == -2) return push_error(L, std::string("unknown group '") + lua_tostring(L, 3) + "'", EINVAL);
+    if (uid == -2)
+        return push_error(L, std::string("unknown user '") + lua_tostring(L, 2) + "'", EINVAL);
+    if (gid == -2)
+        return push_error(L, std::string("unknown group '") + lua_tostring(L, 3) + "'", EINVAL);
     int rc = (follow ? ::chown : ::lchown)(path, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
     if (rc < 0) return push_errno(L, path);
     lua_pushboolean(L, 1);
@@ -327,9 +337,18 @@ int l_chown(lua_State* L) {
 
 void add_sys_fs(lua_State* L) {
     static const luaL_Reg kFuncs[] = {
-        {"stat", l_stat},       {"lstat", l_lstat},       {"readdir", l_readdir}, {"readfile", l_readfile},
-        {"writefile", l_writefile}, {"mkdir", l_mkdir},   {"rm", l_rm},           {"rename", l_rename},
-        {"symlink", l_symlink}, {"readlink", l_readlink}, {"chmod", l_chmod},     {"chown", l_chown},
+        {"stat", l_stat},
+        {"lstat", l_lstat},
+        {"readdir", l_readdir},
+        {"readfile", l_readfile},
+        {"writefile", l_writefile},
+        {"mkdir", l_mkdir},
+        {"rm", l_rm},
+        {"rename", l_rename},
+        {"symlink", l_symlink},
+        {"readlink", l_readlink},
+        {"chmod", l_chmod},
+        {"chown", l_chown},
         {nullptr, nullptr},
     };
     luaL_setfuncs(L, kFuncs, 0);

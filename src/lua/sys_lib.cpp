@@ -32,19 +32,35 @@ struct Flag {
 };
 
 constexpr Flag kMountFlags[] = {
-    {"ro", MS_RDONLY},           {"rdonly", MS_RDONLY},     {"rw", 0},
-    {"nosuid", MS_NOSUID},       {"nodev", MS_NODEV},       {"noexec", MS_NOEXEC},
-    {"sync", MS_SYNCHRONOUS},    {"remount", MS_REMOUNT},   {"mand", MS_MANDLOCK},
-    {"dirsync", MS_DIRSYNC},     {"noatime", MS_NOATIME},   {"nodiratime", MS_NODIRATIME},
-    {"bind", MS_BIND},           {"rbind", MS_BIND | MS_REC}, {"move", MS_MOVE},
-    {"rec", MS_REC},             {"silent", MS_SILENT},     {"unbindable", MS_UNBINDABLE},
-    {"private", MS_PRIVATE},     {"slave", MS_SLAVE},       {"shared", MS_SHARED},
-    {"relatime", MS_RELATIME},   {"strictatime", MS_STRICTATIME}, {"lazytime", MS_LAZYTIME},
+    {"ro", MS_RDONLY},
+    {"rdonly", MS_RDONLY},
+    {"rw", 0},
+    {"nosuid", MS_NOSUID},
+    {"nodev", MS_NODEV},
+    {"noexec", MS_NOEXEC},
+    {"sync", MS_SYNCHRONOUS},
+    {"remount", MS_REMOUNT},
+    {"mand", MS_MANDLOCK},
+    {"dirsync", MS_DIRSYNC},
+    {"noatime", MS_NOATIME},
+    {"nodiratime", MS_NODIRATIME},
+    {"bind", MS_BIND},
+    {"rbind", MS_BIND | MS_REC},
+    {"move", MS_MOVE},
+    {"rec", MS_REC},
+    {"silent", MS_SILENT},
+    {"unbindable", MS_UNBINDABLE},
+    {"private", MS_PRIVATE},
+    {"slave", MS_SLAVE},
+    {"shared", MS_SHARED},
+    {"relatime", MS_RELATIME},
+    {"strictatime", MS_STRICTATIME},
+    {"lazytime", MS_LAZYTIME},
     {"defaults", 0},
 };
 
 constexpr Flag kUmountFlags[] = {
-    {"force", MNT_FORCE}, {"detach", MNT_DETACH}, {"lazy", MNT_DETACH},
+    {"force", MNT_FORCE},   {"detach", MNT_DETACH},        {"lazy", MNT_DETACH},
     {"expire", MNT_EXPIRE}, {"nofollow", UMOUNT_NOFOLLOW},
 };
 
@@ -52,7 +68,8 @@ constexpr Flag kUmountFlags[] = {
 // flags; anything else goes to the file system's data string, as mount(8) does.
 // Returns false (message on the stack) for an unknown name when `data` is null.
 template <size_t N>
-bool parse_flags(lua_State* L, int arg, const Flag (&table)[N], unsigned long* flags, std::string* data) {
+bool parse_flags(lua_State* L, int arg, const Flag (&table)[N], unsigned long* flags,
+                 std::string* data) {
     auto one = [&](std::string_view word) {
         if (word.empty()) return true;
         for (const auto& f : table) {
@@ -119,7 +136,8 @@ int l_mount(lua_State* L) {
     parse_flags(L, 4, kMountFlags, &flags, &data);
     if (extra && *extra) data += (data.empty() ? "" : ",") + std::string(extra);
     if (::mount(source, target, fstype, flags, data.empty() ? nullptr : data.c_str()) < 0)
-        return push_errno(L, std::string("cannot mount ") + (source ? source : "none") + " on " + target);
+        return push_errno(
+            L, std::string("cannot mount ") + (source ? source : "none") + " on " + target);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -129,7 +147,8 @@ int l_umount(lua_State* L) {
     const char* target = luaL_checkstring(L, 1);
     check_flag_arg(L, 2);
     unsigned long flags = 0;
-    if (!parse_flags(L, 2, kUmountFlags, &flags, nullptr)) return luaL_argerror(L, 2, lua_tostring(L, -1));
+    if (!parse_flags(L, 2, kUmountFlags, &flags, nullptr))
+        return luaL_argerror(L, 2, lua_tostring(L, -1));
     if (::umount2(target, static_cast<int>(flags)) < 0)
         return push_errno(L, std::string("cannot unmount ") + target);
     lua_pushboolean(L, 1);
@@ -140,7 +159,8 @@ int l_umount(lua_State* L) {
 int l_hostname(lua_State* L) {
     if (!lua_isnoneornil(L, 1)) {
         std::string_view name = check_view(L, 1);
-        if (::sethostname(name.data(), name.size()) < 0) return push_errno(L, "cannot set hostname");
+        if (::sethostname(name.data(), name.size()) < 0)
+            return push_errno(L, "cannot set hostname");
         lua_pushboolean(L, 1);
         return 1;
     }
@@ -150,14 +170,38 @@ int l_hostname(lua_State* L) {
     return 1;
 }
 
-int l_getpid(lua_State* L) { lua_pushinteger(L, ::getpid()); return 1; }
-int l_getppid(lua_State* L) { lua_pushinteger(L, ::getppid()); return 1; }
-int l_getuid(lua_State* L) { lua_pushinteger(L, ::getuid()); return 1; }
-int l_geteuid(lua_State* L) { lua_pushinteger(L, ::geteuid()); return 1; }
-int l_getgid(lua_State* L) { lua_pushinteger(L, ::getgid()); return 1; }
-int l_getegid(lua_State* L) { lua_pushinteger(L, ::getegid()); return 1; }
-int l_getsid(lua_State* L) { lua_pushinteger(L, ::getsid(0)); return 1; }
-int l_getpgrp(lua_State* L) { lua_pushinteger(L, ::getpgrp()); return 1; }
+int l_getpid(lua_State* L) {
+    lua_pushinteger(L, ::getpid());
+    return 1;
+}
+int l_getppid(lua_State* L) {
+    lua_pushinteger(L, ::getppid());
+    return 1;
+}
+int l_getuid(lua_State* L) {
+    lua_pushinteger(L, ::getuid());
+    return 1;
+}
+int l_geteuid(lua_State* L) {
+    lua_pushinteger(L, ::geteuid());
+    return 1;
+}
+int l_getgid(lua_State* L) {
+    lua_pushinteger(L, ::getgid());
+    return 1;
+}
+int l_getegid(lua_State* L) {
+    lua_pushinteger(L, ::getegid());
+    return 1;
+}
+int l_getsid(lua_State* L) {
+    lua_pushinteger(L, ::getsid(0));
+    return 1;
+}
+int l_getpgrp(lua_State* L) {
+    lua_pushinteger(L, ::getpgrp());
+    return 1;
+}
 
 int l_getgroups(lua_State* L) {
     gid_t groups[256];
@@ -175,7 +219,8 @@ int l_getgroups(lua_State* L) {
 int l_kill(lua_State* L) {
     lua_Integer pid = luaL_checkinteger(L, 1);
     int sig = lua_isnoneornil(L, 2) ? SIGTERM : check_signal(L, 2);
-    if (::kill(static_cast<pid_t>(pid), sig) < 0) return push_errno(L, "kill " + std::to_string(pid));
+    if (::kill(static_cast<pid_t>(pid), sig) < 0)
+        return push_errno(L, "kill " + std::to_string(pid));
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -188,10 +233,12 @@ int l_sync(lua_State*) {
 // reboot(how): "restart", "halt", "poweroff" (after sync), "cad_on", "cad_off".
 int l_reboot(lua_State* L) {
     static const char* const kHow[] = {"restart", "halt", "poweroff", "cad_on", "cad_off", nullptr};
-    static const unsigned kCmd[] = {RB_AUTOBOOT, RB_HALT_SYSTEM, RB_POWER_OFF, RB_ENABLE_CAD, RB_DISABLE_CAD};
+    static const unsigned kCmd[] = {RB_AUTOBOOT, RB_HALT_SYSTEM, RB_POWER_OFF, RB_ENABLE_CAD,
+                                    RB_DISABLE_CAD};
     int i = luaL_checkoption(L, 1, nullptr, kHow);
     if (i < 3) ::sync();
-    if (::reboot(static_cast<int>(kCmd[i])) < 0) return push_errno(L, std::string("reboot ") + kHow[i]);
+    if (::reboot(static_cast<int>(kCmd[i])) < 0)
+        return push_errno(L, std::string("reboot ") + kHow[i]);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -225,7 +272,8 @@ int l_time(lua_State* L) {
 
 // clock([name]): "monotonic" (default), "boottime", "realtime", "process", "thread".
 int l_clock(lua_State* L) {
-    static const char* const kNames[] = {"monotonic", "boottime", "realtime", "process", "thread", nullptr};
+    static const char* const kNames[] = {"monotonic", "boottime", "realtime",
+                                         "process",   "thread",   nullptr};
     static const clockid_t kIds[] = {CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME,
                                      CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
     int i = luaL_checkoption(L, 1, "monotonic", kNames);
@@ -293,14 +341,14 @@ int l_pipe(lua_State* L) {
 int open_sys(lua_State* L) {
     define_stream(L);
     static const luaL_Reg kFuncs[] = {
-        {"mount", l_mount},     {"umount", l_umount},     {"hostname", l_hostname},
-        {"getpid", l_getpid},   {"getppid", l_getppid},   {"getuid", l_getuid},
-        {"geteuid", l_geteuid}, {"getgid", l_getgid},     {"getegid", l_getegid},
-        {"getgroups", l_getgroups}, {"getsid", l_getsid}, {"getpgrp", l_getpgrp},
-        {"kill", l_kill},       {"sync", l_sync},         {"reboot", l_reboot},
-        {"uname", l_uname},     {"time", l_time},         {"clock", l_clock},
-        {"getcwd", l_getcwd},   {"chdir", l_chdir},       {"environ", l_environ},
-        {"setenv", l_setenv},   {"umask", l_umask},       {"pipe", l_pipe},
+        {"mount", l_mount},         {"umount", l_umount},   {"hostname", l_hostname},
+        {"getpid", l_getpid},       {"getppid", l_getppid}, {"getuid", l_getuid},
+        {"geteuid", l_geteuid},     {"getgid", l_getgid},   {"getegid", l_getegid},
+        {"getgroups", l_getgroups}, {"getsid", l_getsid},   {"getpgrp", l_getpgrp},
+        {"kill", l_kill},           {"sync", l_sync},       {"reboot", l_reboot},
+        {"uname", l_uname},         {"time", l_time},       {"clock", l_clock},
+        {"getcwd", l_getcwd},       {"chdir", l_chdir},     {"environ", l_environ},
+        {"setenv", l_setenv},       {"umask", l_umask},     {"pipe", l_pipe},
         {nullptr, nullptr},
     };
     luaL_newlib(L, kFuncs);

@@ -71,37 +71,46 @@ int push_wait_status(lua_State* L, int status) {
         return 3;
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-    if (code == 0) lua_pushboolean(L, 1);
-    else lua_pushnil(L);
+    if (code == 0)
+        lua_pushboolean(L, 1);
+    else
+        lua_pushnil(L);
     lua_pushliteral(L, "exit");
     lua_pushinteger(L, code);
     return 3;
 }
 
-Process* check_process(lua_State* L) { return static_cast<Process*>(luaL_checkudata(L, 1, kProcess)); }
+Process* check_process(lua_State* L) {
+    return static_cast<Process*>(luaL_checkudata(L, 1, kProcess));
+}
 
 int wait_k(lua_State* L, int, lua_KContext) {
     Process* p = check_process(L);
     if (p->poll()) return push_wait_status(L, p->status);
     auto& rt = Runtime::of(L);
     rt.check_can_wait(L);
-    return rt.await(L, [p, &rt](Runtime::Done done) {
-        p->waiter = std::move(done);
-        auto st = p->watch.start(rt.loop(), p->pidfd.get(), EPOLLIN, [p](uint32_t) {
-            p->watch.stop();
-            if (auto w = std::move(p->waiter)) w([](lua_State*) { return 0; });
-        });
-        if (!st) {
-            p->watch.stop();
-            if (auto w = std::move(p->waiter)) w([](lua_State*) { return 0; });
-        }
-    }, wait_k, 0);
+    return rt.await(
+        L,
+        [p, &rt](Runtime::Done done) {
+            p->waiter = std::move(done);
+            auto st = p->watch.start(rt.loop(), p->pidfd.get(), EPOLLIN, [p](uint32_t) {
+                p->watch.stop();
+                if (auto w = std::move(p->waiter)) w([](lua_State*) { return 0; });
+            });
+            if (!st) {
+                p->watch.stop();
+                if (auto w = std::move(p->waiter)) w([](lua_State*) { return 0; });
+            }
+        },
+        wait_k, 0);
 }
 
 // process:wait()
 int p_wait(lua_State* L) {
     Process* p = check_process(L);
-    if (p->waiter) return luaL_error(L, "another task is already waiting for process %d", static_cast<int>(p->pid));
+    if (p->waiter)
+        return luaL_error(L, "another task is already waiting for process %d",
+                          static_cast<int>(p->pid));
     return wait_k(L, LUA_OK, 0);
 }
 
@@ -154,11 +163,17 @@ Redirect check_redirect(lua_State* L, int opts, int arg, const char* name, int* 
     Redirect r = Redirect::kFd;
     if (lua_type(L, -1) == LUA_TSTRING) {
         std::string_view s = lua_tostring(L, -1);
-        if (s == "inherit") r = Redirect::kInherit;
-        else if (s == "null") r = Redirect::kNull;
-        else if (s == "pipe") r = Redirect::kPipe;
-        else if (s == "stdout" && std::strcmp(name, "stderr") == 0) r = Redirect::kStdout;
-        else luaL_argerror(L, arg, lua_pushfstring(L, "option '%s': unknown value '%s'", name, s.data()));
+        if (s == "inherit")
+            r = Redirect::kInherit;
+        else if (s == "null")
+            r = Redirect::kNull;
+        else if (s == "pipe")
+            r = Redirect::kPipe;
+        else if (s == "stdout" && std::strcmp(name, "stderr") == 0)
+            r = Redirect::kStdout;
+        else
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L, "option '%s': unknown value '%s'", name, s.data()));
     } else {
         *fd = fd_of(L, lua_gettop(L));
     }
@@ -171,7 +186,8 @@ lua_Integer check_string_array(lua_State* L, int t, int arg, const char* what) {
     lua_Integer n = luaL_len(L, t);
     for (lua_Integer i = 1; i <= n; ++i) {
         if (lua_rawgeti(L, t, i) != LUA_TSTRING)
-            luaL_argerror(L, arg, lua_pushfstring(L, "%s[%d] must be a string", what, static_cast<int>(i)));
+            luaL_argerror(L, arg,
+                          lua_pushfstring(L, "%s[%d] must be a string", what, static_cast<int>(i)));
         lua_pop(L, 1);
     }
     return n;
@@ -230,9 +246,11 @@ int do_spawn(const std::vector<const char*>& argv, char* const* envp, const char
     int err = 0;
     for (int i = 0; i < 3 && !err; ++i) {
         switch (plan.how[i]) {
-            case Redirect::kInherit: break;
+            case Redirect::kInherit:
+                break;
             case Redirect::kNull:
-                err = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+                err = posix_spawn_file_actions_addopen(&fa, i, "/dev/null",
+                                                       i == 0 ? O_RDONLY : O_WRONLY, 0);
                 break;
             case Redirect::kPipe: {
                 int p[2];
@@ -245,8 +263,12 @@ int do_spawn(const std::vector<const char*>& argv, char* const* envp, const char
                 err = posix_spawn_file_actions_adddup2(&fa, theirs[i].get(), i);
                 break;
             }
-            case Redirect::kFd: err = posix_spawn_file_actions_adddup2(&fa, plan.fd[i], i); break;
-            case Redirect::kStdout: err = posix_spawn_file_actions_adddup2(&fa, 1, 2); break;
+            case Redirect::kFd:
+                err = posix_spawn_file_actions_adddup2(&fa, plan.fd[i], i);
+                break;
+            case Redirect::kStdout:
+                err = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+                break;
         }
     }
     if (!err && cwd) err = posix_spawn_file_actions_addchdir_np(&fa, cwd);
@@ -280,7 +302,8 @@ int l_spawn(lua_State* L) {
     bool setsid = opt_bool(L, opts, opts_arg, "setsid", false);
     SpawnPlan plan;
     static const char* const kNames[] = {"stdin", "stdout", "stderr"};
-    for (int i = 0; i < 3; ++i) plan.how[i] = check_redirect(L, opts, opts_arg, kNames[i], &plan.fd[i]);
+    for (int i = 0; i < 3; ++i)
+        plan.how[i] = check_redirect(L, opts, opts_arg, kNames[i], &plan.fd[i]);
     lua_settop(L, 2);
     push_env(L, opts, opts_arg);  // index 3: "K=V" strings, or nil
     // Validation is done: from here on nothing raises.
@@ -301,8 +324,10 @@ int l_spawn(lua_State* L) {
     p->pid = pid;
     p->pidfd = Fd(pfd);
     for (int i = 0; i < 3; ++i) {
-        if (ours[i]) push_stream(L, std::move(ours[i]));
-        else lua_pushnil(L);
+        if (ours[i])
+            push_stream(L, std::move(ours[i]));
+        else
+            lua_pushnil(L);
         lua_setiuservalue(L, -2, i + 1);
     }
     return 1;

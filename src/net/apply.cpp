@@ -1,8 +1,8 @@
 #include "net/apply.h"
 
 #include <fcntl.h>
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include "base/fd.h"
 #include "base/sys.h"
@@ -14,7 +14,8 @@ namespace {
 using Op = Change::Op;
 
 std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 
@@ -34,27 +35,32 @@ Result<bool> set_sysctl(const std::string& path, const std::string& value, bool 
 }
 
 class Executor {
-public:
-    Executor(Rtnl& rtnl, NetState state, const ApplyOptions& o) : rtnl_(rtnl), state_(std::move(state)), opts_(o) {}
+  public:
+    Executor(Rtnl& rtnl, NetState state, const ApplyOptions& o)
+        : rtnl_(rtnl), state_(std::move(state)), opts_(o) {}
 
     ApplyReport run(const Plan& plan) {
         report_.missing = plan.missing;
         size_t i = 0;
-        for (; i < plan.changes.size() && !stopped_; ++i) step(plan.changes[i]);
+        for (; i < plan.changes.size() && !stopped_; ++i)
+            step(plan.changes[i]);
         flush();
         if (stopped_ && i < plan.changes.size())
-            report_.errors.push_back(std::to_string(plan.changes.size() - i) + " later changes not attempted");
+            report_.errors.push_back(std::to_string(plan.changes.size() - i) +
+                                     " later changes not attempted");
         return std::move(report_);
     }
 
-private:
+  private:
     void step(const Change& c) {
         if (c.op == Op::kSysctl) {
             flush();
             if (stopped_) return;
             auto r = set_sysctl(opts_.sysctl_root + "/" + c.target, c.value, opts_.dry_run);
-            if (!r) fail(c, r.error());
-            else if (*r) report_.changes.push_back(c.text);
+            if (!r)
+                fail(c, r.error());
+            else if (*r)
+                report_.changes.push_back(c.text);
             return;
         }
         if (opts_.dry_run) {
@@ -64,7 +70,8 @@ private:
         // Names the change needs, resolved against what the kernel has now.
         std::vector<std::string> names;
         if (c.op != Op::kCreateLink) names.push_back(c.ifname);
-        if ((c.op == Op::kCreateLink && c.spec.kind == "vlan") || (c.op == Op::kSetMaster && !c.target.empty()))
+        if ((c.op == Op::kCreateLink && c.spec.kind == "vlan") ||
+            (c.op == Op::kSetMaster && !c.target.empty()))
             names.push_back(c.target);
         for (const auto& n : names) {
             if (state_.link(n)) continue;
@@ -77,7 +84,9 @@ private:
         }
         auto index = [&](const std::string& n) { return state_.link(n)->index; };
         switch (c.op) {
-            case Op::kDeleteLink: batch_.link_delete(index(c.ifname)); break;
+            case Op::kDeleteLink:
+                batch_.link_delete(index(c.ifname));
+                break;
             case Op::kRenameLink: {
                 LinkSet s;
                 s.index = index(c.ifname);
@@ -116,13 +125,18 @@ private:
             case Op::kDeleteRoute: {
                 Route r = c.route;
                 r.oif = index(c.ifname);
-                batch_.route(c.op == Op::kAddRoute ? RouteOp::kAdd : c.op == Op::kReplaceRoute ? RouteOp::kReplace : RouteOp::kDelete, r);
+                batch_.route(c.op == Op::kAddRoute       ? RouteOp::kAdd
+                             : c.op == Op::kReplaceRoute ? RouteOp::kReplace
+                                                         : RouteOp::kDelete,
+                             r);
                 break;
             }
-            case Op::kSysctl: break;
+            case Op::kSysctl:
+                break;
         }
         pending_.push_back(&c);
-        links_changed_ |= c.op == Op::kDeleteLink || c.op == Op::kRenameLink || c.op == Op::kCreateLink;
+        links_changed_ |=
+            c.op == Op::kDeleteLink || c.op == Op::kRenameLink || c.op == Op::kCreateLink;
     }
 
     // A removal whose object went away meanwhile (an address taking its routes
@@ -146,15 +160,18 @@ private:
             stopped_ = true;
         } else {
             for (size_t k = 0; k < pending_.size(); ++k) {
-                if ((*results)[k]) report_.changes.push_back(pending_[k]->text);
-                else if (!already_gone(*pending_[k], (*results)[k].error())) fail(*pending_[k], (*results)[k].error());
+                if ((*results)[k])
+                    report_.changes.push_back(pending_[k]->text);
+                else if (!already_gone(*pending_[k], (*results)[k].error()))
+                    fail(*pending_[k], (*results)[k].error());
             }
         }
         batch_.clear();
         pending_.clear();
         if (links_changed_) {
             links_changed_ = false;
-            if (auto links = rtnl_.links()) state_.links = std::move(*links);
+            if (auto links = rtnl_.links())
+                state_.links = std::move(*links);
             else {
                 report_.errors.push_back(links.error().message());
                 stopped_ = true;
@@ -186,8 +203,9 @@ Result<ApplyReport> apply_config(Rtnl& rtnl, const NetConfig& want, const NetCon
                                  const ApplyOptions& options) {
     NetState state = KEEL_TRY(rtnl.state());
     Plan plan = KEEL_TRY(make_plan(want, previous, state, PlanOptions{options.allow_missing}));
-    const bool removed_addresses = std::any_of(plan.changes.begin(), plan.changes.end(),
-                                               [](const Change& c) { return c.op == Change::Op::kDeleteAddress; });
+    const bool removed_addresses =
+        std::any_of(plan.changes.begin(), plan.changes.end(),
+                    [](const Change& c) { return c.op == Change::Op::kDeleteAddress; });
     ApplyReport report = execute(rtnl, plan, std::move(state), options);
     // Removing an address makes the kernel drop routes through gateways it
     // reached: plan once more so those come back.

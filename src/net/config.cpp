@@ -15,7 +15,7 @@ using nlohmann::json;
 // Walks a JSON object, tracking the path for errors and the keys seen so unknown
 // ones are reported.
 class Obj {
-public:
+  public:
     Obj(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
 
     Status check_object() const {
@@ -37,7 +37,7 @@ public:
     std::string at(const std::string& key) const { return path_ + "." + key; }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     const json& j_;
     std::string path_;
 };
@@ -48,9 +48,11 @@ Result<bool> as_bool(const json& v, const std::string& path) {
 }
 
 Result<uint32_t> as_uint(const json& v, const std::string& path, uint64_t min, uint64_t max) {
-    if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) ||
+    if (!v.is_number_integer() ||
+        (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0) ||
         v.get<uint64_t>() < min || v.get<uint64_t>() > max)
-        return Error(path + ": must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+        return Error(path + ": must be an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max));
     return static_cast<uint32_t>(v.get<uint64_t>());
 }
 
@@ -62,7 +64,8 @@ Result<std::string> as_string(const json& v, const std::string& path) {
 Status check_ifname(const std::string& name, const std::string& path) {
     if (name.empty() || name.size() > 15 || name == "." || name == ".." ||
         name.find_first_of("/: \t\n") != std::string::npos)
-        return Error(path + ": '" + name + "' is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+        return Error(path + ": '" + name +
+                     "' is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
     return {};
 }
 
@@ -95,17 +98,22 @@ Result<RouteConfig> parse_route(const json& j, const std::string& path) {
         r.to.len = 0;
     } else {
         auto p = IpPrefix::parse(text);
-        if (!p) return Error(o.at("to") + ": '" + text + "' is not a prefix (like 10.1.0.0/16) or \"default\"");
+        if (!p)
+            return Error(o.at("to") + ": '" + text +
+                         "' is not a prefix (like 10.1.0.0/16) or \"default\"");
         r.to = p->network();
     }
     if (r.via.valid() && r.via.family != r.to.addr.family)
         return Error(o.at("via") + ": " + r.via.to_string() + " is not of the family of " + text);
     if (r.src.valid() && r.src.family != r.to.addr.family)
         return Error(o.at("src") + ": " + r.src.to_string() + " is not of the family of " + text);
-    if (const json* v = o.get("metric")) r.metric = KEEL_TRY(as_uint(*v, o.at("metric"), 0, 0xffffffffu));
+    if (const json* v = o.get("metric"))
+        r.metric = KEEL_TRY(as_uint(*v, o.at("metric"), 0, 0xffffffffu));
     if (const json* v = o.get("table")) {
-        if (v->is_string() && v->get<std::string>() == "main") r.table = 254;
-        else r.table = KEEL_TRY(as_uint(*v, o.at("table"), 1, 0xfffffffeu));
+        if (v->is_string() && v->get<std::string>() == "main")
+            r.table = 254;
+        else
+            r.table = KEEL_TRY(as_uint(*v, o.at("table"), 1, 0xfffffffeu));
         if (r.table == 255) return Error(o.at("table") + ": the local table (255) is the kernel's");
     }
     return r;
@@ -124,17 +132,20 @@ Result<DhcpConfig> parse_dhcp(const json& j, const std::string& path) {
     if (const json* v = o.get("hostname")) d.hostname = KEEL_TRY(as_string(*v, o.at("hostname")));
     if (d.hostname.find_first_of(" \t\n'\"\\") != std::string::npos)
         return Error(o.at("hostname") + ": must not contain spaces, quotes or backslashes");
-    if (const json* v = o.get("metric")) d.metric = KEEL_TRY(as_uint(*v, o.at("metric"), 0, 0xffffffffu));
+    if (const json* v = o.get("metric"))
+        d.metric = KEEL_TRY(as_uint(*v, o.at("metric"), 0, 0xffffffffu));
     if (const json* v = o.get("use_dns")) d.use_dns = KEEL_TRY(as_bool(*v, o.at("use_dns")));
-    if (const json* v = o.get("use_routes")) d.use_routes = KEEL_TRY(as_bool(*v, o.at("use_routes")));
+    if (const json* v = o.get("use_routes"))
+        d.use_routes = KEEL_TRY(as_bool(*v, o.at("use_routes")));
     return d;
 }
 
-Result<InterfaceConfig> parse_interface(const std::string& name, const json& j, const std::string& path) {
+Result<InterfaceConfig> parse_interface(const std::string& name, const json& j,
+                                        const std::string& path) {
     Obj o(j, path);
     KEEL_TRY_STATUS(o.check_object());
-    KEEL_TRY_STATUS(o.check_known({"match", "kind", "peer", "parent", "vlan_id", "up", "mtu", "mac", "bridge",
-                                   "addresses", "routes", "dhcp", "ipv6_autoconf"}));
+    KEEL_TRY_STATUS(o.check_known({"match", "kind", "peer", "parent", "vlan_id", "up", "mtu", "mac",
+                                   "bridge", "addresses", "routes", "dhcp", "ipv6_autoconf"}));
     InterfaceConfig c;
     c.name = name;
     KEEL_TRY_STATUS(check_ifname(name, path));
@@ -149,16 +160,21 @@ Result<InterfaceConfig> parse_interface(const std::string& name, const json& j, 
     if (const json* v = o.get("kind")) {
         c.kind = KEEL_TRY(as_string(*v, o.at("kind")));
         static const char* const kKinds[] = {"dummy", "bridge", "veth", "vlan"};
-        if (std::none_of(std::begin(kKinds), std::end(kKinds), [&](const char* k) { return c.kind == k; }))
-            return Error(o.at("kind") + ": '" + c.kind + "' is not one of dummy, bridge, veth, vlan");
-        if (c.match_mac) return Error(o.at("match") + ": only existing (physical) interfaces are matched by MAC");
+        if (std::none_of(std::begin(kKinds), std::end(kKinds),
+                         [&](const char* k) { return c.kind == k; }))
+            return Error(o.at("kind") + ": '" + c.kind +
+                         "' is not one of dummy, bridge, veth, vlan");
+        if (c.match_mac)
+            return Error(o.at("match") +
+                         ": only existing (physical) interfaces are matched by MAC");
     }
     if (const json* v = o.get("peer")) {
         if (c.kind != "veth") return Error(o.at("peer") + ": only for kind veth");
         c.peer = KEEL_TRY(as_string(*v, o.at("peer")));
         KEEL_TRY_STATUS(check_ifname(c.peer, o.at("peer")));
     }
-    if (c.kind == "veth" && c.peer.empty()) return Error(o.at("peer") + ": missing (the veth's other end)");
+    if (c.kind == "veth" && c.peer.empty())
+        return Error(o.at("peer") + ": missing (the veth's other end)");
     if (const json* v = o.get("parent")) {
         if (c.kind != "vlan") return Error(o.at("parent") + ": only for kind vlan");
         c.parent = KEEL_TRY(as_string(*v, o.at("parent")));
@@ -176,17 +192,20 @@ Result<InterfaceConfig> parse_interface(const std::string& name, const json& j, 
     if (const json* v = o.get("bridge")) {
         c.bridge = KEEL_TRY(as_string(*v, o.at("bridge")));
         KEEL_TRY_STATUS(check_ifname(c.bridge, o.at("bridge")));
-        if (c.bridge == name) return Error(o.at("bridge") + ": an interface cannot be its own bridge");
+        if (c.bridge == name)
+            return Error(o.at("bridge") + ": an interface cannot be its own bridge");
     }
     if (const json* v = o.get("addresses")) {
-        if (!v->is_array()) return Error(o.at("addresses") + ": must be an array of prefixes like \"10.0.0.2/24\"");
+        if (!v->is_array())
+            return Error(o.at("addresses") + ": must be an array of prefixes like \"10.0.0.2/24\"");
         std::set<IpPrefix> seen;
         for (size_t i = 0; i < v->size(); ++i) {
             const std::string p = o.at("addresses") + "[" + std::to_string(i) + "]";
             auto text = KEEL_TRY(as_string((*v)[i], p));
             auto prefix = IpPrefix::parse(text);
             if (!prefix || text.find('/') == std::string::npos)
-                return Error(p + ": '" + text + "' is not an address with a prefix length (like 10.0.0.2/24)");
+                return Error(p + ": '" + text +
+                             "' is not an address with a prefix length (like 10.0.0.2/24)");
             if (!seen.insert(*prefix).second) return Error(p + ": " + text + " is listed twice");
             c.addresses.push_back(*prefix);
         }
@@ -194,10 +213,12 @@ Result<InterfaceConfig> parse_interface(const std::string& name, const json& j, 
     if (const json* v = o.get("routes")) {
         if (!v->is_array()) return Error(o.at("routes") + ": must be an array of routes");
         for (size_t i = 0; i < v->size(); ++i)
-            c.routes.push_back(KEEL_TRY(parse_route((*v)[i], o.at("routes") + "[" + std::to_string(i) + "]")));
+            c.routes.push_back(
+                KEEL_TRY(parse_route((*v)[i], o.at("routes") + "[" + std::to_string(i) + "]")));
     }
     if (const json* v = o.get("dhcp")) c.dhcp = KEEL_TRY(parse_dhcp(*v, o.at("dhcp")));
-    if (const json* v = o.get("ipv6_autoconf")) c.ipv6_autoconf = KEEL_TRY(as_bool(*v, o.at("ipv6_autoconf")));
+    if (const json* v = o.get("ipv6_autoconf"))
+        c.ipv6_autoconf = KEEL_TRY(as_bool(*v, o.at("ipv6_autoconf")));
     return c;
 }
 
@@ -227,13 +248,18 @@ Result<NetConfig> parse_config(const json& section, const std::string& where) {
         const std::string path = o.at("interfaces") + "." + i.name;
         if (!i.bridge.empty()) {
             const InterfaceConfig* b = c.find(i.bridge);
-            if (b && b->kind != "bridge") return Error(path + ".bridge: " + i.bridge + " is configured as kind '" + b->kind + "', not bridge");
+            if (b && b->kind != "bridge")
+                return Error(path + ".bridge: " + i.bridge + " is configured as kind '" + b->kind +
+                             "', not bridge");
         }
-        if (i.kind == "vlan" && i.parent == i.name) return Error(path + ".parent: a vlan cannot be its own parent");
+        if (i.kind == "vlan" && i.parent == i.name)
+            return Error(path + ".parent: a vlan cannot be its own parent");
         if (i.match_mac && !macs.insert(*i.match_mac).second)
-            return Error(path + ".match.mac: " + i.match_mac->to_string() + " is matched by another interface too");
+            return Error(path + ".match.mac: " + i.match_mac->to_string() +
+                         " is matched by another interface too");
         if (i.kind == "veth" && c.find(i.peer) && c.find(i.peer)->kind == "veth")
-            return Error(path + ".peer: " + i.peer + " is configured as a veth too; configure only one end's kind");
+            return Error(path + ".peer: " + i.peer +
+                         " is configured as a veth too; configure only one end's kind");
     }
     if (const json* dns = o.get("dns")) {
         Obj d(*dns, o.at("dns"));
@@ -241,16 +267,19 @@ Result<NetConfig> parse_config(const json& section, const std::string& where) {
         KEEL_TRY_STATUS(d.check_known({"servers", "search"}));
         c.manage_dns = true;
         if (const json* s = d.get("servers")) {
-            if (!s->is_array()) return Error(d.at("servers") + ": must be an array of IP addresses");
+            if (!s->is_array())
+                return Error(d.at("servers") + ": must be an array of IP addresses");
             for (size_t i = 0; i < s->size(); ++i)
-                c.dns_servers.push_back(KEEL_TRY(as_ip((*s)[i], d.at("servers") + "[" + std::to_string(i) + "]")));
+                c.dns_servers.push_back(
+                    KEEL_TRY(as_ip((*s)[i], d.at("servers") + "[" + std::to_string(i) + "]")));
         }
         if (const json* s = d.get("search")) {
             if (!s->is_array()) return Error(d.at("search") + ": must be an array of domain names");
             for (size_t i = 0; i < s->size(); ++i) {
                 const std::string p = d.at("search") + "[" + std::to_string(i) + "]";
                 auto name = KEEL_TRY(as_string((*s)[i], p));
-                if (name.empty() || name.size() > 253 || name.find_first_of(" \t\n#;") != std::string::npos)
+                if (name.empty() || name.size() > 253 ||
+                    name.find_first_of(" \t\n#;") != std::string::npos)
                     return Error(p + ": '" + name + "' is not a domain name");
                 c.dns_search.push_back(name);
             }
@@ -307,7 +336,8 @@ json to_json(const NetConfig& c) {
         if (!i.bridge.empty()) j["bridge"] = i.bridge;
         if (!i.addresses.empty()) {
             j["addresses"] = json::array();
-            for (const auto& a : i.addresses) j["addresses"].push_back(a.to_string());
+            for (const auto& a : i.addresses)
+                j["addresses"].push_back(a.to_string());
         }
         if (!i.routes.empty()) {
             j["routes"] = json::array();
@@ -321,7 +351,9 @@ json to_json(const NetConfig& c) {
             }
         }
         if (i.dhcp.enabled) {
-            j["dhcp"] = {{"metric", i.dhcp.metric}, {"use_dns", i.dhcp.use_dns}, {"use_routes", i.dhcp.use_routes}};
+            j["dhcp"] = {{"metric", i.dhcp.metric},
+                         {"use_dns", i.dhcp.use_dns},
+                         {"use_routes", i.dhcp.use_routes}};
             if (!i.dhcp.hostname.empty()) j["dhcp"]["hostname"] = i.dhcp.hostname;
         }
         if (i.ipv6_autoconf) j["ipv6_autoconf"] = *i.ipv6_autoconf;
@@ -330,7 +362,8 @@ json to_json(const NetConfig& c) {
     json out = {{"interfaces", std::move(ifs)}};
     if (c.manage_dns) {
         json servers = json::array();
-        for (const auto& s : c.dns_servers) servers.push_back(s.to_string());
+        for (const auto& s : c.dns_servers)
+            servers.push_back(s.to_string());
         out["dns"] = {{"servers", std::move(servers)}, {"search", c.dns_search}};
     }
     return out;

@@ -26,7 +26,7 @@ struct RouteConfig {
 
 struct DhcpConfig {
     bool enabled = false;
-    std::string hostname;   // sent as option 12 when set
+    std::string hostname;    // sent as option 12 when set
     uint32_t metric = 1024;  // of the routes a lease brings
     bool use_dns = true;
     bool use_routes = true;

@@ -8,12 +8,17 @@ namespace {
 
 using nlohmann::json;
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
 NetDaemon::NetDaemon(loop::EventLoop& loop, DaemonOptions options, Rtnl rtnl)
-    : loop_(loop), opts_(std::move(options)), rtnl_(std::move(rtnl)), confirm_timer_(loop, [this] { revert(); }) {}
+    : loop_(loop),
+      opts_(std::move(options)),
+      rtnl_(std::move(rtnl)),
+      confirm_timer_(loop, [this] { revert(); }) {}
 
 NetDaemon::~NetDaemon() = default;
 
@@ -21,7 +26,8 @@ Result<std::unique_ptr<NetDaemon>> NetDaemon::create(loop::EventLoop& loop, Daem
     Rtnl rtnl = KEEL_TRY(Rtnl::open());
     std::unique_ptr<NetDaemon> d(new NetDaemon(loop, std::move(options), std::move(rtnl)));
     NetDaemon* self = d.get();
-    d->monitor_ = KEEL_TRY(Monitor::start(loop, d->rtnl_, [self](const NetEvent& e) { self->on_net_event(e); }));
+    d->monitor_ = KEEL_TRY(
+        Monitor::start(loop, d->rtnl_, [self](const NetEvent& e) { self->on_net_event(e); }));
     if (d->opts_.udhcpc.empty()) d->opts_.udhcpc = find_udhcpc();
 
     d->bus_ = std::make_unique<bus::Client>(loop, d->opts_.bus);
@@ -29,22 +35,27 @@ Result<std::unique_ptr<NetDaemon>> NetDaemon::create(loop::EventLoop& loop, Daem
         if (e == bus::ClientEvent::kConnected || e == bus::ClientEvent::kReconnected)
             log::info("bus %s", bus::to_string(e));
         else if (e == bus::ClientEvent::kDisconnected || e == bus::ClientEvent::kError)
-            log::warning("bus %s: %.*s", bus::to_string(e), static_cast<int>(detail.size()), detail.data());
+            log::warning("bus %s: %.*s", bus::to_string(e), static_cast<int>(detail.size()),
+                         detail.data());
     });
-    d->bus_->subscribe("net.status", [self](const bus::Message& m) { self->reply(m, self->status()); });
+    d->bus_->subscribe("net.status",
+                       [self](const bus::Message& m) { self->reply(m, self->status()); });
     d->bus_->subscribe("net.apply", [self](const bus::Message& m) { self->on_apply_request(m); });
-    d->bus_->subscribe("net.confirm", [self](const bus::Message& m) { self->on_confirm_request(m); });
+    d->bus_->subscribe("net.confirm",
+                       [self](const bus::Message& m) { self->on_confirm_request(m); });
     d->bus_->connect();
 
     if (d->opts_.config) {
         auto r = d->apply(*d->opts_.config, nullptr, false);
         if (!r) return r.error();
-        for (const auto& e : r->errors) log::error("%s", e.c_str());
+        for (const auto& e : r->errors)
+            log::error("%s", e.c_str());
     }
     return d;
 }
 
-Result<ApplyReport> NetDaemon::apply(const NetConfig& want, const NetConfig* previous, bool dry_run, bool strict) {
+Result<ApplyReport> NetDaemon::apply(const NetConfig& want, const NetConfig* previous, bool dry_run,
+                                     bool strict) {
     ApplyOptions o = opts_.apply;
     o.dry_run = dry_run;
     o.allow_missing = !strict;
@@ -56,14 +67,17 @@ Result<ApplyReport> NetDaemon::apply(const NetConfig& want, const NetConfig* pre
     if (dry_run) return r;
     config_ = want;
     missing_ = r.missing;
-    for (const auto& c : r.changes) log::info("%s", c.c_str());
-    for (const auto& m : r.missing) log::warning("interface %s is not here yet; configuring it when it appears", m.c_str());
+    for (const auto& c : r.changes)
+        log::info("%s", c.c_str());
+    for (const auto& m : r.missing)
+        log::warning("interface %s is not here yet; configuring it when it appears", m.c_str());
     sync_dhcp();
     return r;
 }
 
 Result<ApplyReport> NetDaemon::reload(NetConfig config) {
-    if (rollback_) return Error("an apply is waiting for net.confirm; confirm it or let it revert first");
+    if (rollback_)
+        return Error("an apply is waiting for net.confirm; confirm it or let it revert first");
     NetConfig previous = config_;
     return apply(config, &previous, false);
 }
@@ -118,8 +132,10 @@ void NetDaemon::on_lease(const Lease& lease) {
     const Lease* before = it == leases_.end() ? nullptr : &it->second;
     if (lease.bound() || lease.event == "deconfig") {
         run_lease_plan(lease_plan(lease, before, i->dhcp), lease.ifname);
-        if (lease.bound()) leases_[lease.ifname] = lease;
-        else if (before) leases_.erase(it);
+        if (lease.bound())
+            leases_[lease.ifname] = lease;
+        else if (before)
+            leases_.erase(it);
         write_dns();
     }
     log::info("dhcp %s: %s%s", lease.ifname.c_str(), lease.event.c_str(),
@@ -135,8 +151,10 @@ void NetDaemon::run_lease_plan(const Plan& plan, const std::string& ifname) {
         return;
     }
     ApplyReport r = execute(rtnl_, plan, std::move(*state), opts_.apply);
-    for (const auto& c : r.changes) log::info("%s", c.c_str());
-    for (const auto& e : r.errors) log::error("dhcp %s: %s", ifname.c_str(), e.c_str());
+    for (const auto& c : r.changes)
+        log::info("%s", c.c_str());
+    for (const auto& e : r.errors)
+        log::error("dhcp %s: %s", ifname.c_str(), e.c_str());
 }
 
 void NetDaemon::write_dns() {
@@ -154,32 +172,39 @@ void NetDaemon::write_dns() {
     if (!config_.manage_dns && !leased && !dns_from_leases_) return;
     dns_from_leases_ = leased;
     auto w = write_file_if_changed(opts_.apply.resolv_conf, render_resolv_conf(dns));
-    if (!w) log::error("%s", w.error().message().c_str());
-    else if (*w) log::info("wrote %s", opts_.apply.resolv_conf.c_str());
+    if (!w)
+        log::error("%s", w.error().message().c_str());
+    else if (*w)
+        log::info("wrote %s", opts_.apply.resolv_conf.c_str());
 }
 
 void NetDaemon::on_net_event(const NetEvent& e) {
     publish(e.subject(), e.data);
     // A configured interface appeared (hotplug, or created by someone): configure it.
-    if (e.kind == "link" && (e.action == "added" || e.action == "renamed") && !missing_.empty() && !reapply_scheduled_) {
+    if (e.kind == "link" && (e.action == "added" || e.action == "renamed") && !missing_.empty() &&
+        !reapply_scheduled_) {
         reapply_scheduled_ = true;
         loop_.defer([this] {
             reapply_scheduled_ = false;
             if (missing_.empty()) return;
             NetConfig current = config_;
-            if (auto r = apply(current, &current, false); !r) log::error("%s", r.error().message().c_str());
+            if (auto r = apply(current, &current, false); !r)
+                log::error("%s", r.error().message().c_str());
         });
     }
 }
 
 json NetDaemon::status() {
     json j;
-    if (auto s = rtnl_.state()) j = to_json(*s);
-    else j["error"] = s.error().message();
+    if (auto s = rtnl_.state())
+        j = to_json(*s);
+    else
+        j["error"] = s.error().message();
     j["config"] = to_json(config_);
     j["missing"] = missing_;
     json leases = json::object();
-    for (const auto& [ifname, l] : leases_) leases[ifname] = to_json(l);
+    for (const auto& [ifname, l] : leases_)
+        leases[ifname] = to_json(l);
     j["dhcp"] = std::move(leases);
     if (rollback_) j["confirm_within"] = seconds(confirm_deadline_ - loop_.refresh_now());
     j["monitor"] = {{"overflows", monitor_->overflows()}, {"skipped", monitor_->skipped()}};
@@ -189,19 +214,24 @@ json NetDaemon::status() {
 
 void NetDaemon::on_apply_request(const bus::Message& m) {
     json body = json::parse(m.data, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return reply(m, {{"ok", false}, {"error", "net.apply: the request must be a JSON object"}});
+    if (body.is_discarded() || !body.is_object())
+        return reply(m, {{"ok", false}, {"error", "net.apply: the request must be a JSON object"}});
     double confirm_within = 0;
     bool dry_run = false;
     // Either {"config": {...}, "confirm_within": N, "dry_run": B} or the config itself
     // with those two keys beside its own.
     if (auto it = body.find("confirm_within"); it != body.end()) {
         if (!it->is_number() || it->get<double>() <= 0 || it->get<double>() > 86400)
-            return reply(m, {{"ok", false}, {"error", "net.apply: confirm_within must be a number of seconds (0 to 86400]"}});
+            return reply(
+                m,
+                {{"ok", false},
+                 {"error", "net.apply: confirm_within must be a number of seconds (0 to 86400]"}});
         confirm_within = it->get<double>();
         body.erase(it);
     }
     if (auto it = body.find("dry_run"); it != body.end()) {
-        if (!it->is_boolean()) return reply(m, {{"ok", false}, {"error", "net.apply: dry_run must be true or false"}});
+        if (!it->is_boolean())
+            return reply(m, {{"ok", false}, {"error", "net.apply: dry_run must be true or false"}});
         dry_run = it->get<bool>();
         body.erase(it);
     }
@@ -213,7 +243,8 @@ void NetDaemon::on_apply_request(const bus::Message& m) {
     if (rollback_ && !dry_run)
         return reply(m, {{"ok", false},
                          {"error", "an apply is waiting for net.confirm (" +
-                                       std::to_string(static_cast<int>(seconds(confirm_deadline_ - loop_.refresh_now()))) +
+                                       std::to_string(static_cast<int>(
+                                           seconds(confirm_deadline_ - loop_.refresh_now()))) +
                                        " s left); confirm it or let it revert first"}});
     NetConfig previous = config_;
     auto r = apply(*cfg, &previous, dry_run, /*strict=*/true);
@@ -223,7 +254,8 @@ void NetDaemon::on_apply_request(const bus::Message& m) {
     if (!dry_run) {
         if (confirm_within > 0) {
             rollback_ = std::move(previous);
-            confirm_timer_.arm_after(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(confirm_within)));
+            confirm_timer_.arm_after(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::duration<double>(confirm_within)));
             confirm_deadline_ = confirm_timer_.deadline();
             out["confirm_within"] = confirm_within;
             log::info("applied; reverting in %.1f s unless net.confirm arrives", confirm_within);
@@ -251,8 +283,10 @@ void NetDaemon::revert() {
     log::warning("no net.confirm in time: reverting to the previous config");
     auto r = apply(back, &current, false);
     json out;
-    if (r) out = r->to_json();
-    else out = {{"ok", false}, {"error", r.error().message()}};
+    if (r)
+        out = r->to_json();
+    else
+        out = {{"ok", false}, {"error", r.error().message()}};
     if (!r) log::error("revert failed: %s", r.error().message().c_str());
     publish("net.config.reverted", out);
 }
@@ -265,12 +299,14 @@ void NetDaemon::publish(const std::string& subject, const json& data) {
 void NetDaemon::reply(const bus::Message& m, const json& data) {
     if (m.reply.empty()) return;
     if (auto st = bus_->publish(m.reply, data.dump()); !st)
-        log::warning("cannot answer on %.*s: %s", static_cast<int>(m.reply.size()), m.reply.data(), st.error().message().c_str());
+        log::warning("cannot answer on %.*s: %s", static_cast<int>(m.reply.size()), m.reply.data(),
+                     st.error().message().c_str());
 }
 
 void NetDaemon::shutdown(std::function<void()> done) {
     confirm_timer_.cancel();
-    while (!dhcp_.empty()) stop_dhcp(dhcp_.begin()->first);
+    while (!dhcp_.empty())
+        stop_dhcp(dhcp_.begin()->first);
     if (!bus_->connected()) {
         bus_->close();
         done();

@@ -32,7 +32,7 @@ struct DaemonOptions {
 };
 
 class NetDaemon {
-public:
+  public:
     // `loop` must outlive the daemon.
     static Result<std::unique_ptr<NetDaemon>> create(loop::EventLoop& loop, DaemonOptions options);
     ~NetDaemon();
@@ -44,11 +44,12 @@ public:
 
     nlohmann::json status();
 
-private:
+  private:
     NetDaemon(loop::EventLoop& loop, DaemonOptions options, Rtnl rtnl);
     // `strict`: a missing interface fails the whole apply (net.apply); otherwise it
     // is configured when it appears (start, reload, revert).
-    Result<ApplyReport> apply(const NetConfig& want, const NetConfig* previous, bool dry_run, bool strict = false);
+    Result<ApplyReport> apply(const NetConfig& want, const NetConfig* previous, bool dry_run,
+                              bool strict = false);
     void sync_dhcp();
     void stop_dhcp(const std::string& ifname);
     void on_lease(const Lease& lease);

@@ -21,7 +21,9 @@ extern char** environ;
 namespace keel::net {
 namespace {
 
-bool executable(const std::string& p) { return ::access(p.c_str(), X_OK) == 0; }
+bool executable(const std::string& p) {
+    return ::access(p.c_str(), X_OK) == 0;
+}
 
 std::string in_path(const std::string& name) {
     const char* path = std::getenv("PATH");
@@ -46,31 +48,42 @@ std::vector<std::string> find_udhcpc() {
 }
 
 Status write_hook_script(const std::string& path, const std::string& keel_binary) {
-    if (keel_binary.find('\'') != std::string::npos) return Error("keel's path contains a quote: " + keel_binary);
-    const std::string text = "#!/bin/sh\n# udhcpc's script: hands each lease event to keel net.\nexec '" + keel_binary +
-                             "' net dhcp-hook \"$@\"\n";
+    if (keel_binary.find('\'') != std::string::npos)
+        return Error("keel's path contains a quote: " + keel_binary);
+    const std::string text =
+        "#!/bin/sh\n# udhcpc's script: hands each lease event to keel net.\nexec '" + keel_binary +
+        "' net dhcp-hook \"$@\"\n";
     auto w = write_file_if_changed(path, text);
     if (!w) return w.error();
     return sys::chmod(path, 0755);
 }
 
 DhcpClient::DhcpClient(loop::EventLoop& loop, DhcpClientOptions options, LeaseHandler on_lease)
-    : loop_(loop), opts_(std::move(options)), on_lease_(std::move(on_lease)), restart_timer_(loop, [this] { spawn(); }) {}
+    : loop_(loop),
+      opts_(std::move(options)),
+      on_lease_(std::move(on_lease)),
+      restart_timer_(loop, [this] { spawn(); }) {}
 
-DhcpClient::~DhcpClient() { stop_child(); }
+DhcpClient::~DhcpClient() {
+    stop_child();
+}
 
-void DhcpClient::start() { spawn(); }
+void DhcpClient::start() {
+    spawn();
+}
 
 void DhcpClient::spawn() {
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) < 0) {
-        log::error("dhcp %s: %s", opts_.ifname.c_str(), errno_error("cannot create a pipe").message().c_str());
+        log::error("dhcp %s: %s", opts_.ifname.c_str(),
+                   errno_error("cannot create a pipe").message().c_str());
         restart_timer_.arm_after(backoff_);
         return;
     }
     Fd out_r(out[0]), out_w(out[1]);
     if (::pipe2(err, O_CLOEXEC) < 0) {
-        log::error("dhcp %s: %s", opts_.ifname.c_str(), errno_error("cannot create a pipe").message().c_str());
+        log::error("dhcp %s: %s", opts_.ifname.c_str(),
+                   errno_error("cannot create a pipe").message().c_str());
         restart_timer_.arm_after(backoff_);
         return;
     }
@@ -79,7 +92,8 @@ void DhcpClient::spawn() {
     std::vector<std::string> args = opts_.udhcpc;
     // -f foreground, -R release on exit, -t/-T/-A: 4 discovers 2 s apart, then 5 s
     // pause; ask for search domains and classless routes.
-    for (const char* a : {"-f", "-R", "-t", "4", "-T", "2", "-A", "5", "-O", "search", "-O", "staticroutes", "-i"})
+    for (const char* a :
+         {"-f", "-R", "-t", "4", "-T", "2", "-A", "5", "-O", "search", "-O", "staticroutes", "-i"})
         args.push_back(a);
     args.push_back(opts_.ifname);
     args.push_back("-s");
@@ -109,7 +123,8 @@ void DhcpClient::spawn() {
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
-        log::error("dhcp %s: cannot start %s: %s", opts_.ifname.c_str(), argv[0], std::strerror(rc));
+        log::error("dhcp %s: cannot start %s: %s", opts_.ifname.c_str(), argv[0],
+                   std::strerror(rc));
         restart_timer_.arm_after(backoff_);
         backoff_ = std::min(backoff_ * 2, std::chrono::seconds(30));
         return;
@@ -117,7 +132,8 @@ void DhcpClient::spawn() {
     pid_ = pid;
     int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (pfd < 0) {
-        log::error("dhcp %s: %s", opts_.ifname.c_str(), errno_error("pidfd_open").message().c_str());
+        log::error("dhcp %s: %s", opts_.ifname.c_str(),
+                   errno_error("pidfd_open").message().c_str());
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         pid_ = -1;
@@ -145,17 +161,20 @@ void DhcpClient::on_output(bool is_stdout) {
             auto j = nlohmann::json::parse(line.substr(kLeaseLinePrefix.size()), nullptr, false);
             auto lease = lease_from_json(j);
             if (!lease) {
-                log::warning("dhcp %s: ignoring a bad lease report: %s", opts_.ifname.c_str(), lease.error().message().c_str());
+                log::warning("dhcp %s: ignoring a bad lease report: %s", opts_.ifname.c_str(),
+                             lease.error().message().c_str());
                 return;
             }
             if (lease->ifname != opts_.ifname) {
-                log::warning("dhcp %s: ignoring a lease report for %s", opts_.ifname.c_str(), lease->ifname.c_str());
+                log::warning("dhcp %s: ignoring a lease report for %s", opts_.ifname.c_str(),
+                             lease->ifname.c_str());
                 return;
             }
             on_lease_(*lease);
             return;
         }
-        log::info("dhcp %s: %.*s", opts_.ifname.c_str(), static_cast<int>(line.size()), line.data());
+        log::info("dhcp %s: %.*s", opts_.ifname.c_str(), static_cast<int>(line.size()),
+                  line.data());
     };
     char buf[4096];
     for (;;) {
@@ -177,7 +196,9 @@ void DhcpClient::on_exit() {
     if (out_) on_output(true);
     if (err_) on_output(false);
     siginfo_t info{};
-    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0) return;
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG) < 0 ||
+        info.si_pid == 0)
+        return;
     pid_watch_.stop();
     pidfd_.reset();
     pid_ = -1;

@@ -35,7 +35,7 @@ std::vector<std::string> find_udhcpc();
 Status write_hook_script(const std::string& path, const std::string& keel_binary);
 
 class DhcpClient {
-public:
+  public:
     using LeaseHandler = std::function<void(const Lease&)>;
     // `loop` must outlive the client.
     DhcpClient(loop::EventLoop& loop, DhcpClientOptions options, LeaseHandler on_lease);
@@ -48,7 +48,7 @@ public:
     int restarts() const { return restarts_; }
     const DhcpClientOptions& options() const { return opts_; }
 
-private:
+  private:
     void spawn();
     void on_output(bool is_stdout);
     void on_exit();

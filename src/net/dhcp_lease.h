@@ -36,7 +36,8 @@ struct Lease {
 };
 
 // `env` returns a variable's value or null.
-Result<Lease> lease_from_env(const std::string& event, const std::function<const char*(const char*)>& env);
+Result<Lease> lease_from_env(const std::string& event,
+                             const std::function<const char*(const char*)>& env);
 nlohmann::json to_json(const Lease& l);
 Result<Lease> lease_from_json(const nlohmann::json& j);
 

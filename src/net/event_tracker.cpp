@@ -17,7 +17,8 @@ std::string NetEvent::subject() const {
 void EventTracker::reset(const NetState& s) {
     links_.links = s.links;
     addresses_.clear();
-    for (const auto& a : s.addresses) addresses_.insert({a.index, a.prefix});
+    for (const auto& a : s.addresses)
+        addresses_.insert({a.index, a.prefix});
 }
 
 std::string EventTracker::name_of(int index) const {
@@ -26,7 +27,8 @@ std::string EventTracker::name_of(int index) const {
 }
 
 void EventTracker::link_changed(const Link& now, std::vector<NetEvent>& out) {
-    auto it = std::find_if(links_.links.begin(), links_.links.end(), [&](const Link& l) { return l.index == now.index; });
+    auto it = std::find_if(links_.links.begin(), links_.links.end(),
+                           [&](const Link& l) { return l.index == now.index; });
     if (it == links_.links.end()) {
         links_.links.push_back(now);
         out.push_back({"link", "added", now.name, to_json(now, links_)});
@@ -45,7 +47,8 @@ void EventTracker::link_changed(const Link& now, std::vector<NetEvent>& out) {
 }
 
 void EventTracker::link_removed(const Link& gone, std::vector<NetEvent>& out) {
-    auto it = std::find_if(links_.links.begin(), links_.links.end(), [&](const Link& l) { return l.index == gone.index; });
+    auto it = std::find_if(links_.links.begin(), links_.links.end(),
+                           [&](const Link& l) { return l.index == gone.index; });
     Link last = it != links_.links.end() ? *it : gone;
     if (!gone.name.empty()) last.name = gone.name;
     out.push_back({"link", "removed", last.name, to_json(last, links_)});
@@ -57,8 +60,10 @@ void EventTracker::link_removed(const Link& gone, std::vector<NetEvent>& out) {
 void EventTracker::address_event(const Address& a, bool added, std::vector<NetEvent>& out) {
     const bool known = addresses_.count({a.index, a.prefix}) > 0;
     if (added == known) return;  // a refresh of one we reported, or a removal we never saw added
-    if (added) addresses_.insert({a.index, a.prefix});
-    else addresses_.erase({a.index, a.prefix});
+    if (added)
+        addresses_.insert({a.index, a.prefix});
+    else
+        addresses_.erase({a.index, a.prefix});
     out.push_back({"addr", added ? "added" : "removed", name_of(a.index), to_json(a, links_)});
 }
 
@@ -74,8 +79,10 @@ std::vector<NetEvent> EventTracker::on_message(const NlMessage& m) {
             }
             // AF_BRIDGE messages describe bridge ports, not the links themselves.
             if (d->family != AF_UNSPEC) break;
-            if (m.type == RTM_NEWLINK) link_changed(d->link, out);
-            else link_removed(d->link, out);
+            if (m.type == RTM_NEWLINK)
+                link_changed(d->link, out);
+            else
+                link_removed(d->link, out);
             break;
         }
         case RTM_NEWADDR:
@@ -95,7 +102,8 @@ std::vector<NetEvent> EventTracker::on_message(const NlMessage& m) {
                 ++skipped_;
                 break;
             }
-            out.push_back({"route", m.type == RTM_NEWROUTE ? "added" : "removed", "", to_json(*r, links_)});
+            out.push_back(
+                {"route", m.type == RTM_NEWROUTE ? "added" : "removed", "", to_json(*r, links_)});
             break;
         }
         default:
@@ -109,9 +117,11 @@ std::vector<NetEvent> EventTracker::resync(const NetState& s) {
     const std::vector<Link> before = links_.links;
     for (const auto& old : before)
         if (!s.link(old.index)) link_removed(old, out);
-    for (const auto& now : s.links) link_changed(now, out);
+    for (const auto& now : s.links)
+        link_changed(now, out);
     std::set<std::tuple<int, IpPrefix>> now;
-    for (const auto& a : s.addresses) now.insert({a.index, a.prefix});
+    for (const auto& a : s.addresses)
+        now.insert({a.index, a.prefix});
     const auto previous = addresses_;
     for (const auto& key : previous)
         if (!now.count(key)) {
@@ -120,7 +130,8 @@ std::vector<NetEvent> EventTracker::resync(const NetState& s) {
             a.prefix = std::get<1>(key);
             address_event(a, false, out);
         }
-    for (const auto& a : s.addresses) address_event(a, true, out);
+    for (const auto& a : s.addresses)
+        address_event(a, true, out);
     return out;
 }
 

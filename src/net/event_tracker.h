@@ -26,7 +26,7 @@ struct NetEvent {
 };
 
 class EventTracker {
-public:
+  public:
     // Starts from a snapshot without reporting it.
     void reset(const NetState& s);
     std::vector<NetEvent> on_message(const NlMessage& m);
@@ -36,7 +36,7 @@ public:
     const NetState& links() const { return links_; }
     uint64_t skipped() const { return skipped_; }
 
-private:
+  private:
     void link_changed(const Link& now, std::vector<NetEvent>& out);
     void link_removed(const Link& gone, std::vector<NetEvent>& out);
     void address_event(const Address& a, bool added, std::vector<NetEvent>& out);

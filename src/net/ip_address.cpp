@@ -27,9 +27,12 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 
 std::optional<IpAddress> IpAddress::from_bytes(std::span<const uint8_t> raw) {
     IpAddress a;
-    if (raw.size() == 4) a.family = AF_INET;
-    else if (raw.size() == 16) a.family = AF_INET6;
-    else return std::nullopt;
+    if (raw.size() == 4)
+        a.family = AF_INET;
+    else if (raw.size() == 16)
+        a.family = AF_INET6;
+    else
+        return std::nullopt;
     std::memcpy(a.bytes.data(), raw.data(), raw.size());
     return a;
 }
@@ -56,13 +59,16 @@ std::optional<IpPrefix> IpPrefix::parse(std::string_view text) {
     if (slash != std::string_view::npos) {
         auto digits = text.substr(slash + 1);
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), len);
-        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || len > max)
+        if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() ||
+            len > max)
             return std::nullopt;
     }
     return IpPrefix{*addr, static_cast<uint8_t>(len)};
 }
 
-std::string IpPrefix::to_string() const { return addr.to_string() + "/" + std::to_string(len); }
+std::string IpPrefix::to_string() const {
+    return addr.to_string() + "/" + std::to_string(len);
+}
 
 IpPrefix IpPrefix::network() const {
     IpPrefix p = *this;
@@ -85,8 +91,10 @@ std::optional<MacAddress> MacAddress::parse(std::string_view text) {
     while (i < text.size()) {
         if (m.len == m.bytes.size()) return std::nullopt;
         unsigned v = 0;
-        auto [end, ec] = std::from_chars(text.data() + i, text.data() + std::min(text.size(), i + 2), v, 16);
-        if (ec != std::errc() || end != text.data() + std::min(text.size(), i + 2)) return std::nullopt;
+        auto [end, ec] =
+            std::from_chars(text.data() + i, text.data() + std::min(text.size(), i + 2), v, 16);
+        if (ec != std::errc() || end != text.data() + std::min(text.size(), i + 2))
+            return std::nullopt;
         m.bytes[m.len++] = static_cast<uint8_t>(v);
         i += 2;
         if (i == text.size()) break;

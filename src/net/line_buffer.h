@@ -9,14 +9,14 @@
 namespace keel::net {
 
 class LineBuffer {
-public:
+  public:
     explicit LineBuffer(size_t max = 16 * 1024) : max_(max) {}
     // Calls `line` for each complete line (without the newline).
     void feed(std::string_view data, const std::function<void(std::string_view)>& line);
     // The unfinished rest, at end of stream.
     void finish(const std::function<void(std::string_view)>& line);
 
-private:
+  private:
     std::string partial_;
     size_t max_;
 };

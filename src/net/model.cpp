@@ -7,9 +7,15 @@
 
 namespace keel::net {
 
-bool Link::admin_up() const { return flags & IFF_UP; }
-bool Link::carrier() const { return flags & IFF_LOWER_UP; }
-bool Address::permanent() const { return flags & IFA_F_PERMANENT; }
+bool Link::admin_up() const {
+    return flags & IFF_UP;
+}
+bool Link::carrier() const {
+    return flags & IFF_LOWER_UP;
+}
+bool Address::permanent() const {
+    return flags & IFA_F_PERMANENT;
+}
 
 const Link* NetState::link(int index) const {
     for (const auto& l : links)
@@ -30,42 +36,60 @@ std::string NetState::link_name(int index) const {
 
 std::string protocol_name(uint8_t p) {
     switch (p) {
-        case RTPROT_UNSPEC: return "unspec";
-        case RTPROT_REDIRECT: return "redirect";
-        case RTPROT_KERNEL: return "kernel";
-        case RTPROT_BOOT: return "boot";
-        case RTPROT_STATIC: return "static";
-        case RTPROT_RA: return "ra";
-        case RTPROT_DHCP: return "dhcp";
-        default: return std::to_string(p);
+        case RTPROT_UNSPEC:
+            return "unspec";
+        case RTPROT_REDIRECT:
+            return "redirect";
+        case RTPROT_KERNEL:
+            return "kernel";
+        case RTPROT_BOOT:
+            return "boot";
+        case RTPROT_STATIC:
+            return "static";
+        case RTPROT_RA:
+            return "ra";
+        case RTPROT_DHCP:
+            return "dhcp";
+        default:
+            return std::to_string(p);
     }
 }
 
 std::string scope_name(uint8_t s) {
     switch (s) {
-        case RT_SCOPE_UNIVERSE: return "global";
-        case RT_SCOPE_SITE: return "site";
-        case RT_SCOPE_LINK: return "link";
-        case RT_SCOPE_HOST: return "host";
-        case RT_SCOPE_NOWHERE: return "nowhere";
-        default: return std::to_string(s);
+        case RT_SCOPE_UNIVERSE:
+            return "global";
+        case RT_SCOPE_SITE:
+            return "site";
+        case RT_SCOPE_LINK:
+            return "link";
+        case RT_SCOPE_HOST:
+            return "host";
+        case RT_SCOPE_NOWHERE:
+            return "nowhere";
+        default:
+            return std::to_string(s);
     }
 }
 
 std::string route_type_name(uint8_t t) {
-    static const char* const kNames[] = {"unspec",    "unicast",     "local",   "broadcast",
-                                         "anycast",   "multicast",   "blackhole", "unreachable",
-                                         "prohibit",  "throw",       "nat",     "xresolve"};
+    static const char* const kNames[] = {"unspec",   "unicast",   "local",     "broadcast",
+                                         "anycast",  "multicast", "blackhole", "unreachable",
+                                         "prohibit", "throw",     "nat",       "xresolve"};
     if (t < sizeof kNames / sizeof *kNames) return kNames[t];
     return std::to_string(t);
 }
 
 std::string table_name(uint32_t t) {
     switch (t) {
-        case RT_TABLE_MAIN: return "main";
-        case RT_TABLE_LOCAL: return "local";
-        case RT_TABLE_DEFAULT: return "default";
-        default: return std::to_string(t);
+        case RT_TABLE_MAIN:
+            return "main";
+        case RT_TABLE_LOCAL:
+            return "local";
+        case RT_TABLE_DEFAULT:
+            return "default";
+        default:
+            return std::to_string(t);
     }
 }
 

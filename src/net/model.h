@@ -13,7 +13,7 @@ namespace keel::net {
 struct Link {
     int index = 0;
     std::string name;
-    std::string kind;  // IFLA_INFO_KIND: "bridge", "vlan", "veth", "dummy"...; empty: physical
+    std::string kind;    // IFLA_INFO_KIND: "bridge", "vlan", "veth", "dummy"...; empty: physical
     uint32_t flags = 0;  // IFF_*
     uint32_t mtu = 0;
     uint16_t type = 0;  // ARPHRD_*
@@ -35,7 +35,7 @@ struct Address {
     IpAddress broadcast;  // IPv4 only
     std::string label;
     uint8_t scope = 0;
-    uint32_t flags = 0;  // IFA_F_*
+    uint32_t flags = 0;                                           // IFA_F_*
     uint32_t valid_lft = 0xffffffff, preferred_lft = 0xffffffff;  // seconds; ~0: forever
     bool permanent() const;
 };

@@ -8,17 +8,22 @@
 
 namespace keel::net {
 
-void Monitor::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
+void Monitor::Closer::operator()(mnl_socket* s) const {
+    mnl_socket_close(s);
+}
 
 Monitor::~Monitor() = default;
 
-Result<std::unique_ptr<Monitor>> Monitor::start(loop::EventLoop& loop, Rtnl& rtnl, Handler handler) {
+Result<std::unique_ptr<Monitor>> Monitor::start(loop::EventLoop& loop, Rtnl& rtnl,
+                                                Handler handler) {
     std::unique_ptr<Monitor> m(new Monitor(rtnl, std::move(handler)));
     mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (!s) return errno_error("cannot open rtnetlink monitor socket");
     m->sock_.reset(s);
-    const unsigned groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
-    if (mnl_socket_bind(s, groups, MNL_SOCKET_AUTOPID) < 0) return errno_error("cannot subscribe to rtnetlink groups");
+    const unsigned groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+                            RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+    if (mnl_socket_bind(s, groups, MNL_SOCKET_AUTOPID) < 0)
+        return errno_error("cannot subscribe to rtnetlink groups");
     // Bursts (a bridge with many ports going down) must fit; beyond this we resync.
     int rcvbuf = 4 << 20;
     if (::setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
@@ -26,7 +31,8 @@ Result<std::unique_ptr<Monitor>> Monitor::start(loop::EventLoop& loop, Rtnl& rtn
     m->buf_.resize(64 * 1024);
     m->tracker_.reset(KEEL_TRY(rtnl.state()));
     Monitor* self = m.get();
-    KEEL_TRY_STATUS(m->watch_.start(loop, mnl_socket_get_fd(s), EPOLLIN, [self](uint32_t) { self->on_readable(); }));
+    KEEL_TRY_STATUS(m->watch_.start(loop, mnl_socket_get_fd(s), EPOLLIN,
+                                    [self](uint32_t) { self->on_readable(); }));
     return m;
 }
 
@@ -38,7 +44,8 @@ void Monitor::on_readable() {
             if (e.code() == EAGAIN || e.code() == EWOULDBLOCK) return;
             if (e.code() == ENOBUFS) {
                 ++overflows_;
-                log::warning("missed network notifications (socket buffer full); taking a new snapshot");
+                log::warning(
+                    "missed network notifications (socket buffer full); taking a new snapshot");
                 resync();
                 continue;
             }
@@ -49,11 +56,13 @@ void Monitor::on_readable() {
         auto msgs = split_messages(Bytes(buf_.data(), static_cast<size_t>(n)));
         if (!msgs) {
             ++bad_datagrams_;
-            log::warning("ignoring a malformed rtnetlink datagram: %s", msgs.error().message().c_str());
+            log::warning("ignoring a malformed rtnetlink datagram: %s",
+                         msgs.error().message().c_str());
             continue;
         }
         for (const auto& m : *msgs)
-            for (const auto& e : tracker_.on_message(m)) handler_(e);
+            for (const auto& e : tracker_.on_message(m))
+                handler_(e);
     }
 }
 
@@ -63,7 +72,8 @@ void Monitor::resync() {
         log::error("cannot take a network snapshot: %s", state.error().message().c_str());
         return;
     }
-    for (const auto& e : tracker_.resync(*state)) handler_(e);
+    for (const auto& e : tracker_.resync(*state))
+        handler_(e);
 }
 
 }  // namespace keel::net

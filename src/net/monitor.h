@@ -18,19 +18,20 @@ struct mnl_socket;
 namespace keel::net {
 
 class Monitor {
-public:
+  public:
     using Handler = std::function<void(const NetEvent&)>;
 
     // Subscribes first, then takes the snapshot, so nothing between is lost.
     // `loop` and `rtnl` must outlive the monitor.
-    static Result<std::unique_ptr<Monitor>> start(loop::EventLoop& loop, Rtnl& rtnl, Handler handler);
+    static Result<std::unique_ptr<Monitor>> start(loop::EventLoop& loop, Rtnl& rtnl,
+                                                  Handler handler);
     ~Monitor();
 
     const NetState& links() const { return tracker_.links(); }
     uint64_t overflows() const { return overflows_; }
     uint64_t skipped() const { return tracker_.skipped() + bad_datagrams_; }
 
-private:
+  private:
     Monitor(Rtnl& rtnl, Handler handler) : rtnl_(rtnl), handler_(std::move(handler)) {}
     void on_readable();
     void resync();

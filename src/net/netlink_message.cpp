@@ -14,7 +14,9 @@ namespace {
 
 constexpr size_t kHeader = 16;  // sizeof(nlmsghdr)
 
-size_t align4(size_t n) { return (n + 3) & ~size_t(3); }
+size_t align4(size_t n) {
+    return (n + 3) & ~size_t(3);
+}
 
 template <typename T>
 T load(Bytes b, size_t off = 0) {
@@ -29,7 +31,8 @@ Error bad(const NlMessage& m, const std::string& what) {
 
 Result<uint32_t> u32(const NlMessage& m, const AttrTable& t, uint16_t type, const char* name) {
     Bytes b = t.get(type);
-    if (b.size() < 4) return bad(m, std::string(name) + " is " + std::to_string(b.size()) + " bytes, want 4");
+    if (b.size() < 4)
+        return bad(m, std::string(name) + " is " + std::to_string(b.size()) + " bytes, want 4");
     return load<uint32_t>(b);
 }
 
@@ -68,13 +71,15 @@ Result<std::vector<NlMessage>> split_messages(Bytes d) {
 }
 
 Status AttrTable::parse(Bytes d) {
-    for (auto& a : attrs_) a = {};
+    for (auto& a : attrs_)
+        a = {};
     size_t off = 0;
     while (d.size() - off >= 4) {
         const auto a = load<nlattr>(d, off);
         if (a.nla_len < 4 || a.nla_len > d.size() - off)
-            return Error("attribute at byte " + std::to_string(off) + " claims " + std::to_string(a.nla_len) +
-                         " bytes, " + std::to_string(d.size() - off) + " left");
+            return Error("attribute at byte " + std::to_string(off) + " claims " +
+                         std::to_string(a.nla_len) + " bytes, " + std::to_string(d.size() - off) +
+                         " left");
         const uint16_t type = a.nla_type & NLA_TYPE_MASK;
         if (type < attrs_.size()) attrs_[type] = d.subspan(off + 4, a.nla_len - 4u);
         off += align4(a.nla_len);
@@ -93,10 +98,12 @@ Result<DecodedLink> decode_link(const NlMessage& m) {
     l.flags = ifi.ifi_flags;
     l.type = ifi.ifi_type;
     AttrTable t(IFLA_MAX);
-    if (auto st = t.parse(m.payload.subspan(sizeof(ifinfomsg))); !st) return bad(m, st.error().what());
+    if (auto st = t.parse(m.payload.subspan(sizeof(ifinfomsg))); !st)
+        return bad(m, st.error().what());
     if (t.has(IFLA_IFNAME)) l.name = str(t.get(IFLA_IFNAME));
     if (t.has(IFLA_MTU)) l.mtu = KEEL_TRY(u32(m, t, IFLA_MTU, "IFLA_MTU"));
-    if (t.has(IFLA_MASTER)) l.master = static_cast<int>(KEEL_TRY(u32(m, t, IFLA_MASTER, "IFLA_MASTER")));
+    if (t.has(IFLA_MASTER))
+        l.master = static_cast<int>(KEEL_TRY(u32(m, t, IFLA_MASTER, "IFLA_MASTER")));
     if (t.has(IFLA_LINK)) l.parent = static_cast<int>(KEEL_TRY(u32(m, t, IFLA_LINK, "IFLA_LINK")));
     if (t.has(IFLA_OPERSTATE)) l.operstate = t.get(IFLA_OPERSTATE)[0];
     if (t.has(IFLA_ADDRESS)) {
@@ -107,11 +114,13 @@ Result<DecodedLink> decode_link(const NlMessage& m) {
     }
     if (t.has(IFLA_LINKINFO)) {
         AttrTable info(IFLA_INFO_MAX);
-        if (auto st = info.parse(t.get(IFLA_LINKINFO)); !st) return bad(m, "IFLA_LINKINFO: " + st.error().what());
+        if (auto st = info.parse(t.get(IFLA_LINKINFO)); !st)
+            return bad(m, "IFLA_LINKINFO: " + st.error().what());
         l.kind = str(info.get(IFLA_INFO_KIND));
         if (l.kind == "vlan" && info.has(IFLA_INFO_DATA)) {
             AttrTable vlan(IFLA_VLAN_MAX);
-            if (auto st = vlan.parse(info.get(IFLA_INFO_DATA)); !st) return bad(m, "IFLA_INFO_DATA: " + st.error().what());
+            if (auto st = vlan.parse(info.get(IFLA_INFO_DATA)); !st)
+                return bad(m, "IFLA_INFO_DATA: " + st.error().what());
             Bytes id = vlan.get(IFLA_VLAN_ID);
             if (id.size() >= 2) l.vlan_id = load<uint16_t>(id);
         }
@@ -130,18 +139,23 @@ Result<Address> decode_address(const NlMessage& m, int* family) {
     a.scope = ifa.ifa_scope;
     a.flags = ifa.ifa_flags;
     const uint8_t max = ifa.ifa_family == AF_INET ? 32 : 128;
-    if (ifa.ifa_prefixlen > max) return bad(m, "prefix length " + std::to_string(ifa.ifa_prefixlen));
+    if (ifa.ifa_prefixlen > max)
+        return bad(m, "prefix length " + std::to_string(ifa.ifa_prefixlen));
     AttrTable t(IFA_MAX);
-    if (auto st = t.parse(m.payload.subspan(sizeof(ifaddrmsg))); !st) return bad(m, st.error().what());
+    if (auto st = t.parse(m.payload.subspan(sizeof(ifaddrmsg))); !st)
+        return bad(m, st.error().what());
     IpAddress local, address;
-    if (t.has(IFA_LOCAL)) local = KEEL_TRY(address_attr(m, t.get(IFA_LOCAL), ifa.ifa_family, "IFA_LOCAL"));
-    if (t.has(IFA_ADDRESS)) address = KEEL_TRY(address_attr(m, t.get(IFA_ADDRESS), ifa.ifa_family, "IFA_ADDRESS"));
+    if (t.has(IFA_LOCAL))
+        local = KEEL_TRY(address_attr(m, t.get(IFA_LOCAL), ifa.ifa_family, "IFA_LOCAL"));
+    if (t.has(IFA_ADDRESS))
+        address = KEEL_TRY(address_attr(m, t.get(IFA_ADDRESS), ifa.ifa_family, "IFA_ADDRESS"));
     if (!local.valid()) local = address;
     if (!local.valid()) return bad(m, "no IFA_LOCAL or IFA_ADDRESS");
     a.prefix = {local, ifa.ifa_prefixlen};
     if (address.valid() && address != local) a.peer = address;
     if (t.has(IFA_BROADCAST))
-        a.broadcast = KEEL_TRY(address_attr(m, t.get(IFA_BROADCAST), ifa.ifa_family, "IFA_BROADCAST"));
+        a.broadcast =
+            KEEL_TRY(address_attr(m, t.get(IFA_BROADCAST), ifa.ifa_family, "IFA_BROADCAST"));
     if (t.has(IFA_LABEL)) a.label = str(t.get(IFA_LABEL));
     if (t.has(IFA_FLAGS)) a.flags = KEEL_TRY(u32(m, t, IFA_FLAGS, "IFA_FLAGS"));
     if (t.has(IFA_CACHEINFO)) {
@@ -173,8 +187,10 @@ Result<Route> decode_route(const NlMessage& m) {
     AttrTable t(RTA_MAX);
     if (auto st = t.parse(m.payload.subspan(sizeof(rtmsg))); !st) return bad(m, st.error().what());
     if (t.has(RTA_DST)) r.dst.addr = KEEL_TRY(address_attr(m, t.get(RTA_DST), r.family, "RTA_DST"));
-    if (t.has(RTA_GATEWAY)) r.gateway = KEEL_TRY(address_attr(m, t.get(RTA_GATEWAY), r.family, "RTA_GATEWAY"));
-    if (t.has(RTA_PREFSRC)) r.prefsrc = KEEL_TRY(address_attr(m, t.get(RTA_PREFSRC), r.family, "RTA_PREFSRC"));
+    if (t.has(RTA_GATEWAY))
+        r.gateway = KEEL_TRY(address_attr(m, t.get(RTA_GATEWAY), r.family, "RTA_GATEWAY"));
+    if (t.has(RTA_PREFSRC))
+        r.prefsrc = KEEL_TRY(address_attr(m, t.get(RTA_PREFSRC), r.family, "RTA_PREFSRC"));
     if (t.has(RTA_OIF)) r.oif = static_cast<int>(KEEL_TRY(u32(m, t, RTA_OIF, "RTA_OIF")));
     if (t.has(RTA_PRIORITY)) r.metric = KEEL_TRY(u32(m, t, RTA_PRIORITY, "RTA_PRIORITY"));
     if (t.has(RTA_TABLE)) r.table = KEEL_TRY(u32(m, t, RTA_TABLE, "RTA_TABLE"));
@@ -210,20 +226,34 @@ Error in_context(const std::string& doing, const Error& e) {
 
 std::string message_type_name(uint16_t type) {
     switch (type) {
-        case NLMSG_NOOP: return "NLMSG_NOOP";
-        case NLMSG_ERROR: return "NLMSG_ERROR";
-        case NLMSG_DONE: return "NLMSG_DONE";
-        case NLMSG_OVERRUN: return "NLMSG_OVERRUN";
-        case RTM_NEWLINK: return "RTM_NEWLINK";
-        case RTM_DELLINK: return "RTM_DELLINK";
-        case RTM_GETLINK: return "RTM_GETLINK";
-        case RTM_NEWADDR: return "RTM_NEWADDR";
-        case RTM_DELADDR: return "RTM_DELADDR";
-        case RTM_GETADDR: return "RTM_GETADDR";
-        case RTM_NEWROUTE: return "RTM_NEWROUTE";
-        case RTM_DELROUTE: return "RTM_DELROUTE";
-        case RTM_GETROUTE: return "RTM_GETROUTE";
-        default: return "message type " + std::to_string(type);
+        case NLMSG_NOOP:
+            return "NLMSG_NOOP";
+        case NLMSG_ERROR:
+            return "NLMSG_ERROR";
+        case NLMSG_DONE:
+            return "NLMSG_DONE";
+        case NLMSG_OVERRUN:
+            return "NLMSG_OVERRUN";
+        case RTM_NEWLINK:
+            return "RTM_NEWLINK";
+        case RTM_DELLINK:
+            return "RTM_DELLINK";
+        case RTM_GETLINK:
+            return "RTM_GETLINK";
+        case RTM_NEWADDR:
+            return "RTM_NEWADDR";
+        case RTM_DELADDR:
+            return "RTM_DELADDR";
+        case RTM_GETADDR:
+            return "RTM_GETADDR";
+        case RTM_NEWROUTE:
+            return "RTM_NEWROUTE";
+        case RTM_DELROUTE:
+            return "RTM_DELROUTE";
+        case RTM_GETROUTE:
+            return "RTM_GETROUTE";
+        default:
+            return "message type " + std::to_string(type);
     }
 }
 

@@ -31,14 +31,14 @@ Result<std::vector<NlMessage>> split_messages(Bytes datagram);
 // Attributes of one level, indexed by type (NLA_F_* bits masked off). Types above
 // the table are skipped; a later duplicate wins, as in the kernel.
 class AttrTable {
-public:
+  public:
     explicit AttrTable(size_t max_type) : attrs_(max_type + 1) {}
     // Fails on a truncated or overlong attribute header.
     Status parse(Bytes data);
     bool has(uint16_t type) const { return type < attrs_.size() && !attrs_[type].empty(); }
     Bytes get(uint16_t type) const { return type < attrs_.size() ? attrs_[type] : Bytes{}; }
 
-private:
+  private:
     std::vector<Bytes> attrs_;
 };
 

@@ -50,14 +50,17 @@ void RequestBatch::clear() {
 uint32_t RequestBatch::dump(uint16_t type, uint8_t family) {
     // Every dump request starts with a struct at least as large as rtgenmsg; the
     // kernel reads only its family byte for these three.
-    size_t extra = type == RTM_GETLINK ? sizeof(ifinfomsg) : type == RTM_GETADDR ? sizeof(ifaddrmsg) : sizeof(rtmsg);
+    size_t extra = type == RTM_GETLINK   ? sizeof(ifinfomsg)
+                   : type == RTM_GETADDR ? sizeof(ifaddrmsg)
+                                         : sizeof(rtmsg);
     auto* hdr = static_cast<uint8_t*>(start(type, NLM_F_DUMP, extra));
     hdr[0] = family;
     return finish();
 }
 
 uint32_t RequestBatch::link_create(const LinkSpec& spec) {
-    auto* ifi = static_cast<ifinfomsg*>(start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, sizeof(ifinfomsg)));
+    auto* ifi = static_cast<ifinfomsg*>(
+        start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, sizeof(ifinfomsg)));
     ifi->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(cur_, IFLA_IFNAME, spec.name.c_str());
     if (spec.parent) mnl_attr_put_u32(cur_, IFLA_LINK, static_cast<uint32_t>(spec.parent));
@@ -104,7 +107,8 @@ uint32_t RequestBatch::link_delete(int index) {
 
 uint32_t RequestBatch::address(bool add, const Address& a) {
     const uint16_t flags = add ? (NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK) : NLM_F_ACK;
-    auto* ifa = static_cast<ifaddrmsg*>(start(add ? RTM_NEWADDR : RTM_DELADDR, flags, sizeof(ifaddrmsg)));
+    auto* ifa =
+        static_cast<ifaddrmsg*>(start(add ? RTM_NEWADDR : RTM_DELADDR, flags, sizeof(ifaddrmsg)));
     const IpAddress& local = a.prefix.addr;
     ifa->ifa_family = static_cast<uint8_t>(local.family);
     ifa->ifa_prefixlen = a.prefix.len;
@@ -113,7 +117,8 @@ uint32_t RequestBatch::address(bool add, const Address& a) {
     mnl_attr_put(cur_, IFA_LOCAL, local.size(), local.bytes.data());
     const IpAddress& address = a.peer.valid() ? a.peer : local;
     mnl_attr_put(cur_, IFA_ADDRESS, address.size(), address.bytes.data());
-    if (add && a.broadcast.valid()) mnl_attr_put(cur_, IFA_BROADCAST, a.broadcast.size(), a.broadcast.bytes.data());
+    if (add && a.broadcast.valid())
+        mnl_attr_put(cur_, IFA_BROADCAST, a.broadcast.size(), a.broadcast.bytes.data());
     if (add && (a.valid_lft != 0xffffffff || a.preferred_lft != 0xffffffff)) {
         ifa_cacheinfo ci{};
         ci.ifa_valid = a.valid_lft;
@@ -127,18 +132,22 @@ uint32_t RequestBatch::route(RouteOp op, const Route& r) {
     uint16_t flags = NLM_F_ACK;
     if (op == RouteOp::kAdd) flags |= NLM_F_CREATE | NLM_F_EXCL;
     if (op == RouteOp::kReplace) flags |= NLM_F_CREATE | NLM_F_REPLACE;
-    auto* rt = static_cast<rtmsg*>(start(op == RouteOp::kDelete ? RTM_DELROUTE : RTM_NEWROUTE, flags, sizeof(rtmsg)));
+    auto* rt = static_cast<rtmsg*>(
+        start(op == RouteOp::kDelete ? RTM_DELROUTE : RTM_NEWROUTE, flags, sizeof(rtmsg)));
     rt->rtm_family = static_cast<uint8_t>(r.family);
     rt->rtm_dst_len = r.dst.len;
     rt->rtm_tos = r.tos;
-    rt->rtm_table = r.table < 256 ? static_cast<uint8_t>(r.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+    rt->rtm_table =
+        r.table < 256 ? static_cast<uint8_t>(r.table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
     rt->rtm_protocol = r.protocol;
     rt->rtm_scope = r.scope;
     rt->rtm_type = r.type;
     if (r.table >= 256) mnl_attr_put_u32(cur_, RTA_TABLE, r.table);
     if (r.dst.len) mnl_attr_put(cur_, RTA_DST, r.dst.addr.size(), r.dst.addr.bytes.data());
-    if (r.gateway.valid()) mnl_attr_put(cur_, RTA_GATEWAY, r.gateway.size(), r.gateway.bytes.data());
-    if (r.prefsrc.valid()) mnl_attr_put(cur_, RTA_PREFSRC, r.prefsrc.size(), r.prefsrc.bytes.data());
+    if (r.gateway.valid())
+        mnl_attr_put(cur_, RTA_GATEWAY, r.gateway.size(), r.gateway.bytes.data());
+    if (r.prefsrc.valid())
+        mnl_attr_put(cur_, RTA_PREFSRC, r.prefsrc.size(), r.prefsrc.bytes.data());
     if (r.oif) mnl_attr_put_u32(cur_, RTA_OIF, static_cast<uint32_t>(r.oif));
     // Deleting with metric 0 would match only metric 0 on IPv4 but "any" on IPv6:
     // always send the one we mean.

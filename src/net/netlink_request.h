@@ -15,10 +15,10 @@ namespace keel::net {
 // What to create: the link's name and kind plus kind-specific data.
 struct LinkSpec {
     std::string name;
-    std::string kind;       // "dummy", "bridge", "veth", "vlan"
-    std::string peer;       // veth: the peer's name
-    int parent = 0;         // vlan: the parent link's index
-    int vlan_id = -1;       // vlan
+    std::string kind;  // "dummy", "bridge", "veth", "vlan"
+    std::string peer;  // veth: the peer's name
+    int parent = 0;    // vlan: the parent link's index
+    int vlan_id = -1;  // vlan
 };
 
 // Attributes to set on an existing link; unset fields are left alone.
@@ -27,14 +27,14 @@ struct LinkSet {
     int up = -1;  // 1 up, 0 down, -1 unchanged
     uint32_t mtu = 0;
     MacAddress mac;
-    int master = -1;  // index; 0 detaches
+    int master = -1;   // index; 0 detaches
     std::string name;  // rename
 };
 
 enum class RouteOp { kAdd, kReplace, kDelete };
 
 class RequestBatch {
-public:
+  public:
     // Sequence numbers continue across batches in the process, so a late answer to an
     // earlier batch is never taken for one of this batch's.
     RequestBatch();
@@ -56,7 +56,7 @@ public:
     size_t end(size_t i) const { return i + 1 < offsets_.size() ? offsets_[i + 1] : bytes_.size(); }
     void clear();
 
-private:
+  private:
     // Starts a message with room for its attributes; returns its fixed header.
     void* start(uint16_t type, uint16_t flags, size_t extra);
     uint32_t finish();

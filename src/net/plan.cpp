@@ -28,7 +28,8 @@ bool managed_route(const Route& r) {
 // Routes are the same entry when the kernel would say so: same table,
 // destination, metric and TOS.
 bool same_key(const Route& a, const Route& b) {
-    return a.family == b.family && a.table == b.table && a.dst == b.dst && a.metric == b.metric && a.tos == b.tos;
+    return a.family == b.family && a.table == b.table && a.dst == b.dst && a.metric == b.metric &&
+           a.tos == b.tos;
 }
 
 bool same_content(const Route& a, const Route& b) {
@@ -36,40 +37,51 @@ bool same_content(const Route& a, const Route& b) {
 }
 
 class Planner {
-public:
-    Planner(const NetConfig& want, const NetConfig* previous, const NetState& state, const PlanOptions& o)
+  public:
+    Planner(const NetConfig& want, const NetConfig* previous, const NetState& state,
+            const PlanOptions& o)
         : want_(want), prev_(previous), state_(state), opts_(o) {}
 
     Result<Plan> run() {
         resolve_links();
         if (!problems_.empty()) {
             std::string all;
-            for (const auto& p : problems_) all += (all.empty() ? "" : "; ") + p;
+            for (const auto& p : problems_)
+                all += (all.empty() ? "" : "; ") + p;
             return Error(all);
         }
         drop_previous_links();
-        for (const auto& i : want_.interfaces) plan_rename(i);
+        for (const auto& i : want_.interfaces)
+            plan_rename(i);
         for (const auto& i : want_.interfaces)
             if (i.virtual_link() && i.kind != "vlan") plan_create(i);
         for (const auto& i : want_.interfaces)
             if (i.kind == "vlan") plan_create(i);
-        for (const auto& i : want_.interfaces) plan_settings(i);
-        for (const auto& i : want_.interfaces) plan_up(i);
+        for (const auto& i : want_.interfaces)
+            plan_settings(i);
+        for (const auto& i : want_.interfaces)
+            plan_up(i);
         // Removals before additions, so an address or route can move between links;
         // routes before addresses, as removing an address takes routes with it.
-        for (const auto& i : want_.interfaces) plan_routes(i);
+        for (const auto& i : want_.interfaces)
+            plan_routes(i);
         drop_previous_routes();
-        for (auto& c : route_removals_) changes_.push_back(std::move(c));
+        for (auto& c : route_removals_)
+            changes_.push_back(std::move(c));
         drop_previous_addresses();
-        for (const auto& i : want_.interfaces) plan_address_removals(i);
-        for (const auto& i : want_.interfaces) plan_address_additions(i);
-        for (auto& c : route_additions_) changes_.push_back(std::move(c));
-        for (const auto& i : want_.interfaces) plan_sysctls(i);
+        for (const auto& i : want_.interfaces)
+            plan_address_removals(i);
+        for (const auto& i : want_.interfaces)
+            plan_address_additions(i);
+        for (auto& c : route_additions_)
+            changes_.push_back(std::move(c));
+        for (const auto& i : want_.interfaces)
+            plan_sysctls(i);
         plan_.changes = std::move(changes_);
         return std::move(plan_);
     }
 
-private:
+  private:
     // The link each configured interface is now, or null when it is to be created.
     void resolve_links() {
         for (const auto& i : want_.interfaces) {
@@ -80,7 +92,8 @@ private:
                 const Link* named = state_.link(i.name);
                 if (cur && named && named != cur)
                     problem("interface " + i.name + ": the name is taken by another link (index " +
-                            std::to_string(named->index) + ") than the one with MAC " + i.match_mac->to_string());
+                            std::to_string(named->index) + ") than the one with MAC " +
+                            i.match_mac->to_string());
                 if (!cur) {
                     missing(i, "no interface with MAC " + i.match_mac->to_string());
                     continue;
@@ -93,7 +106,8 @@ private:
                 continue;
             }
             if (cur && i.virtual_link() && cur->kind != i.kind) {
-                problem("interface " + i.name + " exists as " + (cur->kind.empty() ? "a physical link" : "a " + cur->kind) +
+                problem("interface " + i.name + " exists as " +
+                        (cur->kind.empty() ? "a physical link" : "a " + cur->kind) +
                         ", the config says " + i.kind);
                 continue;
             }
@@ -103,7 +117,8 @@ private:
             if (!current_.count(i.name)) continue;
             if (!i.bridge.empty() && !will_exist(i.bridge))
                 problem("interface " + i.name + ": bridge " + i.bridge + " not found");
-            if (!i.bridge.empty() && state_.link(i.bridge) && !want_.find(i.bridge) && state_.link(i.bridge)->kind != "bridge")
+            if (!i.bridge.empty() && state_.link(i.bridge) && !want_.find(i.bridge) &&
+                state_.link(i.bridge)->kind != "bridge")
                 problem("interface " + i.name + ": " + i.bridge + " is not a bridge");
             if (i.kind == "vlan" && !will_exist(i.parent))
                 problem("vlan " + i.name + ": parent " + i.parent + " not found");
@@ -117,8 +132,10 @@ private:
     }
 
     void missing(const InterfaceConfig& i, const std::string& why) {
-        if (opts_.allow_missing && !i.virtual_link()) plan_.missing.push_back(i.name);
-        else problem(why);
+        if (opts_.allow_missing && !i.virtual_link())
+            plan_.missing.push_back(i.name);
+        else
+            problem(why);
     }
     void problem(std::string p) { problems_.push_back(std::move(p)); }
 
@@ -132,7 +149,8 @@ private:
         for (const auto& p : prev_->interfaces) {
             if (want_.find(p.name) || !p.virtual_link()) continue;
             const Link* l = state_.link(p.name);
-            if (l && l->kind == p.kind) add(Op::kDeleteLink, p.name, "delete " + p.kind + " " + p.name);
+            if (l && l->kind == p.kind)
+                add(Op::kDeleteLink, p.name, "delete " + p.kind + " " + p.name);
         }
         // A vlan whose id or parent changed is made again.
         for (const auto& i : want_.interfaces) {
@@ -201,7 +219,8 @@ private:
         if (!resolved(i)) return;
         const Link* cur = current(i);
         const bool is_up = cur && cur->admin_up() && !down_for_rename_.count(i.name);
-        if (i.up != is_up) add(Op::kSetUp, i.name, i.name + (i.up ? ": set up" : ": set down")).up = i.up;
+        if (i.up != is_up)
+            add(Op::kSetUp, i.name, i.name + (i.up ? ": set up" : ": set down")).up = i.up;
     }
 
     std::vector<const Address*> managed_addresses(int index) const {
@@ -212,7 +231,8 @@ private:
     }
 
     void remove_address(const std::string& ifname, const Address& a) {
-        add(Op::kDeleteAddress, ifname, ifname + ": remove address " + a.prefix.to_string()).address = a;
+        add(Op::kDeleteAddress, ifname, ifname + ": remove address " + a.prefix.to_string())
+            .address = a;
     }
 
     void drop_previous_addresses() {
@@ -222,7 +242,8 @@ private:
             const Link* l = state_.link(p.name);
             if (!l) continue;
             for (const Address* a : managed_addresses(l->index))
-                if (std::find(p.addresses.begin(), p.addresses.end(), a->prefix) != p.addresses.end())
+                if (std::find(p.addresses.begin(), p.addresses.end(), a->prefix) !=
+                    p.addresses.end())
                     remove_address(p.name, *a);
         }
     }
@@ -237,8 +258,18 @@ private:
                 const Route want = desired_route(rc, l->index);
                 for (const auto& r : state_.routes)
                     if (r.oif == l->index && managed_route(r) && same_key(r, want))
-                        route_removals_.push_back(Change{Op::kDeleteRoute, p.name, {}, {}, 0, {}, false, {}, r, {},
-                                                         p.name + ": remove route " + describe(r, state_)});
+                        route_removals_.push_back(
+                            Change{Op::kDeleteRoute,
+                                   p.name,
+                                   {},
+                                   {},
+                                   0,
+                                   {},
+                                   false,
+                                   {},
+                                   r,
+                                   {},
+                                   p.name + ": remove route " + describe(r, state_)});
             }
         }
     }
@@ -256,7 +287,8 @@ private:
         const Link* cur = current(i);
         std::set<IpPrefix> have;
         if (cur)
-            for (const Address* a : managed_addresses(cur->index)) have.insert(a->prefix);
+            for (const Address* a : managed_addresses(cur->index))
+                have.insert(a->prefix);
         for (const auto& p : i.addresses) {
             if (have.count(p)) continue;
             Change& c = add(Op::kAddAddress, i.name, i.name + ": add address " + p.to_string());
@@ -279,19 +311,49 @@ private:
                 if (!same_key(*have[k], want)) continue;
                 found = kept[k] = true;
                 if (!same_content(*have[k], want)) {
-                    route_additions_.push_back(Change{Op::kReplaceRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
-                                                      i.name + ": replace route " + describe(*have[k], state_) + " with " +
+                    route_additions_.push_back(Change{Op::kReplaceRoute,
+                                                      i.name,
+                                                      {},
+                                                      {},
+                                                      0,
+                                                      {},
+                                                      false,
+                                                      {},
+                                                      want,
+                                                      {},
+                                                      i.name + ": replace route " +
+                                                          describe(*have[k], state_) + " with " +
                                                           route_text(want, i.name)});
                 }
             }
             if (!found)
-                route_additions_.push_back(Change{Op::kAddRoute, i.name, {}, {}, 0, {}, false, {}, want, {},
-                                                  i.name + ": add route " + route_text(want, i.name)});
+                route_additions_.push_back(
+                    Change{Op::kAddRoute,
+                           i.name,
+                           {},
+                           {},
+                           0,
+                           {},
+                           false,
+                           {},
+                           want,
+                           {},
+                           i.name + ": add route " + route_text(want, i.name)});
         }
         for (size_t k = 0; k < have.size(); ++k)
             if (!kept[k])
-                route_removals_.push_back(Change{Op::kDeleteRoute, i.name, {}, {}, 0, {}, false, {}, *have[k], {},
-                                                 i.name + ": remove route " + describe(*have[k], state_)});
+                route_removals_.push_back(
+                    Change{Op::kDeleteRoute,
+                           i.name,
+                           {},
+                           {},
+                           0,
+                           {},
+                           false,
+                           {},
+                           *have[k],
+                           {},
+                           i.name + ": remove route " + describe(*have[k], state_)});
     }
 
     // describe() with the interface named even when it is not created yet.
@@ -304,7 +366,8 @@ private:
         if (!resolved(i) || !i.ipv6_autoconf) return;
         const std::string v = *i.ipv6_autoconf ? "1" : "0";
         for (const char* key : {"autoconf", "accept_ra"}) {
-            Change& c = add(Op::kSysctl, i.name, i.name + ": set net.ipv6.conf." + i.name + "." + key + " = " + v);
+            Change& c = add(Op::kSysctl, i.name,
+                            i.name + ": set net.ipv6.conf." + i.name + "." + key + " = " + v);
             c.target = "ipv6/conf/" + i.name + "/" + key;
             c.value = v;
         }

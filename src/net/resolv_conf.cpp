@@ -1,6 +1,5 @@
 #include "net/resolv_conf.h"
 
-
 #include <algorithm>
 
 #include "base/sys.h"
@@ -18,10 +17,12 @@ void DnsSettings::merge(const DnsSettings& more) {
 std::string render_resolv_conf(const DnsSettings& dns) {
     std::string s = "# Written by keel net; changes here are overwritten.\n";
     // The resolver reads at most three (MAXNS).
-    for (size_t i = 0; i < dns.servers.size() && i < 3; ++i) s += "nameserver " + dns.servers[i].to_string() + "\n";
+    for (size_t i = 0; i < dns.servers.size() && i < 3; ++i)
+        s += "nameserver " + dns.servers[i].to_string() + "\n";
     if (!dns.search.empty()) {
         s += "search";
-        for (const auto& d : dns.search) s += " " + d;
+        for (const auto& d : dns.search)
+            s += " " + d;
         s += "\n";
     }
     return s;

@@ -21,11 +21,15 @@ constexpr size_t kChunkBytes = 64 * 1024;
 constexpr size_t kRecvBuffer = 64 * 1024;
 
 // The kernel's extended-ack text (may be empty) with the errno.
-Error request_error(int err, const std::string& message) { return Error(message, err); }
+Error request_error(int err, const std::string& message) {
+    return Error(message, err);
+}
 
 }  // namespace
 
-void Rtnl::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
+void Rtnl::Closer::operator()(mnl_socket* s) const {
+    mnl_socket_close(s);
+}
 
 Rtnl::Rtnl(mnl_socket* s) : sock_(s), port_(mnl_socket_get_portid(s)), buf_(kRecvBuffer) {}
 Rtnl::Rtnl(Rtnl&&) noexcept = default;
@@ -36,7 +40,8 @@ Result<Rtnl> Rtnl::open() {
     mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
     if (!s) return errno_error("cannot open rtnetlink socket");
     Rtnl r(s);
-    if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) return errno_error("cannot bind rtnetlink socket");
+    if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0)
+        return errno_error("cannot bind rtnetlink socket");
     r.port_ = mnl_socket_get_portid(s);
     int one = 1;
     // Errors carry the kernel's explanation; acks do not echo our request back.
@@ -73,7 +78,8 @@ Status Rtnl::dump(uint16_t type, const std::function<Status(const NlMessage&)>& 
                 }
                 if (m.type == NLMSG_ERROR) {
                     auto ack = KEEL_TRY(decode_ack(m));
-                    return in_context("cannot dump " + message_type_name(type), request_error(ack.error, ack.message));
+                    return in_context("cannot dump " + message_type_name(type),
+                                      request_error(ack.error, ack.message));
                 }
                 KEEL_TRY_STATUS(each(m));
             }
@@ -88,8 +94,9 @@ namespace {
 // Decodes every message of type `want` in a dump; an undecodable entry is
 // skipped, not fatal: one odd driver must not blind the whole daemon.
 template <typename T, typename Decode>
-Result<std::vector<T>> collect(uint16_t get, uint16_t want, Decode decode,
-                               const std::function<Status(uint16_t, const std::function<Status(const NlMessage&)>&)>& dump) {
+Result<std::vector<T>> collect(
+    uint16_t get, uint16_t want, Decode decode,
+    const std::function<Status(uint16_t, const std::function<Status(const NlMessage&)>&)>& dump) {
     std::vector<T> out;
     KEEL_TRY_STATUS(dump(get, [&](const NlMessage& m) -> Status {
         if (m.type != want) return {};
@@ -108,17 +115,20 @@ std::optional<Link> link_of(const NlMessage& m) {
 }  // namespace
 
 Result<std::vector<Link>> Rtnl::links() {
-    return collect<Link>(RTM_GETLINK, RTM_NEWLINK, link_of, [this](uint16_t t, const auto& each) { return dump(t, each); });
+    return collect<Link>(RTM_GETLINK, RTM_NEWLINK, link_of,
+                         [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<std::vector<Address>> Rtnl::addresses() {
-    return collect<Address>(RTM_GETADDR, RTM_NEWADDR, [](const NlMessage& m) { return decode_address(m); },
-                            [this](uint16_t t, const auto& each) { return dump(t, each); });
+    return collect<Address>(
+        RTM_GETADDR, RTM_NEWADDR, [](const NlMessage& m) { return decode_address(m); },
+        [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<std::vector<Route>> Rtnl::routes() {
-    return collect<Route>(RTM_GETROUTE, RTM_NEWROUTE, [](const NlMessage& m) { return decode_route(m); },
-                          [this](uint16_t t, const auto& each) { return dump(t, each); });
+    return collect<Route>(
+        RTM_GETROUTE, RTM_NEWROUTE, [](const NlMessage& m) { return decode_route(m); },
+        [this](uint16_t t, const auto& each) { return dump(t, each); });
 }
 
 Result<NetState> Rtnl::state() {
@@ -135,13 +145,16 @@ Result<std::vector<Status>> Rtnl::run(const RequestBatch& batch) {
     while (i < batch.count()) {
         // A chunk of consecutive requests, sent with one sendmsg.
         size_t j = i;
-        while (j < batch.count() && j - i < kChunkRequests && batch.end(j) - batch.offset(i) <= kChunkBytes) ++j;
+        while (j < batch.count() && j - i < kChunkRequests &&
+               batch.end(j) - batch.offset(i) <= kChunkBytes)
+            ++j;
         if (j == i) j = i + 1;
         const char* start = batch.bytes().data() + batch.offset(i);
         if (mnl_socket_sendto(sock_.get(), start, batch.end(j - 1) - batch.offset(i)) < 0)
             return errno_error("cannot send netlink requests");
         std::map<uint32_t, size_t> waiting;
-        for (size_t k = i; k < j; ++k) waiting[batch.seq(k)] = k;
+        for (size_t k = i; k < j; ++k)
+            waiting[batch.seq(k)] = k;
         while (!waiting.empty()) {
             ssize_t n = mnl_socket_recvfrom(sock_.get(), buf_.data(), buf_.size());
             if (n < 0) return errno_error("cannot receive netlink answers");
@@ -152,9 +165,12 @@ Result<std::vector<Status>> Rtnl::run(const RequestBatch& batch) {
                 auto it = waiting.find(m.seq);
                 if (it == waiting.end()) continue;
                 auto ack = decode_ack(m);
-                if (!ack) results[it->second] = ack.error();
-                else if (ack->error == 0) results[it->second] = Status();
-                else results[it->second] = request_error(ack->error, ack->message);
+                if (!ack)
+                    results[it->second] = ack.error();
+                else if (ack->error == 0)
+                    results[it->second] = Status();
+                else
+                    results[it->second] = request_error(ack->error, ack->message);
                 waiting.erase(it);
             }
         }

@@ -21,7 +21,7 @@ namespace keel::net {
 struct NlMessage;
 
 class Rtnl {
-public:
+  public:
     static Result<Rtnl> open();
     Rtnl(Rtnl&&) noexcept;
     Rtnl& operator=(Rtnl&&) noexcept;
@@ -39,7 +39,7 @@ public:
     // One request: the batch must hold exactly one.
     Status call(const RequestBatch& batch);
 
-private:
+  private:
     struct Closer {
         void operator()(mnl_socket* s) const;
     };

@@ -8,10 +8,14 @@ namespace keel::net {
 namespace {
 
 nlohmann::json link_flags(uint32_t f) {
-    static const std::pair<uint32_t, const char*> kFlags[] = {
-        {IFF_LOOPBACK, "LOOPBACK"}, {IFF_BROADCAST, "BROADCAST"}, {IFF_POINTOPOINT, "POINTOPOINT"},
-        {IFF_MULTICAST, "MULTICAST"}, {IFF_NOARP, "NOARP"}, {IFF_PROMISC, "PROMISC"},
-        {IFF_UP, "UP"}, {IFF_LOWER_UP, "LOWER_UP"}};
+    static const std::pair<uint32_t, const char*> kFlags[] = {{IFF_LOOPBACK, "LOOPBACK"},
+                                                              {IFF_BROADCAST, "BROADCAST"},
+                                                              {IFF_POINTOPOINT, "POINTOPOINT"},
+                                                              {IFF_MULTICAST, "MULTICAST"},
+                                                              {IFF_NOARP, "NOARP"},
+                                                              {IFF_PROMISC, "PROMISC"},
+                                                              {IFF_UP, "UP"},
+                                                              {IFF_LOWER_UP, "LOWER_UP"}};
     nlohmann::json out = nlohmann::json::array();
     for (auto [bit, name] : kFlags)
         if (f & bit) out.push_back(name);
@@ -20,8 +24,9 @@ nlohmann::json link_flags(uint32_t f) {
 
 nlohmann::json address_flags(uint32_t f) {
     static const std::pair<uint32_t, const char*> kFlags[] = {
-        {IFA_F_PERMANENT, "permanent"}, {IFA_F_SECONDARY, "secondary"}, {IFA_F_TENTATIVE, "tentative"},
-        {IFA_F_DEPRECATED, "deprecated"}, {IFA_F_DADFAILED, "dadfailed"}, {IFA_F_NOPREFIXROUTE, "noprefixroute"},
+        {IFA_F_PERMANENT, "permanent"},      {IFA_F_SECONDARY, "secondary"},
+        {IFA_F_TENTATIVE, "tentative"},      {IFA_F_DEPRECATED, "deprecated"},
+        {IFA_F_DADFAILED, "dadfailed"},      {IFA_F_NOPREFIXROUTE, "noprefixroute"},
         {IFA_F_MANAGETEMPADDR, "mngtmpaddr"}};
     nlohmann::json out = nlohmann::json::array();
     for (auto [bit, name] : kFlags)
@@ -38,10 +43,13 @@ std::string dst_text(const Route& r) {
 }  // namespace
 
 nlohmann::json to_json(const Link& l, const NetState& names) {
-    nlohmann::json j = {{"ifindex", l.index},      {"ifname", l.name},
-                        {"flags", link_flags(l.flags)}, {"mtu", l.mtu},
+    nlohmann::json j = {{"ifindex", l.index},
+                        {"ifname", l.name},
+                        {"flags", link_flags(l.flags)},
+                        {"mtu", l.mtu},
                         {"operstate", operstate_name(l.operstate)},
-                        {"up", l.admin_up()},      {"carrier", l.carrier()}};
+                        {"up", l.admin_up()},
+                        {"carrier", l.carrier()}};
     if (!l.mac.empty()) j["address"] = l.mac.to_string();
     if (!l.kind.empty()) j["kind"] = l.kind;
     if (l.master) j["master"] = names.link_name(l.master);
@@ -84,11 +92,17 @@ nlohmann::json to_json(const Route& r, const NetState& names) {
 }
 
 nlohmann::json to_json(const NetState& s) {
-    nlohmann::json links = nlohmann::json::array(), addrs = nlohmann::json::array(), routes = nlohmann::json::array();
-    for (const auto& l : s.links) links.push_back(to_json(l, s));
-    for (const auto& a : s.addresses) addrs.push_back(to_json(a, s));
-    for (const auto& r : s.routes) routes.push_back(to_json(r, s));
-    return {{"links", std::move(links)}, {"addresses", std::move(addrs)}, {"routes", std::move(routes)}};
+    nlohmann::json links = nlohmann::json::array(), addrs = nlohmann::json::array(),
+                   routes = nlohmann::json::array();
+    for (const auto& l : s.links)
+        links.push_back(to_json(l, s));
+    for (const auto& a : s.addresses)
+        addrs.push_back(to_json(a, s));
+    for (const auto& r : s.routes)
+        routes.push_back(to_json(r, s));
+    return {{"links", std::move(links)},
+            {"addresses", std::move(addrs)},
+            {"routes", std::move(routes)}};
 }
 
 std::string describe(const Route& r, const NetState& names) {

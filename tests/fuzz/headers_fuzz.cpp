@@ -13,7 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Keys with ':' or CR/LF cannot round-trip; the parser never produces them from
     // a single line, so check the round trip only for clean fields.
     for (const auto& [k, v] : h->fields) {
-        if (k.find_first_of(":\r\n") != std::string::npos || v.find_first_of("\r\n") != std::string::npos) return 0;
+        if (k.find_first_of(":\r\n") != std::string::npos ||
+            v.find_first_of("\r\n") != std::string::npos)
+            return 0;
         if (!v.empty() && v.front() == ' ') return 0;
     }
     if (h->description.find_first_of("\r\n") != std::string::npos) return 0;

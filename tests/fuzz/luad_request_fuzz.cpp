@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     keel::luad::RequestParser split(64 * 1024);
     cut = cut > in.size() ? in.size() : cut;
     size_t used2 = split.feed(in.substr(0, cut));
-    if (split.state() == keel::luad::RequestParser::State::kNeedMore) used2 += split.feed(in.substr(cut));
+    if (split.state() == keel::luad::RequestParser::State::kNeedMore)
+        used2 += split.feed(in.substr(cut));
     if (used > in.size() || whole.state() != split.state() || used != used2) __builtin_trap();
     if (whole.state() == keel::luad::RequestParser::State::kDone) {
         // What was parsed encodes back to exactly the bytes consumed.

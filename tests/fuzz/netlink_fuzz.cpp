@@ -16,7 +16,8 @@ using namespace keel::net;
 namespace {
 
 NlMessage reencoded(const RequestBatch& b) {
-    auto msgs = split_messages(Bytes(reinterpret_cast<const uint8_t*>(b.bytes().data()), b.bytes().size()));
+    auto msgs =
+        split_messages(Bytes(reinterpret_cast<const uint8_t*>(b.bytes().data()), b.bytes().size()));
     if (!msgs || msgs->size() != 1) std::abort();
     return msgs->at(0);
 }
@@ -28,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!msgs) return 0;
     EventTracker tracker;
     for (const auto& m : *msgs) {
-        if (m.payload.data() < data || m.payload.data() + m.payload.size() > data + size) std::abort();
+        if (m.payload.data() < data || m.payload.data() + m.payload.size() > data + size)
+            std::abort();
         (void)decode_link(m);
         (void)decode_ack(m);
         (void)tracker.on_message(m);
@@ -36,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             RequestBatch b;
             b.route(RouteOp::kAdd, *r);
             auto again = decode_route(reencoded(b));
-            if (!again || again->dst != r->dst || again->gateway != r->gateway || again->oif != r->oif ||
-                again->table != r->table || again->metric != r->metric)
+            if (!again || again->dst != r->dst || again->gateway != r->gateway ||
+                again->oif != r->oif || again->table != r->table || again->metric != r->metric)
                 std::abort();
         }
         if (auto a = decode_address(m); a && !a->peer.valid()) {

@@ -49,14 +49,16 @@ Bus make_bus(bool auth) {
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) std::abort();
     b.server->serve(Fd(sv[0]), "watcher", std::nullopt);
     b.watcher.reset(sv[1]);
-    const char* hello = auth ? "CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"p\"}\r\nSUB > 1\r\n"
-                             : "CONNECT {\"verbose\":false}\r\nSUB > 1\r\n";
+    const char* hello =
+        auth ? "CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"p\"}\r\nSUB > 1\r\n"
+             : "CONNECT {\"verbose\":false}\r\nSUB > 1\r\n";
     if (::write(b.watcher.get(), hello, std::strlen(hello)) < 0) std::abort();
     return b;
 }
 
 void spin(Bus& b, int rounds) {
-    for (int i = 0; i < rounds; ++i) (void)b.loop->run_once(std::chrono::milliseconds(0));
+    for (int i = 0; i < rounds; ++i)
+        (void)b.loop->run_once(std::chrono::milliseconds(0));
 }
 
 void drain(int fd) {
@@ -74,7 +76,8 @@ void check_watcher(Bus& b) {
         spin(b, 2);
         char buf[65536];
         ssize_t n;
-        while ((n = ::read(b.watcher.get(), buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+        while ((n = ::read(b.watcher.get(), buf, sizeof buf)) > 0)
+            got.append(buf, static_cast<size_t>(n));
     }
     if (got.find("PONG\r\n") == std::string::npos) std::abort();
 }

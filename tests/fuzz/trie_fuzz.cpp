@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             std::string subject = make_subject(p, end, false);
             const MatchResult& r = trie.match(subject);
             std::vector<Subscription*> got = r.plain;
-            for (const auto& g : r.queues) got.insert(got.end(), g.begin(), g.end());
+            for (const auto& g : r.queues)
+                got.insert(got.end(), g.begin(), g.end());
             std::vector<Subscription*> want;
             for (auto& s : live)
                 if (subject_matches(s->subject, subject)) want.push_back(s.get());

@@ -25,7 +25,7 @@ struct Received {
 };
 
 class ClientTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto l = loop::EventLoop::create();
         ASSERT_TRUE(l) << l.error().message();
@@ -355,9 +355,11 @@ TEST_F(ClientTest, HandlerMayCloseItsClient) {
         sub->close();
     });
     ASSERT_TRUE(flush(*sub));
-    for (int i = 0; i < 50; ++i) ASSERT_TRUE(pub->publish("close.me", "x"));
+    for (int i = 0; i < 50; ++i)
+        ASSERT_TRUE(pub->publish("close.me", "x"));
     ASSERT_TRUE(flush(*pub));
-    ASSERT_TRUE(run_until(*loop_, [&] { return sub->closed(); }, slow(5s)));
+    ASSERT_TRUE(run_until(
+        *loop_, [&] { return sub->closed(); }, slow(5s)));
     EXPECT_EQ(seen, 1);
     EXPECT_TRUE(saw_event("sub:closed"));
 }
@@ -365,7 +367,7 @@ TEST_F(ClientTest, HandlerMayCloseItsClient) {
 // A server that takes the handshake and then reads nothing, so the client's
 // publishes pile up unsent; closing it makes the client fail over to the real bus.
 class StuckServer {
-public:
+  public:
     StuckServer() {
         auto l = listen_on(*parse_endpoint("127.0.0.1:0"));
         if (!l) throw std::runtime_error(l.error().message());
@@ -381,25 +383,29 @@ public:
             auto c = sys::accept(listener_.get(), nullptr, nullptr);
             if (!c || !c->valid()) return;
             conn_ = std::move(c).value();
-            const std::string info = "INFO {\"server_id\":\"stuck\",\"headers\":true,\"max_payload\":1048576} \r\n";
+            const std::string info =
+                "INFO {\"server_id\":\"stuck\",\"headers\":true,\"max_payload\":1048576} \r\n";
             (void)sys::write(conn_.get(), info.data(), info.size());
         });
         loop::FdWatch r;
         std::string got;
-        return run_until(loop, [&] {
-            if (conn_.valid() && !r.active())
-                (void)r.start(loop, conn_.get(), EPOLLIN, [&](uint32_t) {
-                    char buf[4096];
-                    auto n = sys::read(conn_.get(), buf, sizeof buf);
-                    if (n && *n > 0) got.append(buf, *n);
-                    if (!done && got.find("PING\r\n") != std::string::npos) {
-                        (void)sys::write(conn_.get(), "PONG\r\n", 6);
-                        done = true;
-                    }
-                });
-            if (done) r.stop();
-            return done;
-        }, slow(5s));
+        return run_until(
+            loop,
+            [&] {
+                if (conn_.valid() && !r.active())
+                    (void)r.start(loop, conn_.get(), EPOLLIN, [&](uint32_t) {
+                        char buf[4096];
+                        auto n = sys::read(conn_.get(), buf, sizeof buf);
+                        if (n && *n > 0) got.append(buf, *n);
+                        if (!done && got.find("PING\r\n") != std::string::npos) {
+                            (void)sys::write(conn_.get(), "PONG\r\n", 6);
+                            done = true;
+                        }
+                    });
+                if (done) r.stop();
+                return done;
+            },
+            slow(5s));
     }
     void reset() {
         linger lg{1, 0};  // RST: nothing buffered reaches anyone
@@ -407,7 +413,7 @@ public:
         conn_.reset();
     }
 
-private:
+  private:
     Fd listener_, conn_;
     uint16_t port_ = 0;
 };
@@ -425,12 +431,14 @@ TEST_F(ClientTest, UnsentPublishesSurviveALostConnection) {
     Client pub(*loop_, o);
     pub.connect();
     ASSERT_TRUE(stuck.accept_and_greet(*loop_));
-    ASSERT_TRUE(run_until(*loop_, [&] { return pub.connected(); }, slow(5s)));
+    ASSERT_TRUE(run_until(
+        *loop_, [&] { return pub.connected(); }, slow(5s)));
 
     auto sub = make_client(bus, "sub");
     ASSERT_TRUE(connect(*sub));
     std::vector<int> got;
-    sub->subscribe("seq", [&](const bus::Message& m) { got.push_back(std::stoi(std::string(m.data))); });
+    sub->subscribe("seq",
+                   [&](const bus::Message& m) { got.push_back(std::stoi(std::string(m.data))); });
     ASSERT_TRUE(flush(*sub));
 
     // Publish until the stuck server's socket is full and a backlog stays in the client.
@@ -442,7 +450,8 @@ TEST_F(ClientTest, UnsentPublishesSurviveALostConnection) {
         ASSERT_LT(n, 2000000) << "the stuck server's socket never filled";
     }
     stuck.reset();
-    ASSERT_TRUE(run_until(*loop_, [&] { return !got.empty() && got.back() == n - 1; }, slow(10s)))
+    ASSERT_TRUE(run_until(
+        *loop_, [&] { return !got.empty() && got.back() == n - 1; }, slow(10s)))
         << "last received " << (got.empty() ? -1 : got.back()) << " of " << n - 1;
     // What reached the dead socket is gone; everything after it arrives, once and in order.
     EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));

@@ -41,8 +41,9 @@ std::optional<json> wait_state(Process& p, const std::string& path, Ms timeout) 
 
 json request(const std::string& url, const std::string& subject, const std::string& data = "",
              const std::string& timeout = "10s") {
-    auto r = run_cli({"req", subject, data, "--server", url, "--timeout", timeout, "--wait", timeout},
-                     std::nullopt, slow(300s));
+    auto r =
+        run_cli({"req", subject, data, "--server", url, "--timeout", timeout, "--wait", timeout},
+                std::nullopt, slow(300s));
     auto j = json::parse(r.out, nullptr, false);
     return j.is_discarded() ? json{{"error", r.describe()}} : j;
 }
@@ -114,7 +115,8 @@ TEST(DemoSystem, RunsAsAContainerRestartsAKilledServiceAndStopsCleanly) {
     auto restarting = watch.wait_for("service.httpd.restarting", slow(30s), mark);
     ASSERT_TRUE(restarting) << json(watch.messages()).dump();
     EXPECT_EQ(json::parse(restarting->value("data", "{}")).value("signal", 0), SIGKILL);
-    ASSERT_TRUE(watch.wait_for("service.httpd.ready", slow(30s), mark)) << json(watch.messages()).dump();
+    ASSERT_TRUE(watch.wait_for("service.httpd.ready", slow(30s), mark))
+        << json(watch.messages()).dump();
     auto again = request(url, "ps.httpd");
     EXPECT_EQ(again.value("restarts", 0), 1) << again.dump();
     EXPECT_NE(again["pid"], ps["pid"]) << again.dump();
@@ -127,11 +129,13 @@ TEST(DemoSystem, RunsAsAContainerRestartsAKilledServiceAndStopsCleanly) {
     EXPECT_NE(run.err().find("container powered off"), std::string::npos) << run.err();
     EXPECT_TRUE(watch.wait_for("system.shutdown", slow(5s), mark));
     EXPECT_TRUE(watch.wait_for("service.ssh.stopped", slow(5s), mark));
-    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/" + (*state)["interface"].get<std::string>()));
+    EXPECT_FALSE(
+        std::filesystem::exists("/sys/class/net/" + (*state)["interface"].get<std::string>()));
 }
 
 std::string why_no_qemu() {
-    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) return "qemu-system-x86_64 is not installed";
+    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+        return "qemu-system-x86_64 is not installed";
     if (host_kernel().empty()) return "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
     if (::access("/usr/sbin/mkfs.vfat", X_OK) != 0) return "no mkfs.vfat (dosfstools)";
     if (::access("/usr/bin/ssh", X_OK) != 0) return "no ssh (openssh-client)";
@@ -170,14 +174,15 @@ TEST(DemoSystem, BootsUnderQemuServesSshAutomountsAUsbStickAndPowersOff) {
     std::string key = dir.file("key");
     std::filesystem::copy_file(repo_file("tests/data/demo_ssh_key"), key);
     ::chmod(key.c_str(), 0600);
-    Process ssh(Process::Spec{{"/usr/bin/ssh", "-p", std::to_string((*state)["ssh_port"].get<int>()),
-                               "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                               "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=30",
-                               "demo@127.0.0.1", "echo hello from $(hostname) as $(id -un)"}});
+    Process ssh(Process::Spec{
+        {"/usr/bin/ssh", "-p", std::to_string((*state)["ssh_port"].get<int>()), "-i", key, "-o",
+         "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "ConnectTimeout=30", "demo@127.0.0.1", "echo hello from $(hostname) as $(id -un)"}});
     auto ssh_exit = ssh.wait_exit(slow(60s));
     ASSERT_TRUE(ssh_exit) << ssh.err();
     EXPECT_TRUE(ssh_exit->exited_ok()) << ssh_exit->describe() << ssh.err();
-    EXPECT_NE(ssh.out().find("hello from keel-demo as demo"), std::string::npos) << ssh.out() << ssh.err();
+    EXPECT_NE(ssh.out().find("hello from keel-demo as demo"), std::string::npos)
+        << ssh.out() << ssh.err();
 
     // A vfat stick: plugged, mounted by the automount script, announced; unplugged.
     const std::string stick = dir.file("stick.img");

@@ -33,8 +33,7 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 std::string source_dir() {
-    std::string f = __FILE__;
-    return f.substr(0, f.rfind('/'));
+    return source_file("tests/integration");
 }
 
 // A shell command's output and status (the dev unit tests' helper).

@@ -39,7 +39,7 @@ std::vector<std::string> errs_in(const std::string& data) {
 
 // A client that does everything right, for the whole test.
 class GoodClient {
-public:
+  public:
     explicit GoodClient(uint16_t port) : pub_(RawConn::tcp(port)), sub_(RawConn::tcp(port)) {
         pub_.hello(kQuiet);
         sub_.hello(kQuiet);
@@ -61,7 +61,7 @@ public:
         EXPECT_EQ(got[0].payload, body);
     }
 
-private:
+  private:
     RawConn pub_, sub_;
     int seq_ = 0;
 };

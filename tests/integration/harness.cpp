@@ -67,7 +67,8 @@ Pipe make_pipe() {
 
 // ---- TempDir ----
 
-TempDir::TempDir() : TempDir(std::getenv("TMPDIR") && *std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") {}
+TempDir::TempDir()
+    : TempDir(std::getenv("TMPDIR") && *std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") {}
 
 TempDir::TempDir(const std::string& base) {
     std::string tmpl = base + "/keel-it-XXXXXX";
@@ -792,13 +793,16 @@ std::vector<std::string> sanitizer_preload_env() {
         std::string out;
         if (FILE* p = ::popen(("gcc -print-file-name=" + std::string(name)).c_str(), "r")) {
             char buf[512];
-            while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+            while (size_t n = std::fread(buf, 1, sizeof buf, p))
+                out.append(buf, n);
             ::pclose(p);
         }
-        while (!out.empty() && out.back() == '\n') out.pop_back();
+        while (!out.empty() && out.back() == '\n')
+            out.pop_back();
         return out;
     };
-    return {"LD_PRELOAD=" + lib("libasan.so") + " " + lib("libubsan.so"), "ASAN_OPTIONS=detect_leaks=0"};
+    return {"LD_PRELOAD=" + lib("libasan.so") + " " + lib("libubsan.so"),
+            "ASAN_OPTIONS=detect_leaks=0"};
 }
 
 }  // namespace keel::it

@@ -15,19 +15,20 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
 #include "base/fd.h"
+#include "support/source_tree.h"
 
 namespace keel::loop {
 class EventLoop;
@@ -64,7 +65,7 @@ inline int scaled(int n, int divisor = 4) {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     // Under `base` instead of $TMPDIR (e.g. where a PID namespace's init will not mount a tmpfs).
     explicit TempDir(const std::string& base);
@@ -74,7 +75,7 @@ public:
     const std::string& path() const { return path_; }
     std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -91,7 +92,7 @@ struct ExitStatus {
 // A child process with its stdout and stderr captured (optionally also copied to
 // a log file) by a pump thread.
 class Process {
-public:
+  public:
     struct Spec {
         std::vector<std::string> argv;          // argv[0] is the program path
         std::optional<std::string> stdin_data;  // nothing: stdin is /dev/null
@@ -121,7 +122,7 @@ public:
     std::string out() const;
     std::string err() const;
 
-private:
+  private:
     void pump();
     void terminate();
 
@@ -161,8 +162,7 @@ inline std::string slurp(const std::string& path) {
 
 // A file of the source tree, e.g. repo_file("examples/demo/system.lua").
 inline std::string repo_file(const std::string& rel) {
-    std::string here = __FILE__;  // .../tests/integration/harness.h
-    return here.substr(0, here.rfind("/tests/integration/")) + "/" + rel;
+    return source_file(rel);
 }
 
 // A loopback TCP port that was free a moment ago.
@@ -173,7 +173,7 @@ long rss_kib(pid_t pid);
 
 // `keel bus` on a free loopback port and a unix socket in its own temp dir.
 class BusProcess {
-public:
+  public:
     struct Options {
         std::vector<std::string> args;  // extra arguments, e.g. {"--max-pending", "1MiB"}
         uint16_t port = 0;              // 0: a free one
@@ -210,7 +210,7 @@ public:
     nlohmann::json wait_stats(const std::function<bool(const nlohmann::json&)>& pred,
                               Ms timeout) const;
 
-private:
+  private:
     void start();
 
     Options opts_;
@@ -244,7 +244,7 @@ struct ConnOptions {
 
 // A blocking-style raw client socket (TCP or unix) with deadlines on every wait.
 class RawConn {
-public:
+  public:
     RawConn() = default;
     RawConn(RawConn&&) = default;
     RawConn& operator=(RawConn&&) = default;
@@ -288,7 +288,7 @@ public:
     void shutdown_write();
     void close() { fd_.reset(); }
 
-private:
+  private:
     static std::optional<RawConn> connect_addr(int family, const void* addr, unsigned len, int* err,
                                                const ConnectOptions& o);
     // Reads what is available, waiting until the deadline for at least one byte.

@@ -38,7 +38,8 @@ bool wait_in_file(Process& qemu, const std::string& path, const std::string& tex
 }
 
 std::string why_no_qemu() {
-    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0) return "qemu-system-x86_64 is not installed";
+    if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+        return "qemu-system-x86_64 is not installed";
     if (host_kernel().empty()) return "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
     if (::access("/bin/busybox", X_OK) != 0) return "no /bin/busybox (busybox-static)";
     if (auto why = ensure_nats_client()) return *why;
@@ -75,8 +76,8 @@ TEST(ImageBoot, BootsATreeBuiltInitramfsTalksToItsBusHotplugsUsbAndPowersOff) {
     std::string release = kernel.substr(kernel.find("vmlinuz-") + 8);
     image::Tree tree = base_tree(guest_manifest(), KEEL_BIN);
     add_kernel_modules(tree, release,
-                       {"virtio_pci", "virtio_net", "virtio_rng", "xhci_pci", "usb_storage", "sd_mod",
-                        "button", "evdev"});
+                       {"virtio_pci", "virtio_net", "virtio_rng", "xhci_pci", "usb_storage",
+                        "sd_mod", "button", "evdev"});
     image::NoProgress quiet;
     std::string out = dir.file("out");
     std::filesystem::create_directory(out);
@@ -91,8 +92,9 @@ TEST(ImageBoot, BootsATreeBuiltInitramfsTalksToItsBusHotplugsUsbAndPowersOff) {
 
     // `keel boot` through keel's forwarding to keel-image.
     std::string state_path = dir.file("state.json"), log = out + "/console.log";
-    Process qemu(Process::Spec{{KEEL_BIN, "boot", out, "--headless", "--state", state_path,
-                                "--append", "loglevel=4", "--memory", kSanitized ? "1536M" : "256M"}});
+    Process qemu(
+        Process::Spec{{KEEL_BIN, "boot", out, "--headless", "--state", state_path, "--append",
+                       "loglevel=4", "--memory", kSanitized ? "1536M" : "256M"}});
     ASSERT_TRUE(qemu.wait_output("qmp: ", slow(10s), true)) << qemu.err();
     EXPECT_NE(qemu.err().find("tcg"), std::string::npos) << qemu.err();  // no working KVM here
     json state = json::parse(read_text(state_path));
@@ -137,7 +139,8 @@ TEST(ImageBoot, BootsATreeBuiltInitramfsTalksToItsBusHotplugsUsbAndPowersOff) {
         auto deadline = Clock::now() + slow(10s);
         do {
             for (const auto& m : watch.messages())
-                if (m["subject"] == "log.dev" && m.value("data", "").find(text) != std::string::npos)
+                if (m["subject"] == "log.dev" &&
+                    m.value("data", "").find(text) != std::string::npos)
                     return true;
             std::this_thread::sleep_for(100ms);
         } while (Clock::now() < deadline);

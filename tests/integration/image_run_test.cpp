@@ -81,7 +81,8 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
     // PID 1 of its own namespace is keel init; the host name is the manifest's.
     std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
     EXPECT_EQ(comm, "init\n");
-    EXPECT_NE(read_text("/proc/" + std::to_string(pid) + "/status").find("NSpid:\t" + std::to_string(pid) + "\t1\n"),
+    EXPECT_NE(read_text("/proc/" + std::to_string(pid) + "/status")
+                  .find("NSpid:\t" + std::to_string(pid) + "\t1\n"),
               std::string::npos);
     NatsWatcher watch(url, {"system.>"});
 
@@ -109,7 +110,8 @@ TEST(ImageRun, TheContainerCannotSetTheHostsClockOrLoadModulesIntoItsKernel) {
     image::NoProgress quiet;
     std::string rootfs = dir.file("rootfs");
     ASSERT_TRUE(image::write_directory(base_tree(container_manifest(), KEEL_BIN), rootfs, quiet));
-    auto r = run_cli({"run", rootfs, "--no-address", "--", "/bin/sh", "-c", "grep -E '^Cap(Eff|Bnd):' /proc/self/status"},
+    auto r = run_cli({"run", rootfs, "--no-address", "--", "/bin/sh", "-c",
+                      "grep -E '^Cap(Eff|Bnd):' /proc/self/status"},
                      std::nullopt, slow(30s));
     ASSERT_EQ(r.code, 0) << r.describe();
     for (const char* set : {"CapEff:", "CapBnd:"}) {
@@ -150,7 +152,8 @@ TEST(ImageForward, NamesTheMissingHostTool) {
     EXPECT_NE(p.err().find("cannot run " + dir.file("keel-image")), std::string::npos) << p.err();
     auto boot = run_cli({"boot", "--kernel", dir.file("nope"), "--initrd", dir.file("nope")});
     EXPECT_EQ(boot.code, 100) << boot.describe();
-    EXPECT_NE(boot.err.find("cannot read " + dir.file("nope")), std::string::npos) << boot.describe();
+    EXPECT_NE(boot.err.find("cannot read " + dir.file("nope")), std::string::npos)
+        << boot.describe();
     // Beside the real build it reaches keel-image's own help.
     auto r = run_cli({"run", "--help"});
     EXPECT_EQ(r.code, 0);

@@ -26,7 +26,8 @@ inline std::string command_output(const std::string& cmd) {
     FILE* f = ::popen(cmd.c_str(), "r");
     if (!f) throw std::runtime_error("cannot run " + cmd);
     char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+        out.append(buf, n);
     if (::pclose(f) != 0) throw std::runtime_error("`" + cmd + "` failed");
     return out;
 }
@@ -57,16 +58,20 @@ inline std::vector<std::string> ldd_libraries(const std::string& binary) {
 
 // The host kernel's newest Debian image, or "" (then tests skip).
 inline std::string host_kernel() {
-    std::string k = command_output("ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 || true");
-    while (!k.empty() && k.back() == '\n') k.pop_back();
+    std::string k =
+        command_output("ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1 || true");
+    while (!k.empty() && k.back() == '\n')
+        k.pop_back();
     return k;
 }
 
 // The tree every test image starts from.
 inline image::Tree base_tree(const nlohmann::json& manifest, const std::string& keel_bin) {
     image::Tree t;
-    for (auto [link, target] : {std::pair{"/bin", "usr/bin"}, {"/sbin", "usr/sbin"},
-                                {"/lib", "usr/lib"}, {"/lib64", "usr/lib64"}})
+    for (auto [link, target] : {std::pair{"/bin", "usr/bin"},
+                                {"/sbin", "usr/sbin"},
+                                {"/lib", "usr/lib"},
+                                {"/lib64", "usr/lib64"}})
         check(t.put_symlink(link, target, "base"));
     for (const char* d : {"/proc", "/sys", "/dev", "/run", "/tmp", "/var", "/etc/keel"})
         check(t.put_dir(d, std::string(d) == "/tmp" ? 01777 : 0755, "base"));
@@ -75,7 +80,8 @@ inline image::Tree base_tree(const nlohmann::json& manifest, const std::string& 
                                "hostname", "mkdir", "dd", "poweroff"})
         check(t.put_symlink(std::string("/usr/bin/") + applet, "busybox", "pkg:busybox-static"));
     check(t.put_host_file("/usr/bin/keel", keel_bin, 0755, "host"));
-    for (const auto& lib : ldd_libraries(keel_bin)) check(t.put_host_file(lib, lib, 0755, "host"));
+    for (const auto& lib : ldd_libraries(keel_bin))
+        check(t.put_host_file(lib, lib, 0755, "host"));
     check(t.put_symlink("/init", "usr/bin/keel", "definition"));
     check(t.put_file("/etc/keel/system.json", manifest.dump(2) + "\n", 0644, "definition"));
     check(t.put_file("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644, "definition"));
@@ -98,11 +104,12 @@ inline void add_kernel_modules(image::Tree& t, const std::string& release,
                 files.insert(path);
             }
     }
-    for (const auto& f : files) check(t.put_host_file(f, f, 0644, "kernel"));
-    for (const char* index : {"modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin",
-                              "modules.softdep", "modules.symbols", "modules.symbols.bin",
-                              "modules.builtin", "modules.builtin.bin", "modules.builtin.modinfo",
-                              "modules.order", "modules.devname"})
+    for (const auto& f : files)
+        check(t.put_host_file(f, f, 0644, "kernel"));
+    for (const char* index :
+         {"modules.dep", "modules.dep.bin", "modules.alias", "modules.alias.bin", "modules.softdep",
+          "modules.symbols", "modules.symbols.bin", "modules.builtin", "modules.builtin.bin",
+          "modules.builtin.modinfo", "modules.order", "modules.devname"})
         if (::access((dir + "/" + index).c_str(), R_OK) == 0)
             check(t.put_host_file(dir + "/" + index, dir + "/" + index, 0644, "kernel"));
 }

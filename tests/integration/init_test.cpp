@@ -66,7 +66,8 @@ TEST_F(InitIt, EveryEventReachesANatsClient) {
     EXPECT_EQ(json::parse(late.out), json::parse((*ready)["data"].get<std::string>()));
     // The guest's own clock: when init started and when it was ready (/proc/uptime's clock).
     json ready_data = json::parse((*ready)["data"].get<std::string>());
-    double up = ready_data["uptime"].get<double>(), started = ready_data["init_uptime"].get<double>();
+    double up = ready_data["uptime"].get<double>(),
+           started = ready_data["init_uptime"].get<double>();
     EXPECT_GT(started, 0);
     EXPECT_LE(started, up);
     EXPECT_LT(up - started, 60) << ready_data.dump();
@@ -499,8 +500,8 @@ TEST(InitBehaviour, ReadinessBackoffAndStopEscalation) {
     EXPECT_FALSE(process_alive(grandchild));
     // The line is written before the event goes out, but reaches init.log() through the
     // harness's reader of init's stderr: wait for it rather than race it.
-    EXPECT_TRUE(init.wait_log("stubborn: still running 0.3s after SIGTERM: killing its process group",
-                              slow(2s)))
+    EXPECT_TRUE(init.wait_log(
+        "stubborn: still running 0.3s after SIGTERM: killing its process group", slow(2s)))
         << init.log();
 }
 

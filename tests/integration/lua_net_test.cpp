@@ -13,7 +13,7 @@ namespace keel::it {
 namespace {
 
 class LuaNet : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
         ns = std::make_unique<Netns>();
@@ -23,8 +23,8 @@ protected:
     }
     // Runs `script` with `keel lua` in the namespace (arg[1]: iproute2's path,
     // then `args`); expects exit 0 and returns its stdout.
-    std::string lua(const std::string& script, std::vector<std::string> prefix = {}, std::vector<std::string> args = {},
-                    std::string* err = nullptr) {
+    std::string lua(const std::string& script, std::vector<std::string> prefix = {},
+                    std::vector<std::string> args = {}, std::string* err = nullptr) {
         const std::string path = dir.file("t" + std::to_string(scripts++) + ".lua");
         write_text(path, "local keel = require 'keel'\nlocal net = keel.net\n" + script);
         std::vector<std::string> argv = prefix;
@@ -35,7 +35,9 @@ protected:
         if (err) *err = r.err;
         return r.out;
     }
-    nlohmann::json link(const std::string& name) { return ns->ip_json("-d link show dev " + name).at(0); }
+    nlohmann::json link(const std::string& name) {
+        return ns->ip_json("-d link show dev " + name).at(0);
+    }
     // The route to `dst` in `ip -j route` output; null when there is none.
     static nlohmann::json route(const nlohmann::json& routes, const std::string& dst) {
         for (const auto& r : routes)
@@ -76,18 +78,21 @@ TEST_F(LuaNet, LinksMatchIproute2AndLinkMethodsChangeTheKernel) {
         local vl, err = net.create{kind = "vlan", name = "lan0.7", parent = "lan0", id = 7}
         io.stderr:write(vl and ("vlan " .. vl.vlan_id .. " on " .. vl.link .. "\n") or ("no vlan: " .. err .. "\n"))
         assert(net.create{kind = "bridge", name = "br1"})
-    )lua", {}, {}, &vlan_err);
+    )lua",
+                          {}, {}, &vlan_err);
     // Every link iproute2 lists (v0 is lan0 now), by the same index; lo and v1,
     // which the script left alone, with the same MTU, MAC, kind and state.
     int matched = 0;
     for (const auto& l : ns->ip_json("-d link show")) {
         std::string name = l["ifname"] == "lan0" ? "v0" : l["ifname"].get<std::string>();
-        if (name != "lo" && name != "v0" && name != "v1" && name != "br0") continue;  // made after the listing
+        if (name != "lo" && name != "v0" && name != "v1" && name != "br0")
+            continue;  // made after the listing
         std::string line = name + "\t" + std::to_string(l["ifindex"].get<int>()) + "\t";
         if (name == "lo" || name == "v1") {  // v1's carrier came with v0 up, after the listing
-            std::string kind = l.contains("linkinfo") ? l["linkinfo"]["info_kind"].get<std::string>() : "-";
-            line += std::to_string(l["mtu"].get<int>()) + "\t" + l.value("address", "-") + "\t" + kind + "\t" +
-                    (has_flag(l, "UP") ? "true" : "false") + "\t" +
+            std::string kind =
+                l.contains("linkinfo") ? l["linkinfo"]["info_kind"].get<std::string>() : "-";
+            line += std::to_string(l["mtu"].get<int>()) + "\t" + l.value("address", "-") + "\t" +
+                    kind + "\t" + (has_flag(l, "UP") ? "true" : "false") + "\t" +
                     (name == "lo" ? (has_flag(l, "LOWER_UP") ? "true\n" : "false\n") : "false\n");
         }
         EXPECT_NE(out.find(line), std::string::npos) << line << "\n" << out;
@@ -168,12 +173,20 @@ TEST_F(LuaNet, AddressesAndRoutesMatchIproute2) {
     EXPECT_TRUE(ns->has_address("v0", "fd00:50::1/64"));
     EXPECT_TRUE(ns->has_address("v1", "10.51.0.1/24"));
     auto routes = ns->ip_json("route show");
-    EXPECT_EQ(route(routes, "10.60.0.0/16"),
-              (nlohmann::json{{"dst", "10.60.0.0/16"}, {"gateway", "10.50.0.3"}, {"dev", "v0"}, {"protocol", "static"}, {"flags", nlohmann::json::array()}}));
-    EXPECT_EQ(route(routes, "default"),
-              (nlohmann::json{{"dst", "default"}, {"gateway", "10.50.0.254"}, {"dev", "v0"}, {"protocol", "static"}, {"metric", 50}, {"flags", nlohmann::json::array()}}));
+    EXPECT_EQ(route(routes, "10.60.0.0/16"), (nlohmann::json{{"dst", "10.60.0.0/16"},
+                                                             {"gateway", "10.50.0.3"},
+                                                             {"dev", "v0"},
+                                                             {"protocol", "static"},
+                                                             {"flags", nlohmann::json::array()}}));
+    EXPECT_EQ(route(routes, "default"), (nlohmann::json{{"dst", "default"},
+                                                        {"gateway", "10.50.0.254"},
+                                                        {"dev", "v0"},
+                                                        {"protocol", "static"},
+                                                        {"metric", 50},
+                                                        {"flags", nlohmann::json::array()}}));
     EXPECT_EQ(route(ns->ip_json("route show table 100"), "10.61.0.0/16").value("dev", ""), "v0");
-    EXPECT_EQ(route(ns->ip_json("-6 route show"), "fd00:60::/48").value("gateway", ""), "fd00:50::2");
+    EXPECT_EQ(route(ns->ip_json("-6 route show"), "fd00:60::/48").value("gateway", ""),
+              "fd00:50::2");
 
     lua(R"lua(
         assert(net.addr_del("v1", "10.51.0.1/24"))
@@ -250,14 +263,16 @@ TEST_F(LuaNet, ErrorsNameTheInterfaceAndTheKernelsReason) {
     EXPECT_EQ(link("v0")["mtu"], 1500);  // the failed apply changed nothing
 
     // Without CAP_NET_ADMIN (root, capability dropped): the kernel's EPERM.
-    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+    if (::access("/usr/bin/setpriv", X_OK) != 0)
+        GTEST_SKIP() << "setpriv (util-linux) is not installed";
     lua(R"lua(
         assert(#net.links() == 4)  -- reading needs no privilege
         local ok, err, code = net.addr_add("v0", "10.9.0.1/24")
         assert(ok == nil and err == "net.addr_add: v0: 10.9.0.1/24: Operation not permitted" and code == 1, err)
         ok, err, code = net.link("v0"):down()
         assert(ok == nil and err == "net.link:down: v0: Operation not permitted" and code == 1, err)
-    )lua", {"/usr/bin/setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin"});
+    )lua",
+        {"/usr/bin/setpriv", "--bounding-set=-net_admin", "--inh-caps=-net_admin"});
     EXPECT_TRUE(has_flag(link("v0"), "UP"));
 }
 
@@ -298,9 +313,10 @@ TEST_F(LuaNet, MonitorDeliversIpChangesOnTheLoopUntilUnsubscribed) {
             print(s, seen[s] and "seen" or "MISSING")
         end
     )lua");
-    for (const char* s : {"net.link.v0.up", "net.addr.v0.added", "net.route.added", "net.route.removed",
-                          "net.addr.v0.removed", "net.link.v0.down", "net.link.d0.added", "net.link.d0.removed",
-                          "addr_payload", "route_payload", "link_payload"})
+    for (const char* s :
+         {"net.link.v0.up", "net.addr.v0.added", "net.route.added", "net.route.removed",
+          "net.addr.v0.removed", "net.link.v0.down", "net.link.d0.added", "net.link.d0.removed",
+          "addr_payload", "route_payload", "link_payload"})
         EXPECT_NE(out.find(std::string(s) + "\tseen"), std::string::npos) << out;
     EXPECT_NE(out.find("filtered\tnet.link.v0.up\n"), std::string::npos) << out;
     EXPECT_EQ(out.find("filtered\tnet.link.v0.down"), std::string::npos) << out;
@@ -328,7 +344,8 @@ TEST_F(LuaNet, ApplyMakesTheKernelMatchAndIsIdempotent) {
         local third = assert(net.apply(cfg, opts))
         for _, c in ipairs(third) do print("third", c) end
         print("fourth", #assert(net.apply(keel.json.encode(cfg), opts)))
-    )lua", {}, {dir.file("resolv.conf")});
+    )lua",
+                          {}, {dir.file("resolv.conf")});
     EXPECT_NE(out.find("first\tv0: set mtu 1400"), std::string::npos) << out;
     EXPECT_NE(out.find("again\t0\n"), std::string::npos) << out;
     EXPECT_NE(out.find("fourth\t0\n"), std::string::npos) << out;
@@ -343,7 +360,8 @@ TEST_F(LuaNet, ApplyMakesTheKernelMatchAndIsIdempotent) {
     EXPECT_FALSE(ns->has_address("v0", "10.50.0.1/24"));
     EXPECT_EQ(route(ns->ip_json("route show"), "10.60.0.0/16").value("gateway", ""), "10.50.0.2");
     EXPECT_EQ(ns->ip_json("link show").dump().find("\"br0\""), std::string::npos);
-    EXPECT_NE(read_text(dir.file("resolv.conf")).find("nameserver 10.50.0.53\n"), std::string::npos);
+    EXPECT_NE(read_text(dir.file("resolv.conf")).find("nameserver 10.50.0.53\n"),
+              std::string::npos);
 }
 
 // keel.so under stock lua5.4, in the namespace.
@@ -357,9 +375,11 @@ TEST_F(LuaNet, StockLuaRequiresKeelAndListsLinks) {
         assert(keel.net.addr_add("v0", "10.50.0.1/24"))
         print(table.concat(names, " "))
     )lua");
-    std::vector<std::string> argv = {"/usr/bin/env",
-                                     "LUA_CPATH=" + std::filesystem::path(KEEL_BIN).parent_path().string() + "/lua/?.so"};
-    for (const auto& e : sanitizer_preload_env()) argv.push_back(e);
+    std::vector<std::string> argv = {
+        "/usr/bin/env",
+        "LUA_CPATH=" + std::filesystem::path(KEEL_BIN).parent_path().string() + "/lua/?.so"};
+    for (const auto& e : sanitizer_preload_env())
+        argv.push_back(e);
     argv.insert(argv.end(), {"/usr/bin/lua5.4", dir.file("stock.lua")});
     RunResult r = run(ns->exec(argv));
     EXPECT_EQ(r.code, 0) << r.err;

@@ -1,7 +1,7 @@
 // keel lua, keel.so under stock lua5.4, and the keel luad fork server with its
 // keel-run client — all as real processes.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -25,8 +25,12 @@
 namespace keel::it {
 namespace {
 
-std::string bin_dir() { return std::filesystem::path(KEEL_BIN).parent_path(); }
-std::string keel_run() { return bin_dir() + "/keel-run"; }
+std::string bin_dir() {
+    return std::filesystem::path(KEEL_BIN).parent_path();
+}
+std::string keel_run() {
+    return bin_dir() + "/keel-run";
+}
 
 void write_script(const std::string& path, const std::string& text, mode_t mode = 0644) {
     write_file_atomic(path, text);
@@ -39,7 +43,8 @@ struct Ran {
     std::string describe() const { return st.describe() + "\nstdout: " + out + "\nstderr: " + err; }
 };
 
-Ran run(std::vector<std::string> argv, std::optional<std::string> in = std::nullopt, Ms timeout = slow(20s)) {
+Ran run(std::vector<std::string> argv, std::optional<std::string> in = std::nullopt,
+        Ms timeout = slow(20s)) {
     Process p(Process::Spec{std::move(argv), std::move(in)});
     auto st = p.wait_exit(timeout);
     if (!st) {
@@ -53,12 +58,13 @@ Ran run(std::vector<std::string> argv, std::optional<std::string> in = std::null
 // ---- keel lua ----
 
 class LuaCli : public ::testing::Test {
-protected:
+  protected:
     TempDir dir;
 };
 
 TEST_F(LuaCli, ArgumentsExitCodesAndErrors) {
-    write_script(dir.file("args.lua"), "print(#arg, arg[0] ~= nil, ...)\nos.exit(tonumber((...)) or 0)\n");
+    write_script(dir.file("args.lua"),
+                 "print(#arg, arg[0] ~= nil, ...)\nos.exit(tonumber((...)) or 0)\n");
     auto r = run({KEEL_BIN, "lua", dir.file("args.lua"), "5", "-x", "--y"});
     EXPECT_EQ(r.st.code, 5) << r.describe();
     EXPECT_EQ(r.out, "3\ttrue\t5\t-x\t--y\n");
@@ -66,7 +72,8 @@ TEST_F(LuaCli, ArgumentsExitCodesAndErrors) {
     write_script(dir.file("boom.lua"), "local function f() error('boom here') end\nf()\n");
     r = run({KEEL_BIN, "lua", dir.file("boom.lua")});
     EXPECT_EQ(r.st.code, 1) << r.describe();
-    EXPECT_NE(r.err.find("keel lua: " + dir.file("boom.lua") + ":1: boom here"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keel lua: " + dir.file("boom.lua") + ":1: boom here"), std::string::npos)
+        << r.err;
     EXPECT_NE(r.err.find("stack traceback"), std::string::npos);
 
     r = run({KEEL_BIN, "lua", dir.file("missing.lua")});
@@ -89,7 +96,8 @@ TEST_F(LuaCli, ArgumentsExitCodesAndErrors) {
 }
 
 TEST_F(LuaCli, ShebangDirectAndThroughTheSymlink) {
-    write_script(dir.file("direct"), std::string("#!") + KEEL_BIN + " lua\nprint('direct', ...)\n", 0755);
+    write_script(dir.file("direct"), std::string("#!") + KEEL_BIN + " lua\nprint('direct', ...)\n",
+                 0755);
     auto r = run({dir.file("direct"), "1"});
     EXPECT_EQ(r.out, "direct\t1\n") << r.describe();
     std::string link = bin_dir() + "/keel-lua";
@@ -154,9 +162,13 @@ TEST_F(LuaCli, CoroutineRequestReplyAndTheUsbExampleAgainstALiveBus) {
         print("ready")
         io.stdout:flush()
     )");
-    auto script = std::make_unique<Process>(Process::Spec{{KEEL_BIN, "lua", dir.file("bus.lua"), bus.url(), dir.path()}});
+    auto script = std::make_unique<Process>(
+        Process::Spec{{KEEL_BIN, "lua", dir.file("bus.lua"), bus.url(), dir.path()}});
     ASSERT_TRUE(script->wait_output("ready\n", slow(10s))) << script->err();
-    EXPECT_EQ(run_cli({"pub", "hardware.block.add", R"({"DEVNAME":"sda1","ID_BUS":"usb"})", "--server", bus.url()}).code, 0);
+    EXPECT_EQ(run_cli({"pub", "hardware.block.add", R"({"DEVNAME":"sda1","ID_BUS":"usb"})",
+                       "--server", bus.url()})
+                  .code,
+              0);
     auto st = script->wait_exit(slow(10s));
     ASSERT_TRUE(st);
     EXPECT_TRUE(st->exited_ok()) << st->describe() << script->err();
@@ -172,10 +184,11 @@ TEST_F(LuaCli, HeatWhenColdExampleRuns) {
     BusProcess bus;
     write_file_atomic(dir.file("temp"), "15000\n");  // 15 degrees: cold
     write_file_atomic(dir.file("relay"), "0");
-    auto state = start_ready({"sub", "heater.state", "--count", "1", "--raw", "--server", bus.url()});
-    Process example(Process::Spec{{"/usr/bin/env", "KEEL_BUS=" + bus.url(), "SENSOR=" + dir.file("temp"),
-                                   "RELAY=" + dir.file("relay"), KEEL_BIN, "lua",
-                                   repo_file("examples/heat-when-cold.lua")}});
+    auto state =
+        start_ready({"sub", "heater.state", "--count", "1", "--raw", "--server", bus.url()});
+    Process example(Process::Spec{{"/usr/bin/env", "KEEL_BUS=" + bus.url(),
+                                   "SENSOR=" + dir.file("temp"), "RELAY=" + dir.file("relay"),
+                                   KEEL_BIN, "lua", repo_file("examples/heat-when-cold.lua")}});
     ASSERT_TRUE(state->wait_exit(slow(10s))) << example.err();
     EXPECT_EQ(state->out(), "{\"on\":true,\"setpoint\":18}\n");
     EXPECT_EQ(slurp(dir.file("relay")), "1");
@@ -202,7 +215,7 @@ bool kernel_mounts(const std::string& fstype) {
 // A real file system on a loop device (vfat, as USB sticks carry, when the kernel
 // has it), removed again whatever happens.
 class LoopStick {
-public:
+  public:
     LoopStick(const std::string& image, const std::string& label) {
         Fd f(::open(image.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
         if (!f || ::ftruncate(f.get(), 8 << 20) != 0) return;
@@ -244,7 +257,7 @@ public:
         return "";
     }
 
-private:
+  private:
     std::string device_, fstype_, why_;
 };
 
@@ -252,56 +265,68 @@ private:
 // real vfat file system that it mounts and unmounts.
 TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
     if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
-    if (!std::filesystem::exists("/usr/sbin/mkfs.vfat")) GTEST_SKIP() << "mkfs.vfat (dosfstools) missing";
+    if (!std::filesystem::exists("/usr/sbin/mkfs.vfat"))
+        GTEST_SKIP() << "mkfs.vfat (dosfstools) missing";
     if (!std::filesystem::exists("/dev/loop-control")) GTEST_SKIP() << "no loop device support";
     LoopStick stick(dir.file("stick.img"), "KEELUSB");
     ASSERT_FALSE(stick.device().empty()) << stick.why();
-    if (stick.fstype() != "vfat") std::printf("note: this kernel cannot mount vfat; the stick carries ext4\n");
+    if (stick.fstype() != "vfat")
+        std::printf("note: this kernel cannot mount vfat; the stick carries ext4\n");
     const std::string fs = stick.fstype();
     std::string media = dir.file("media");
     BusProcess bus;
     auto toast = start_ready({"sub", "toast.in", "--raw", "--server", bus.url()});
     Process example(Process::Spec{{"/usr/bin/env", "KEEL_BUS=" + bus.url(), KEEL_BIN, "lua",
                                    repo_file("examples/demo/automount.lua"), media}});
-    ASSERT_TRUE(example.wait_output("mounting USB file systems under", slow(10s), /*stderr=*/true)) << example.err();
+    ASSERT_TRUE(example.wait_output("mounting USB file systems under", slow(10s), /*stderr=*/true))
+        << example.err();
     auto pub = [&](const std::string& subject, const std::string& json) {
         auto r = run_cli({"pub", subject, json, "--server", bus.url()});
         ASSERT_EQ(r.code, 0) << r.describe();
     };
     std::string name = stick.name(), minor = name.substr(4);
     std::string uevent = R"("SUBSYSTEM":"block","DEVPATH":"/devices/virtual/block/)" + name +
-                         R"(","DEVTYPE":"disk","MAJOR":"7","MINOR":")" + minor + R"(","SEQNUM":"4242")";
+                         R"(","DEVTYPE":"disk","MAJOR":"7","MINOR":")" + minor +
+                         R"(","SEQNUM":"4242")";
     // Not on USB (the machine's own disk): left alone (else it would be on media/INTERNAL).
     pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":")" + name +
                                   R"(","TYPE":")" + fs + R"(","LABEL":"INTERNAL"})");
     // The stick, as keel dev reports it (blkid's TYPE/LABEL, the kernel's DEVNAME).
     pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":")" + name +
-                                  R"(","TYPE":")" + fs + R"(","LABEL":"KEELUSB","UUID":"1234-ABCD","ID_BUS":"usb"})");
+                                  R"(","TYPE":")" + fs +
+                                  R"(","LABEL":"KEELUSB","UUID":"1234-ABCD","ID_BUS":"usb"})");
     ASSERT_TRUE(toast->wait_output("a USB stick was plugged in!\n", slow(10s))) << example.err();
     std::string options;
     EXPECT_EQ(stick.mount_point(&options), media + "/KEELUSB") << example.err();
     EXPECT_EQ(options.rfind(fs + " ", 0), 0u) << options;
-    for (const char* flag : {"nosuid", "nodev", "noexec"}) EXPECT_NE(options.find(flag), std::string::npos) << options;
+    for (const char* flag : {"nosuid", "nodev", "noexec"})
+        EXPECT_NE(options.find(flag), std::string::npos) << options;
     // It is a real file system: a file written there lands on the stick.
     write_file_atomic(media + "/KEELUSB/hello.txt", "hi");
     // Unplugged: the remove event carries no file system details any more.
-    pub("hardware.block.remove", "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":")" + name + "\"}");
+    pub("hardware.block.remove",
+        "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":")" + name + "\"}");
     ASSERT_TRUE(toast->wait_output("the USB stick is gone\n", slow(10s))) << example.err();
     EXPECT_EQ(stick.mount_point(), "");
     EXPECT_FALSE(std::filesystem::exists(media + "/KEELUSB"));
     // udev-style names, an absolute DEVNAME and a label that tries to leave the media directory.
     size_t second = toast->out().size();
     pub("hardware.block.add", "{\"ACTION\":\"add\"," + uevent + R"(,"DEVNAME":"/dev/)" + name +
-                                  R"(","ID_FS_TYPE":")" + fs + R"(","ID_FS_LABEL":"../../escape","ID_BUS":"usb"})");
-    ASSERT_TRUE(toast->wait_output("a USB stick was plugged in!\n", slow(10s), false, second)) << example.err();
+                                  R"(","ID_FS_TYPE":")" + fs +
+                                  R"(","ID_FS_LABEL":"../../escape","ID_BUS":"usb"})");
+    ASSERT_TRUE(toast->wait_output("a USB stick was plugged in!\n", slow(10s), false, second))
+        << example.err();
     EXPECT_EQ(stick.mount_point(), media + "/.._.._escape");
     EXPECT_EQ(slurp(media + "/.._.._escape/hello.txt"), "hi");
-    pub("hardware.block.remove", "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":"/dev/)" + name + "\"}");
-    ASSERT_TRUE(toast->wait_output("the USB stick is gone\n", slow(10s), false, second)) << example.err();
+    pub("hardware.block.remove",
+        "{\"ACTION\":\"remove\"," + uevent + R"(,"DEVNAME":"/dev/)" + name + "\"}");
+    ASSERT_TRUE(toast->wait_output("the USB stick is gone\n", slow(10s), false, second))
+        << example.err();
     EXPECT_EQ(stick.mount_point(), "");
     EXPECT_TRUE(example.running());
-    EXPECT_EQ(toast->out(), "a USB stick was plugged in!\nthe USB stick is gone\n"
-                            "a USB stick was plugged in!\nthe USB stick is gone\n");
+    EXPECT_EQ(toast->out(),
+              "a USB stick was plugged in!\nthe USB stick is gone\n"
+              "a USB stick was plugged in!\nthe USB stick is gone\n");
 }
 
 // ---- keel.so from stock lua5.4 ----
@@ -325,7 +350,8 @@ TEST_F(LuaCli, StockLuaLoadsTheCModule) {
         keel.loop.run()
     )");
     std::vector<std::string> argv = {"/usr/bin/env", "LUA_CPATH=" + bin_dir() + "/lua/?.so"};
-    for (const auto& e : sanitizer_preload_env()) argv.push_back(e);
+    for (const auto& e : sanitizer_preload_env())
+        argv.push_back(e);
     argv.insert(argv.end(), {"/usr/bin/lua5.4", dir.file("stock.lua"), bus.url()});
     auto r = run(argv);
     EXPECT_EQ(r.st.code, 0) << r.describe();
@@ -335,7 +361,7 @@ TEST_F(LuaCli, StockLuaLoadsTheCModule) {
 // ---- keel luad and keel-run ----
 
 class Luad {
-public:
+  public:
     explicit Luad(std::vector<std::string> extra = {}, std::vector<std::string> env = {}) {
         ::chmod(dir_.path().c_str(), 0755);  // scripts here are read by other users too
         socket_ = dir_.file("lua.sock");
@@ -361,10 +387,13 @@ public:
     std::vector<std::string> fds() const {
         std::map<int, std::string> by_number;
         std::error_code ec;
-        for (auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(proc_->pid()) + "/fd", ec))
-            by_number[std::stoi(e.path().filename().string())] = std::filesystem::read_symlink(e.path(), ec).string();
+        for (auto& e : std::filesystem::directory_iterator(
+                 "/proc/" + std::to_string(proc_->pid()) + "/fd", ec))
+            by_number[std::stoi(e.path().filename().string())] =
+                std::filesystem::read_symlink(e.path(), ec).string();
         std::vector<std::string> out;
-        for (const auto& [fd, target] : by_number) out.push_back(std::to_string(fd) + "->" + target);
+        for (const auto& [fd, target] : by_number)
+            out.push_back(std::to_string(fd) + "->" + target);
         return out;
     }
     // The server's fds once it holds no connection: a client has its answer a
@@ -382,13 +411,14 @@ public:
         }
         return now;
     }
-    std::vector<std::string> client(const std::string& script, std::vector<std::string> args = {}) const {
+    std::vector<std::string> client(const std::string& script,
+                                    std::vector<std::string> args = {}) const {
         std::vector<std::string> v = {keel_run(), "--socket", socket_, script};
         v.insert(v.end(), args.begin(), args.end());
         return v;
     }
 
-private:
+  private:
     TempDir dir_;
     std::string socket_;
     std::unique_ptr<Process> proc_;
@@ -412,13 +442,16 @@ TEST(LuaFork, StdioExitCodeEnvironmentCwdAndNothingElse) {
         print("umask:", string.format("%03o", mask))
         os.exit(7)
     )");
-    auto r = run({"/bin/sh", "-c", "cd " + d.file("") + " && umask 027 && FOO=bar exec " + keel_run() +
-                                       " --socket " + d.socket() + " io.lua a 'b c'"},
+    auto r = run({"/bin/sh", "-c",
+                  "cd " + d.file("") + " && umask 027 && FOO=bar exec " + keel_run() +
+                      " --socket " + d.socket() + " io.lua a 'b c'"},
                  std::string("piped in"));
     EXPECT_EQ(r.st.code, 7) << r.describe();
     EXPECT_NE(r.out.find("extra fds:\t0\t\n"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("cwd:\t" + d.file("").substr(0, d.file("").size() - 1) + "\tFOO:\tbar\targs:\ta\tb c\n"),
-              std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("cwd:\t" + d.file("").substr(0, d.file("").size() - 1) +
+                         "\tFOO:\tbar\targs:\ta\tb c\n"),
+              std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("stdin:\tpiped in\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("sid:\ttrue\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("umask:\t027\n"), std::string::npos) << r.out;
@@ -430,7 +463,8 @@ TEST(LuaFork, ErrorsMissingScriptsAndExitStatus) {
     write_script(d.file("err.lua"), "error('script failed')\n");
     auto r = run(d.client(d.file("err.lua")));
     EXPECT_EQ(r.st.code, 1) << r.describe();
-    EXPECT_NE(r.err.find("keel-run: " + d.file("err.lua") + ":1: script failed"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keel-run: " + d.file("err.lua") + ":1: script failed"), std::string::npos)
+        << r.err;
     r = run(d.client(d.file("nope.lua")));
     EXPECT_EQ(r.st.code, 100) << r.describe();
     EXPECT_NE(r.err.find("cannot open " + d.file("nope.lua")), std::string::npos) << r.err;
@@ -453,7 +487,8 @@ TEST(LuaFork, ErrorsMissingScriptsAndExitStatus) {
 
 TEST(LuaFork, SignalsAreForwardedToTheScript) {
     Luad d;
-    write_script(d.file("sleep.lua"), "print('ready') io.stdout:flush() require('keel').sleep(30)\n");
+    write_script(d.file("sleep.lua"),
+                 "print('ready') io.stdout:flush() require('keel').sleep(30)\n");
     for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
         Process p(Process::Spec{d.client(d.file("sleep.lua"))});
         ASSERT_TRUE(p.wait_output("ready\n", slow(10s))) << p.err();
@@ -479,7 +514,8 @@ TEST(LuaFork, SignalsAreForwardedToTheScript) {
 
 TEST(LuaFork, TheChildIsTheClientsUser) {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user";
-    if (!std::filesystem::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) missing";
+    if (!std::filesystem::exists("/usr/bin/setpriv"))
+        GTEST_SKIP() << "setpriv (util-linux) missing";
     Luad d;
     ::chmod(d.file("").c_str(), 0777);
     write_script(d.file("who.lua"), R"(
@@ -492,12 +528,15 @@ TEST(LuaFork, TheChildIsTheClientsUser) {
         print(ok, err)
     )");
     auto argv = d.client(d.file("who.lua"), {d.file("made-by-nobody")});
-    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=100,65534"});
+    argv.insert(argv.begin(),
+                {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--groups=100,65534"});
     auto r = run(argv);
     EXPECT_TRUE(r.st.exited_ok()) << r.describe();
     EXPECT_NE(r.out.find("65534\t65534\t65534\t65534\t100,65534\n"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("nil\t/root/keel-lua-should-not-exist: Permission denied"), std::string::npos) << r.out;
-    struct stat st{};
+    EXPECT_NE(r.out.find("nil\t/root/keel-lua-should-not-exist: Permission denied"),
+              std::string::npos)
+        << r.out;
+    struct stat st {};
     ASSERT_EQ(::stat(d.file("made-by-nobody").c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, 65534u);
     EXPECT_EQ(st.st_gid, 65534u);
@@ -554,9 +593,12 @@ TEST(LuaFork, CpuLimitStopsARunawayScript) {
 }
 
 TEST(LuaFork, AddressSpaceLimitStopsAMemoryHog) {
-    if (kSanitized) GTEST_SKIP() << "ASan maps terabytes of shadow memory: no RLIMIT_AS can apply to its processes";
+    if (kSanitized)
+        GTEST_SKIP()
+            << "ASan maps terabytes of shadow memory: no RLIMIT_AS can apply to its processes";
     Luad m({"--address-space", "512M"});
-    write_script(m.file("hog.lua"), "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end\n");
+    write_script(m.file("hog.lua"),
+                 "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end\n");
     auto r = run(m.client(m.file("hog.lua")), std::nullopt, slow(60s));
     EXPECT_EQ(r.st.code, 1) << r.describe();
     EXPECT_NE(r.err.find("not enough memory"), std::string::npos) << r.err;
@@ -578,7 +620,8 @@ TEST(LuaFork, ForkBombIsContainedForUsers) {
         for _, p in ipairs(procs) do p:kill("KILL") p:wait() end
     )");
     auto argv = d.client(d.file("bomb.lua"));
-    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+    argv.insert(argv.begin(),
+                {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
     auto r = run(argv);
     EXPECT_TRUE(r.st.exited_ok()) << r.describe();
     int started = std::atoi(r.out.c_str());
@@ -620,7 +663,8 @@ struct RawClient {
         auto deadline = Clock::now() + timeout;
         for (;;) {
             pollfd p{fd.get(), POLLIN, 0};
-            int left = static_cast<int>(std::chrono::duration_cast<Ms>(deadline - Clock::now()).count());
+            int left =
+                static_cast<int>(std::chrono::duration_cast<Ms>(deadline - Clock::now()).count());
             if (left <= 0 || ::poll(&p, 1, left) != 1) return out + "<timeout>";
             char buf[512];
             ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -755,12 +799,17 @@ TEST(LuaFork, TwoHundredConcurrentClientsAllComplete) {
     const int n = scaled(200, 2);
     std::vector<std::unique_ptr<Process>> clients;
     for (int i = 0; i < n; ++i)
-        clients.push_back(std::make_unique<Process>(Process::Spec{d.client(d.file("n.lua"), {std::to_string(i)})}));
+        clients.push_back(std::make_unique<Process>(
+            Process::Spec{d.client(d.file("n.lua"), {std::to_string(i)})}));
     int ok = 0;
     for (int i = 0; i < n; ++i) {
         auto st = clients[static_cast<size_t>(i)]->wait_exit(slow(60s));
-        if (st && st->exited_ok() && clients[static_cast<size_t>(i)]->out() == "n=" + std::to_string(i) + "\n") ++ok;
-        else ADD_FAILURE() << i << ": " << (st ? st->describe() : "timeout") << clients[static_cast<size_t>(i)]->err();
+        if (st && st->exited_ok() &&
+            clients[static_cast<size_t>(i)]->out() == "n=" + std::to_string(i) + "\n")
+            ++ok;
+        else
+            ADD_FAILURE() << i << ": " << (st ? st->describe() : "timeout")
+                          << clients[static_cast<size_t>(i)]->err();
     }
     EXPECT_EQ(ok, n);
     EXPECT_TRUE(d.proc().running());
@@ -768,7 +817,8 @@ TEST(LuaFork, TwoHundredConcurrentClientsAllComplete) {
 
 TEST(LuaFork, ShutdownStopsRunningScripts) {
     auto d = std::make_unique<Luad>();
-    write_script(d->file("sleep.lua"), "print('ready') io.stdout:flush() require('keel').sleep(30)\n");
+    write_script(d->file("sleep.lua"),
+                 "print('ready') io.stdout:flush() require('keel').sleep(30)\n");
     Process client(Process::Spec{d->client(d->file("sleep.lua"))});
     ASSERT_TRUE(client.wait_output("ready\n", slow(10s)));
     d->proc().signal(SIGTERM);

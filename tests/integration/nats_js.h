@@ -26,7 +26,7 @@ inline std::string node_path() {
 }
 
 inline std::string nats_client_dir() {
-    return (std::filesystem::path(__FILE__).parent_path() / "nats_client").string();
+    return source_file("tests/integration/nats_client");
 }
 
 // Installs nats.js (npm ci from the lockfile, once; concurrent tests wait on a lock).
@@ -67,7 +67,8 @@ class NatsWatcher {
         return out;
     }
     // The first message on `subject` at or after index `from`.
-    std::optional<nlohmann::json> wait_for(const std::string& subject, Ms timeout, size_t from = 0) const {
+    std::optional<nlohmann::json> wait_for(const std::string& subject, Ms timeout,
+                                           size_t from = 0) const {
         auto deadline = Clock::now() + timeout;
         for (;;) {
             auto all = messages();

@@ -14,9 +14,11 @@ struct Apply {
     std::string err;
 };
 
-Apply apply(const Netns& ns, const TempDir& dir, const std::string& config, std::vector<std::string> extra = {}) {
+Apply apply(const Netns& ns, const TempDir& dir, const std::string& config,
+            std::vector<std::string> extra = {}) {
     write_text(dir.file("net.json"), config);
-    std::vector<std::string> args = {"net", "apply", "--once", "--json", "--resolv-conf", dir.file("resolv.conf")};
+    std::vector<std::string> args = {"net",    "apply",         "--once",
+                                     "--json", "--resolv-conf", dir.file("resolv.conf")};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(dir.file("net.json"));
     RunResult r = run(ns.keel(args));
@@ -26,7 +28,8 @@ Apply apply(const Netns& ns, const TempDir& dir, const std::string& config, std:
 
 std::vector<std::string> changes(const Apply& a) {
     std::vector<std::string> out;
-    for (const auto& c : a.report.value("changes", nlohmann::json::array())) out.push_back(c.get<std::string>());
+    for (const auto& c : a.report.value("changes", nlohmann::json::array()))
+        out.push_back(c.get<std::string>());
     return out;
 }
 
@@ -77,7 +80,8 @@ TEST(NetApply, Iproute2SeesTheConfigAndReapplyChangesNothing) {
     auto routes6 = ns.ip_json("-6 route show");
     ASSERT_TRUE(find_route(routes6, "fd00:60::/48")) << routes6.dump();
     EXPECT_EQ(read_text(dir.file("resolv.conf")),
-              "# Written by keel net; changes here are overwritten.\nnameserver 10.50.0.53\nsearch test.lan\n");
+              "# Written by keel net; changes here are overwritten.\nnameserver 10.50.0.53\nsearch "
+              "test.lan\n");
 
     // Idempotent: nothing to do the second time.
     Apply again = apply(ns, dir, kConfig);
@@ -123,7 +127,8 @@ TEST(NetApply, MissingInterfaceFailsAndChangesNothing) {
     ns.ip("link add v0 type veth peer name v1");
     const auto links_before = ns.ip_json("link show").dump();
     const auto addrs_before = ns.ip_json("addr show").dump();
-    Apply a = apply(ns, dir, R"({"interfaces": {"v0": {"addresses": ["10.1.0.1/24"]}, "br5": {"kind": "bridge"},
+    Apply a = apply(
+        ns, dir, R"({"interfaces": {"v0": {"addresses": ["10.1.0.1/24"]}, "br5": {"kind": "bridge"},
                                                 "eth9": {"addresses": ["10.9.0.1/24"]}}})");
     EXPECT_EQ(a.code, 1);
     EXPECT_NE(a.err.find("interface eth9 not found"), std::string::npos) << a.err;
@@ -146,7 +151,9 @@ TEST(NetApply, KernelRefusalIsReportedWithTheKernelsWords) {
     TempDir dir;
     ns.ip("link add v0 type veth peer name v1");
     // A gateway that is not on any connected network.
-    Apply a = apply(ns, dir, R"({"interfaces": {"v0": {"addresses": ["10.1.0.1/24"], "routes": [{"to": "10.2.0.0/16", "via": "10.99.0.1"}]}}})");
+    Apply a = apply(
+        ns, dir,
+        R"({"interfaces": {"v0": {"addresses": ["10.1.0.1/24"], "routes": [{"to": "10.2.0.0/16", "via": "10.99.0.1"}]}}})");
     EXPECT_EQ(a.code, 1) << a.report.dump();
     ASSERT_EQ(a.report["errors"].size(), 1u) << a.report.dump();
     const std::string e = a.report["errors"][0];

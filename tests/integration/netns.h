@@ -4,8 +4,8 @@
 // stays untouched.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -45,7 +45,8 @@ inline RunResult run(std::vector<std::string> argv, Ms timeout = slow(10s)) {
 // Why namespace tests cannot run here, or "" when they can.
 inline std::string netns_unavailable() {
     if (::geteuid() != 0) return "needs root for network namespaces";
-    if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0 && ::access("/usr/bin/ip", X_OK) != 0)
+    if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0 &&
+        ::access("/usr/bin/ip", X_OK) != 0)
         return "needs iproute2";
     return "";
 }
@@ -57,7 +58,7 @@ inline std::string ip_binary() {
 }
 
 class Netns {
-public:
+  public:
     Netns() {
         static std::atomic<int> n{0};
         name_ = "keel-it-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
@@ -94,7 +95,9 @@ public:
     std::vector<std::string> addresses(const std::string& dev) const {
         std::vector<std::string> out;
         for (const auto& l : ip_json("addr show dev " + dev))
-            for (const auto& a : l["addr_info"]) out.push_back(a["local"].get<std::string>() + "/" + std::to_string(a["prefixlen"].get<int>()));
+            for (const auto& a : l["addr_info"])
+                out.push_back(a["local"].get<std::string>() + "/" +
+                              std::to_string(a["prefixlen"].get<int>()));
         return out;
     }
     bool has_address(const std::string& dev, const std::string& prefix) const {
@@ -103,7 +106,7 @@ public:
         return false;
     }
 
-private:
+  private:
     std::vector<std::string> ip_args(const std::string& args, bool json) const {
         std::vector<std::string> argv = {ip_binary()};
         if (json) argv.push_back("-j");
@@ -122,7 +125,9 @@ private:
     std::string name_;
 };
 
-inline void write_text(const std::string& path, const std::string& text) { write_file_atomic(path, text); }
+inline void write_text(const std::string& path, const std::string& text) {
+    write_file_atomic(path, text);
+}
 
 inline std::string read_text(const std::string& path) {
     std::ifstream f(path);
@@ -142,7 +147,7 @@ inline bool eventually(const std::function<bool()>& pred, Ms timeout) {
 
 // `keel net` running inside a namespace, ready once it wrote its readiness line.
 class NetDaemon {
-public:
+  public:
     NetDaemon(const Netns& ns, std::vector<std::string> args) {
         int p[2];
         if (::pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
@@ -155,23 +160,29 @@ public:
         w.reset();
         pollfd pfd{r.get(), POLLIN, 0};
         char c = 0;
-        if (::poll(&pfd, 1, static_cast<int>(slow(10s).count())) != 1 || ::read(r.get(), &c, 1) != 1)
+        if (::poll(&pfd, 1, static_cast<int>(slow(10s).count())) != 1 ||
+            ::read(r.get(), &c, 1) != 1)
             throw std::runtime_error("keel net did not become ready:\n" + proc_->out());
     }
     ~NetDaemon() {
         if (proc_->running()) {
             proc_->signal(SIGTERM);
             auto st = proc_->wait_exit(slow(10s));
-            if (!st || !st->exited_ok()) ADD_FAILURE() << "keel net did not stop cleanly: " << (st ? st->describe() : "still running");
+            if (!st || !st->exited_ok())
+                ADD_FAILURE() << "keel net did not stop cleanly: "
+                              << (st ? st->describe() : "still running");
         }
-        if (::testing::Test::HasFailure()) std::cerr << "----- keel net log -----\n" << proc_->out() << "----- end -----\n";
-        for (const char* bad : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
-            if (proc_->out().find(bad) != std::string::npos) ADD_FAILURE() << "sanitizer report in the keel net log";
+        if (::testing::Test::HasFailure())
+            std::cerr << "----- keel net log -----\n" << proc_->out() << "----- end -----\n";
+        for (const char* bad :
+             {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+            if (proc_->out().find(bad) != std::string::npos)
+                ADD_FAILURE() << "sanitizer report in the keel net log";
     }
     Process& process() { return *proc_; }
     std::string log() const { return proc_->out(); }
 
-private:
+  private:
     std::unique_ptr<Process> proc_;
 };
 

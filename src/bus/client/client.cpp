@@ -13,11 +13,16 @@ namespace keel::bus {
 
 const char* to_string(ClientEvent e) {
     switch (e) {
-        case ClientEvent::kConnected: return "connected";
-        case ClientEvent::kDisconnected: return "disconnected";
-        case ClientEvent::kReconnected: return "reconnected";
-        case ClientEvent::kError: return "error";
-        case ClientEvent::kClosed: return "closed";
+        case ClientEvent::kConnected:
+            return "connected";
+        case ClientEvent::kDisconnected:
+            return "disconnected";
+        case ClientEvent::kReconnected:
+            return "reconnected";
+        case ClientEvent::kError:
+            return "error";
+        case ClientEvent::kClosed:
+            return "closed";
     }
     return "?";
 }
@@ -64,7 +69,9 @@ Client::~Client() {
     watch_.stop();
 }
 
-const Endpoint& Client::endpoint() const { return opts_.servers[server_index_ % opts_.servers.size()]; }
+const Endpoint& Client::endpoint() const {
+    return opts_.servers[server_index_ % opts_.servers.size()];
+}
 
 void Client::emit(ClientEvent e, std::string_view detail) {
     if (event_handler_) event_handler_(e, detail);
@@ -88,7 +95,8 @@ void Client::try_next_server() {
         return;
     }
     fd_ = std::move(fd).value();
-    parser_ = std::make_unique<Parser>(Role::kClient, *this, ParserLimits{4096 * 16, 64 * 1024 * 1024});
+    parser_ =
+        std::make_unique<Parser>(Role::kClient, *this, ParserLimits{4096 * 16, 64 * 1024 * 1024});
     out_.clear();
     out_partial_ = 0;
     pings_.clear();
@@ -188,7 +196,8 @@ void Client::handshake_done() {
     backoff_ = std::chrono::nanoseconds(0);
     last_error_.clear();
     // Subscriptions first, then what was published while away, then pending flushes.
-    for (const auto& [sid, s] : subs_) queue_sub(sid, *s);
+    for (const auto& [sid, s] : subs_)
+        queue_sub(sid, *s);
     if (!backlog_.empty()) {
         out_.append(backlog_.data(), backlog_.size());
         backlog_.clear();
@@ -222,8 +231,10 @@ void Client::lost(const std::string& why) {
     requeue_unsent();
     pings_.clear();
     fail_flushes(why);
-    if (was_connected) emit(ClientEvent::kDisconnected, why);
-    else emit(ClientEvent::kError, why);
+    if (was_connected)
+        emit(ClientEvent::kDisconnected, why);
+    else
+        emit(ClientEvent::kError, why);
     last_error_ = why;
     if (state_ == State::kClosed) return;  // an event handler closed us
     const int servers = static_cast<int>(opts_.servers.size());
@@ -239,7 +250,8 @@ void Client::lost(const std::string& why) {
         emit(ClientEvent::kClosed, why);
         return;
     }
-    if (opts_.max_reconnect_attempts >= 0 && attempts_ > (opts_.max_reconnect_attempts + 1) * servers) {
+    if (opts_.max_reconnect_attempts >= 0 &&
+        attempts_ > (opts_.max_reconnect_attempts + 1) * servers) {
         state_ = State::kClosed;
         emit(ClientEvent::kClosed, why);
         return;
@@ -251,7 +263,8 @@ void Client::lost(const std::string& why) {
         retry_timer_.arm_after(std::chrono::nanoseconds(0));
         return;
     }
-    backoff_ = backoff_.count() == 0 ? opts_.reconnect_wait_min : std::min(backoff_ * 2, opts_.reconnect_wait_max);
+    backoff_ = backoff_.count() == 0 ? opts_.reconnect_wait_min
+                                     : std::min(backoff_ * 2, opts_.reconnect_wait_max);
     retry_timer_.arm_after(backoff_);
 }
 
@@ -268,7 +281,8 @@ void Client::close() {
     fail_flushes("connection closed");
     auto requests = std::move(requests_);
     requests_.clear();
-    for (auto& [token, r] : requests) r.handler(Error("connection closed"));
+    for (auto& [token, r] : requests)
+        r.handler(Error("connection closed"));
     emit(ClientEvent::kClosed, "closed");
 }
 
@@ -276,7 +290,7 @@ namespace {
 
 // Re-encodes the publishes found in unsent bytes into the reconnect buffer.
 class Requeue final : public ParserSink {
-public:
+  public:
     Requeue(ByteBuffer& backlog, size_t limit, uint64_t& dropped)
         : backlog_(backlog), limit_(limit), dropped_(dropped) {}
     bool on_pub(const MsgArgs& a, std::string_view payload) override {
@@ -289,7 +303,7 @@ public:
         return true;
     }
 
-private:
+  private:
     ByteBuffer& backlog_;
     const size_t limit_;
     uint64_t& dropped_;
@@ -315,8 +329,10 @@ void Client::requeue_unsent() {
 void Client::drop_parser() {
     // A handler may close us while the parser is still on the stack: keep it alive
     // until feed() returns.
-    if (in_feed_) retired_parser_ = std::move(parser_);
-    else parser_.reset();
+    if (in_feed_)
+        retired_parser_ = std::move(parser_);
+    else
+        parser_.reset();
 }
 
 // ---- output ----
@@ -367,14 +383,17 @@ void Client::write_out() {
 
 Status Client::publish(std::string_view subject, std::string_view data, std::string_view reply,
                        const Headers* headers) {
-    if (!is_valid_publish_subject(subject)) return Error("invalid subject '" + std::string(subject) + "'");
+    if (!is_valid_publish_subject(subject))
+        return Error("invalid subject '" + std::string(subject) + "'");
     std::string hdr = headers && !headers->empty() ? encode_headers(*headers) : std::string();
     if (info_.max_payload > 0 && static_cast<int64_t>(hdr.size() + data.size()) > info_.max_payload)
         return Error("message of " + std::to_string(hdr.size() + data.size()) +
-                     " bytes exceeds the server's max payload of " + std::to_string(info_.max_payload));
+                     " bytes exceeds the server's max payload of " +
+                     std::to_string(info_.max_payload));
     if (state_ == State::kClosed) return Error("connection closed");
     if (state_ != State::kConnected) {
-        if (backlog_.size() + data.size() + hdr.size() + subject.size() + 64 > opts_.reconnect_buffer) {
+        if (backlog_.size() + data.size() + hdr.size() + subject.size() + 64 >
+            opts_.reconnect_buffer) {
             ++dropped_;
             return {};
         }
@@ -386,7 +405,8 @@ Status Client::publish(std::string_view subject, std::string_view data, std::str
     return {};
 }
 
-uint64_t Client::subscribe(std::string_view subject, Handler handler, std::string_view queue, uint64_t max) {
+uint64_t Client::subscribe(std::string_view subject, Handler handler, std::string_view queue,
+                           uint64_t max) {
     const uint64_t sid = next_sid_++;
     auto s = std::make_shared<Sub>();
     s->subject = std::string(subject);
@@ -469,8 +489,9 @@ void Client::drain(std::chrono::nanoseconds timeout, DoneHandler done) {
     });
 }
 
-void Client::request(std::string_view subject, std::string_view data, std::chrono::nanoseconds timeout,
-                     ReplyHandler handler, const Headers* headers) {
+void Client::request(std::string_view subject, std::string_view data,
+                     std::chrono::nanoseconds timeout, ReplyHandler handler,
+                     const Headers* headers) {
     if (!inbox_sid_) {
         inbox_sid_ = subscribe(inbox_prefix_ + "*", [this](const Message& m) { on_inbox(m); });
     }
@@ -510,7 +531,8 @@ void Client::on_inbox(const Message& m) {
 
 bool Client::on_msg(const MsgArgs& a, std::string_view payload) {
     uint64_t sid = 0;
-    for (char c : a.sid) sid = sid * 10 + static_cast<uint64_t>(c - '0');
+    for (char c : a.sid)
+        sid = sid * 10 + static_cast<uint64_t>(c - '0');
     auto it = subs_.find(sid);
     if (it == subs_.end()) return true;  // unsubscribed while in flight
     Message m{a.subject, a.reply, payload, nullptr};

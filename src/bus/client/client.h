@@ -76,7 +76,7 @@ enum class ClientEvent {
 const char* to_string(ClientEvent e);
 
 class Client final : public ParserSink {
-public:
+  public:
     using Handler = std::function<void(const Message&)>;
     using EventHandler = std::function<void(ClientEvent, std::string_view detail)>;
     using ReplyHandler = std::function<void(Result<OwnedMessage>)>;
@@ -119,8 +119,16 @@ public:
     // Unsubscribes everything, waits for in-flight messages, then closes.
     void drain(std::chrono::nanoseconds timeout, DoneHandler done);
 
-private:
-    enum class State { kIdle, kConnecting, kAwaitInfo, kAwaitPong, kConnected, kWaitRetry, kClosed };
+  private:
+    enum class State {
+        kIdle,
+        kConnecting,
+        kAwaitInfo,
+        kAwaitPong,
+        kConnected,
+        kWaitRetry,
+        kClosed
+    };
     struct Sub {
         std::string subject, queue;
         Handler handler;
@@ -174,9 +182,9 @@ private:
     std::unique_ptr<Parser> retired_parser_;  // dropped during feed(), freed after it
     bool in_feed_ = false;
     ServerInfo info_;
-    ByteBuffer out_;      // bytes for the current connection
+    ByteBuffer out_;          // bytes for the current connection
     size_t out_partial_ = 0;  // leading bytes of out_ that may continue a half-written command
-    ByteBuffer backlog_;  // publishes made while not connected
+    ByteBuffer backlog_;      // publishes made while not connected
     bool write_scheduled_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred callbacks
     uint64_t dropped_ = 0;

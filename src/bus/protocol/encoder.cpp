@@ -19,7 +19,8 @@ size_t put_uint(char* p, uint64_t v) {
         tmp[n++] = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; ++i) p[i] = tmp[n - 1 - i];
+    for (size_t i = 0; i < n; ++i)
+        p[i] = tmp[n - 1 - i];
     return n;
 }
 

@@ -20,7 +20,7 @@ void pub(ByteBuffer& out, std::string_view subject, std::string_view reply,
 
 void sub(ByteBuffer& out, std::string_view subject, std::string_view queue, std::string_view sid);
 void unsub(ByteBuffer& out, std::string_view sid, uint64_t max = 0);
-void err(ByteBuffer& out, std::string_view text);  // -ERR 'text'\r\n
+void err(ByteBuffer& out, std::string_view text);                         // -ERR 'text'\r\n
 void line(ByteBuffer& out, std::string_view verb, std::string_view arg);  // "VERB arg\r\n"
 
 // Writes the decimal digits of v at p; returns the number of bytes written (<= 20).

@@ -15,7 +15,8 @@ inline constexpr std::string_view kMaxPayload = "Maximum Payload Violation";
 inline constexpr std::string_view kMaxControlLine = "maximum control line exceeded";
 inline constexpr std::string_view kMaxConnections = "maximum connections exceeded";
 inline constexpr std::string_view kBadClientProtocol = "invalid client protocol";
-inline constexpr std::string_view kNoRespondersNeedsHeaders = "no responders requires headers support";
+inline constexpr std::string_view kNoRespondersNeedsHeaders =
+    "no responders requires headers support";
 inline constexpr std::string_view kStaleConnection = "Stale Connection";
 
 // These leave it open.

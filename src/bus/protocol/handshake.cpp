@@ -42,10 +42,16 @@ Result<ConnectOptions> parse_connect(std::string_view text, ConnectOptions o) {
 }
 
 std::string to_json(const ConnectOptions& o) {
-    json j = {{"verbose", o.verbose}, {"pedantic", o.pedantic}, {"echo", o.echo},
-              {"headers", o.headers}, {"no_responders", o.no_responders},
-              {"tls_required", o.tls_required}, {"protocol", o.protocol},
-              {"name", o.name}, {"lang", o.lang}, {"version", o.version}};
+    json j = {{"verbose", o.verbose},
+              {"pedantic", o.pedantic},
+              {"echo", o.echo},
+              {"headers", o.headers},
+              {"no_responders", o.no_responders},
+              {"tls_required", o.tls_required},
+              {"protocol", o.protocol},
+              {"name", o.name},
+              {"lang", o.lang},
+              {"version", o.version}};
     if (!o.user.empty()) j["user"] = o.user;
     if (!o.pass.empty()) j["pass"] = o.pass;
     if (!o.auth_token.empty()) j["auth_token"] = o.auth_token;
@@ -68,13 +74,13 @@ Result<ServerInfo> parse_info(std::string_view text) {
     if (j.is_discarded() || !j.is_object()) return Error("INFO: malformed JSON");
     ServerInfo i;
     int64_t port = 0;
-    bool ok = read_field(j, "server_id", &i.server_id) &&
-              read_field(j, "server_name", &i.server_name) && read_field(j, "version", &i.version) &&
-              read_field(j, "proto", &i.proto) && read_field(j, "host", &i.host) &&
-              read_field(j, "port", &port) && read_field(j, "headers", &i.headers) &&
-              read_field(j, "auth_required", &i.auth_required) &&
-              read_field(j, "max_payload", &i.max_payload) &&
-              read_field(j, "client_id", &i.client_id) && read_field(j, "client_ip", &i.client_ip);
+    bool ok =
+        read_field(j, "server_id", &i.server_id) && read_field(j, "server_name", &i.server_name) &&
+        read_field(j, "version", &i.version) && read_field(j, "proto", &i.proto) &&
+        read_field(j, "host", &i.host) && read_field(j, "port", &port) &&
+        read_field(j, "headers", &i.headers) && read_field(j, "auth_required", &i.auth_required) &&
+        read_field(j, "max_payload", &i.max_payload) && read_field(j, "client_id", &i.client_id) &&
+        read_field(j, "client_ip", &i.client_ip);
     if (!ok) return Error("INFO: field of the wrong type");
     i.port = static_cast<uint16_t>(port);
     return i;

@@ -19,7 +19,8 @@ std::string encode_headers(const Headers& h) {
         if (!h.description.empty()) s += ' ' + h.description;
     }
     s += "\r\n";
-    for (const auto& [k, v] : h.fields) s += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : h.fields)
+        s += k + ": " + v + "\r\n";
     s += "\r\n";
     return s;
 }
@@ -31,13 +32,15 @@ Result<Headers> parse_headers(std::string_view block) {
     std::string_view first = block.substr(0, eol);
     if (first.substr(0, 8) != "NATS/1.0") return Error("headers: missing NATS/1.0");
     first.remove_prefix(8);
-    while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+    while (!first.empty() && first.front() == ' ')
+        first.remove_prefix(1);
     if (!first.empty()) {
         auto sp = first.find(' ');
         std::string_view code = first.substr(0, sp);
         int status = 0;
         auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), status);
-        if (ec != std::errc() || p != code.data() + code.size()) return Error("headers: bad status");
+        if (ec != std::errc() || p != code.data() + code.size())
+            return Error("headers: bad status");
         h.status = status;
         if (sp != std::string_view::npos) h.description = std::string(first.substr(sp + 1));
     }
@@ -50,7 +53,8 @@ Result<Headers> parse_headers(std::string_view block) {
         auto colon = line.find(':');
         if (colon == std::string_view::npos) return Error("headers: line without ':'");
         std::string_view v = line.substr(colon + 1);
-        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+        while (!v.empty() && v.front() == ' ')
+            v.remove_prefix(1);
         h.fields.emplace_back(std::string(line.substr(0, colon)), std::string(v));
     }
     return h;

@@ -17,7 +17,9 @@ struct Headers {
 
     // The first value for `key` (case-insensitive), or empty.
     std::string_view get(std::string_view key) const;
-    void add(std::string key, std::string value) { fields.emplace_back(std::move(key), std::move(value)); }
+    void add(std::string key, std::string value) {
+        fields.emplace_back(std::move(key), std::move(value));
+    }
     bool empty() const { return status == 0 && fields.empty(); }
 };
 

@@ -25,17 +25,27 @@ constexpr Verb kVerbs[] = {
 
 // Argument separators: PUB/HPUB/MSG/HMSG split on blanks; SUB and UNSUB also on
 // CR and LF, as nats-server's splitArg does.
-inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
-inline bool is_blank_or_eol(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+inline bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
+inline bool is_blank_or_eol(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
+char upper(char c) {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
 
 bool has_payload(Op op) {
     return op == Op::kPub || op == Op::kHpub || op == Op::kMsg || op == Op::kHmsg;
 }
-bool no_args(Op op) { return op == Op::kPing || op == Op::kPong || op == Op::kOk; }
+bool no_args(Op op) {
+    return op == Op::kPing || op == Op::kPong || op == Op::kOk;
+}
 // CONNECT and INFO may be followed directly by their JSON.
-bool needs_space(Op op) { return op != Op::kConnect && op != Op::kInfo; }
+bool needs_space(Op op) {
+    return op != Op::kConnect && op != Op::kInfo;
+}
 
 // Splits on separators; returns N+1 when there are more than N fields. Runs on
 // every PUB, so the separator test is inline rather than a search.
@@ -44,10 +54,12 @@ size_t split(std::string_view s, std::array<std::string_view, N>& out, Sep sep) 
     size_t n = 0, i = 0;
     const size_t len = s.size();
     for (;;) {
-        while (i < len && sep(s[i])) ++i;
+        while (i < len && sep(s[i]))
+            ++i;
         if (i == len) return n;
         size_t start = i;
-        while (i < len && !sep(s[i])) ++i;
+        while (i < len && !sep(s[i]))
+            ++i;
         if (n == N) return N + 1;
         out[n++] = s.substr(start, i - start);
     }
@@ -57,13 +69,20 @@ size_t split(std::string_view s, std::array<std::string_view, N>& out, Sep sep) 
 
 const char* to_string(ParseError e) {
     switch (e) {
-        case ParseError::kNone: return "no error";
-        case ParseError::kStopped: return "stopped";
-        case ParseError::kUnknownOp: return "unknown protocol operation";
-        case ParseError::kAuthViolation: return "command before CONNECT";
-        case ParseError::kMaxControlLine: return "maximum control line exceeded";
-        case ParseError::kMaxPayload: return "maximum payload exceeded";
-        case ParseError::kBadArguments: return "malformed arguments";
+        case ParseError::kNone:
+            return "no error";
+        case ParseError::kStopped:
+            return "stopped";
+        case ParseError::kUnknownOp:
+            return "unknown protocol operation";
+        case ParseError::kAuthViolation:
+            return "command before CONNECT";
+        case ParseError::kMaxControlLine:
+            return "maximum control line exceeded";
+        case ParseError::kMaxPayload:
+            return "maximum payload exceeded";
+        case ParseError::kBadArguments:
+            return "malformed arguments";
     }
     return "?";
 }
@@ -97,9 +116,9 @@ bool Parser::verb_char(char c) {
         any = true;
         if (v.name.size() == so_far.size()) {
             op_ = v.op;
-            state_ = no_args(op_)          ? State::kSkipLine
-                     : needs_space(op_)    ? State::kNeedSpace
-                                           : State::kSkipSpace;
+            state_ = no_args(op_)       ? State::kSkipLine
+                     : needs_space(op_) ? State::kNeedSpace
+                                        : State::kSkipSpace;
         }
     }
     return any;
@@ -107,9 +126,12 @@ bool Parser::verb_char(char c) {
 
 bool Parser::emit_simple() {
     switch (op_) {
-        case Op::kPing: return sink_.on_ping();
-        case Op::kPong: return sink_.on_pong();
-        default: return sink_.on_ok();
+        case Op::kPing:
+            return sink_.on_ping();
+        case Op::kPong:
+            return sink_.on_pong();
+        default:
+            return sink_.on_ok();
     }
 }
 
@@ -123,7 +145,8 @@ ParseError Parser::parse_msg_args(std::string_view line) {
     const size_t n = split(line, f, is_blank);
     if (n < min || n > min + 1) return ParseError::kBadArguments;
     auto field = [&](std::string_view v) {
-        return Field{static_cast<uint32_t>(v.data() - line.data()), static_cast<uint32_t>(v.size())};
+        return Field{static_cast<uint32_t>(v.data() - line.data()),
+                     static_cast<uint32_t>(v.size())};
     };
     subject_ = field(f[0]);
     size_t next = 1;
@@ -133,7 +156,8 @@ ParseError Parser::parse_msg_args(std::string_view line) {
     total_len_ = parse_size(f[next]);
     if (hdr && header_len_ < 0) return ParseError::kBadArguments;
     if (total_len_ < 0 || header_len_ > total_len_) return ParseError::kBadArguments;
-    if (limits_.max_payload >= 0 && total_len_ > limits_.max_payload) return ParseError::kMaxPayload;
+    if (limits_.max_payload >= 0 && total_len_ > limits_.max_payload)
+        return ParseError::kMaxPayload;
     return ParseError::kNone;
 }
 
@@ -150,23 +174,36 @@ ParseError Parser::finish_line(std::string_view line) {
         case Op::kSub: {
             std::array<std::string_view, 3> f;
             size_t n = split(line, f, is_blank_or_eol);
-            if (n == 2) go = sink_.on_sub(f[0], {}, f[1]);
-            else if (n == 3) go = sink_.on_sub(f[0], f[1], f[2]);
-            else return ParseError::kBadArguments;
+            if (n == 2)
+                go = sink_.on_sub(f[0], {}, f[1]);
+            else if (n == 3)
+                go = sink_.on_sub(f[0], f[1], f[2]);
+            else
+                return ParseError::kBadArguments;
             break;
         }
         case Op::kUnsub: {
             std::array<std::string_view, 2> f;
             size_t n = split(line, f, is_blank_or_eol);
-            if (n == 1) go = sink_.on_unsub(f[0], -1);
-            else if (n == 2) go = sink_.on_unsub(f[0], parse_size(f[1]));
-            else return ParseError::kBadArguments;
+            if (n == 1)
+                go = sink_.on_unsub(f[0], -1);
+            else if (n == 2)
+                go = sink_.on_unsub(f[0], parse_size(f[1]));
+            else
+                return ParseError::kBadArguments;
             break;
         }
-        case Op::kConnect: go = sink_.on_connect(line); break;
-        case Op::kInfo: go = sink_.on_info(line); break;
-        case Op::kErr: go = sink_.on_err(line); break;
-        default: break;
+        case Op::kConnect:
+            go = sink_.on_connect(line);
+            break;
+        case Op::kInfo:
+            go = sink_.on_info(line);
+            break;
+        case Op::kErr:
+            go = sink_.on_err(line);
+            break;
+        default:
+            break;
     }
     return go ? ParseError::kNone : ParseError::kStopped;
 }
@@ -179,7 +216,8 @@ ParseError Parser::emit_msg(std::string_view line, std::string_view payload) {
     a.sid = line.substr(sid_.off, sid_.len);
     a.header_len = header_len_;
     a.total_len = total_len_;
-    bool go = (op_ == Op::kPub || op_ == Op::kHpub) ? sink_.on_pub(a, payload) : sink_.on_msg(a, payload);
+    bool go =
+        (op_ == Op::kPub || op_ == Op::kHpub) ? sink_.on_pub(a, payload) : sink_.on_msg(a, payload);
     return go ? ParseError::kNone : ParseError::kStopped;
 }
 
@@ -222,7 +260,8 @@ ParseError Parser::feed(const char* data, size_t len) {
                 state_ = State::kSkipSpace;
                 break;
             case State::kSkipSpace:
-                while (i < len && is_blank(data[i])) ++i;
+                while (i < len && is_blank(data[i]))
+                    ++i;
                 if (i < len) state_ = State::kArgs;
                 break;
             case State::kSkipLine: {
@@ -278,7 +317,8 @@ ParseError Parser::feed(const char* data, size_t len) {
                     if (payload_.size() < need) break;
                     body = payload_;
                 }
-                if (body[need - 2] != '\r' || body[need - 1] != '\n') return fail(ParseError::kUnknownOp);
+                if (body[need - 2] != '\r' || body[need - 1] != '\n')
+                    return fail(ParseError::kUnknownOp);
                 ParseError e = emit_msg(line, body.substr(0, need - 2));
                 state_ = State::kStart;
                 line_.clear();

@@ -20,7 +20,21 @@ namespace keel::bus {
 
 enum class Role : uint8_t { kServer, kClient };
 
-enum class Op : uint8_t { kNone, kConnect, kInfo, kPub, kHpub, kMsg, kHmsg, kSub, kUnsub, kPing, kPong, kOk, kErr };
+enum class Op : uint8_t {
+    kNone,
+    kConnect,
+    kInfo,
+    kPub,
+    kHpub,
+    kMsg,
+    kHmsg,
+    kSub,
+    kUnsub,
+    kPing,
+    kPong,
+    kOk,
+    kErr
+};
 
 enum class ParseError : uint8_t {
     kNone,
@@ -38,29 +52,53 @@ const char* to_string(ParseError e);
 // the header block when header_len >= 0.
 struct MsgArgs {
     std::string_view subject;
-    std::string_view reply;  // empty when absent
-    std::string_view sid;    // MSG/HMSG only
+    std::string_view reply;   // empty when absent
+    std::string_view sid;     // MSG/HMSG only
     int64_t header_len = -1;  // -1: no headers
     int64_t total_len = 0;
 };
 
 class ParserSink {
-public:
+  public:
     virtual ~ParserSink() = default;
     // Every callback returns false to stop parsing (the connection is closing).
-    virtual bool on_connect(std::string_view json) { (void)json; return true; }
-    virtual bool on_info(std::string_view json) { (void)json; return true; }
-    virtual bool on_pub(const MsgArgs& args, std::string_view payload) { (void)args; (void)payload; return true; }
-    virtual bool on_msg(const MsgArgs& args, std::string_view payload) { (void)args; (void)payload; return true; }
+    virtual bool on_connect(std::string_view json) {
+        (void)json;
+        return true;
+    }
+    virtual bool on_info(std::string_view json) {
+        (void)json;
+        return true;
+    }
+    virtual bool on_pub(const MsgArgs& args, std::string_view payload) {
+        (void)args;
+        (void)payload;
+        return true;
+    }
+    virtual bool on_msg(const MsgArgs& args, std::string_view payload) {
+        (void)args;
+        (void)payload;
+        return true;
+    }
     virtual bool on_sub(std::string_view subject, std::string_view queue, std::string_view sid) {
-        (void)subject; (void)queue; (void)sid; return true;
+        (void)subject;
+        (void)queue;
+        (void)sid;
+        return true;
     }
     // max < 0: unsubscribe now.
-    virtual bool on_unsub(std::string_view sid, int64_t max) { (void)sid; (void)max; return true; }
+    virtual bool on_unsub(std::string_view sid, int64_t max) {
+        (void)sid;
+        (void)max;
+        return true;
+    }
     virtual bool on_ping() { return true; }
     virtual bool on_pong() { return true; }
     virtual bool on_ok() { return true; }
-    virtual bool on_err(std::string_view text) { (void)text; return true; }
+    virtual bool on_err(std::string_view text) {
+        (void)text;
+        return true;
+    }
 };
 
 struct ParserLimits {
@@ -69,7 +107,7 @@ struct ParserLimits {
 };
 
 class Parser {
-public:
+  public:
     // `sink` must outlive the parser.
     Parser(Role role, ParserSink& sink, ParserLimits limits = {});
     Parser(const Parser&) = delete;
@@ -89,8 +127,16 @@ public:
     // Bytes held for a command split across feeds.
     size_t buffered() const { return line_.size() + payload_.size(); }
 
-private:
-    enum class State : uint8_t { kStart, kVerb, kNeedSpace, kSkipSpace, kArgs, kSkipLine, kPayload };
+  private:
+    enum class State : uint8_t {
+        kStart,
+        kVerb,
+        kNeedSpace,
+        kSkipSpace,
+        kArgs,
+        kSkipLine,
+        kPayload
+    };
     struct Field {
         uint32_t off = 0, len = 0;
     };

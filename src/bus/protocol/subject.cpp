@@ -11,7 +11,8 @@ bool for_each_token(std::string_view s, Fn fn) {
     size_t start = 0;
     for (;;) {
         size_t dot = s.find('.', start);
-        std::string_view tok = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view tok =
+            s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (!fn(tok)) return false;
         if (dot == std::string_view::npos) return true;
         start = dot + 1;
@@ -27,8 +28,12 @@ std::vector<std::string_view> tokens(std::string_view s) {
     return out;
 }
 
-bool is_pwc(std::string_view t) { return t == "*"; }
-bool is_fwc(std::string_view t) { return t == ">"; }
+bool is_pwc(std::string_view t) {
+    return t == "*";
+}
+bool is_fwc(std::string_view t) {
+    return t == ">";
+}
 
 }  // namespace
 

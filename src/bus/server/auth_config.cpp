@@ -15,14 +15,15 @@ using nlohmann::json;
 
 // Parsing state that builds error messages naming the file and the JSON path.
 class Reader {
-public:
+  public:
     explicit Reader(const std::string& origin) : origin_(origin) {}
 
     Error error(const std::string& where, const std::string& what) const {
         return Error(origin_ + ": " + where + ": " + what);
     }
 
-    Result<std::vector<SubjectRule>> rules(const json& j, const std::string& where, bool subscribe) const {
+    Result<std::vector<SubjectRule>> rules(const json& j, const std::string& where,
+                                           bool subscribe) const {
         if (!j.is_array()) return error(where, "must be a list of subjects");
         std::vector<SubjectRule> out;
         for (size_t i = 0; i < j.size(); ++i) {
@@ -36,13 +37,15 @@ public:
             } else {
                 r.subject = s;
             }
-            if (!is_valid_subject(r.subject)) return error(at, "invalid subject '" + r.subject + "'");
+            if (!is_valid_subject(r.subject))
+                return error(at, "invalid subject '" + r.subject + "'");
             out.push_back(std::move(r));
         }
         return out;
     }
 
-    Result<std::shared_ptr<const Permissions>> permissions(const json& j, const std::string& where) const {
+    Result<std::shared_ptr<const Permissions>> permissions(const json& j,
+                                                           const std::string& where) const {
         if (!j.is_object()) return error(where, "must be an object");
         auto p = std::make_shared<Permissions>();
         for (auto& [key, value] : j.items()) {
@@ -61,14 +64,16 @@ public:
                 if (k != "allow" && k != "deny") return error(at, "unknown key '" + k + "'");
                 auto r = rules(list, at + "." + k, sub);
                 if (!r) return r.error();
-                if (k == "allow") (sub ? p->subscribe_allow : p->publish_allow) = std::move(r).value();
-                else (sub ? p->subscribe_deny : p->publish_deny) = std::move(r).value();
+                if (k == "allow")
+                    (sub ? p->subscribe_allow : p->publish_allow) = std::move(r).value();
+                else
+                    (sub ? p->subscribe_deny : p->publish_deny) = std::move(r).value();
             }
         }
         return std::shared_ptr<const Permissions>(std::move(p));
     }
 
-private:
+  private:
     const std::string& origin_;
 };
 
@@ -84,7 +89,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     // Length leaks, contents do not.
     if (a.size() != b.size()) return false;
     unsigned char diff = 0;
-    for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    for (size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
     return diff == 0;
 }
 
@@ -132,21 +138,29 @@ Result<AuthConfig> AuthConfig::parse(std::string_view text, const std::string& o
             auto user = std::make_shared<User>();
             for (auto& [k, v] : u.items()) {
                 (void)v;
-                if (k != "user" && k != "password" && k != "token" && k != "unix_uid" && k != "permissions")
+                if (k != "user" && k != "password" && k != "token" && k != "unix_uid" &&
+                    k != "permissions")
                     return rd.error(at, "unknown key '" + k + "'");
             }
-            if (!str_field(u, "user", &user->name)) return rd.error(at + ".user", "must be a string");
-            if (!str_field(u, "password", &user->password)) return rd.error(at + ".password", "must be a string");
-            if (!str_field(u, "token", &user->token)) return rd.error(at + ".token", "must be a string");
+            if (!str_field(u, "user", &user->name))
+                return rd.error(at + ".user", "must be a string");
+            if (!str_field(u, "password", &user->password))
+                return rd.error(at + ".password", "must be a string");
+            if (!str_field(u, "token", &user->token))
+                return rd.error(at + ".token", "must be a string");
             if (auto uid = u.find("unix_uid"); uid != u.end()) {
-                if (!uid->is_number_unsigned()) return rd.error(at + ".unix_uid", "must be a non-negative integer");
+                if (!uid->is_number_unsigned())
+                    return rd.error(at + ".unix_uid", "must be a non-negative integer");
                 user->unix_uid = uid->get<uid_t>();
             }
             if (user->token.empty() && user->name.empty() && !user->unix_uid)
                 return rd.error(at, "needs \"user\", \"token\" or \"unix_uid\"");
             if (!user->name.empty() && user->password.empty() && !user->unix_uid)
-                return rd.error(at, "user '" + user->name + "' needs a \"password\" (or \"unix_uid\")");
-            if (user->name.empty()) user->name = user->token.empty() ? "uid:" + std::to_string(*user->unix_uid) : "token";
+                return rd.error(at,
+                                "user '" + user->name + "' needs a \"password\" (or \"unix_uid\")");
+            if (user->name.empty())
+                user->name =
+                    user->token.empty() ? "uid:" + std::to_string(*user->unix_uid) : "token";
             if (auto p = u.find("permissions"); p != u.end()) {
                 auto perms = rd.permissions(*p, at + ".permissions");
                 if (!perms) return perms.error();
@@ -161,7 +175,8 @@ Result<AuthConfig> AuthConfig::parse(std::string_view text, const std::string& o
         if (!it->is_string()) return rd.error("no_auth_user", "must be a string");
         for (const auto& u : cfg.users_)
             if (u->name == it->get<std::string>()) cfg.no_auth_user_ = u;
-        if (!cfg.no_auth_user_) return rd.error("no_auth_user", "no user named '" + it->get<std::string>() + "'");
+        if (!cfg.no_auth_user_)
+            return rd.error("no_auth_user", "no user named '" + it->get<std::string>() + "'");
     }
     return cfg;
 }

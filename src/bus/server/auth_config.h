@@ -32,7 +32,7 @@ struct User {
 };
 
 class AuthConfig {
-public:
+  public:
     static Result<AuthConfig> load(const std::string& path);
     static Result<AuthConfig> parse(std::string_view json, const std::string& origin);
 
@@ -43,7 +43,7 @@ public:
     // Same user still valid after a reload? Used to keep clients connected on SIGHUP.
     std::shared_ptr<const User> find(const User& previous) const;
 
-private:
+  private:
     std::vector<std::shared_ptr<const User>> users_;
     std::shared_ptr<const User> no_auth_user_;
 };

@@ -14,7 +14,9 @@ Listener::Listener(loop::EventLoop& loop, Endpoint ep, OnAccept cb)
           (void)watch_.start(loop_, fd_.get(), EPOLLIN, [this](uint32_t) { on_readable(); });
       }) {}
 
-Listener::~Listener() { close(); }
+Listener::~Listener() {
+    close();
+}
 
 Status Listener::open() {
     fd_ = KEEL_TRY(listen_on(ep_, 0660));

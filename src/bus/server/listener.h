@@ -16,7 +16,7 @@
 namespace keel::bus {
 
 class Listener {
-public:
+  public:
     // peer is "ip:port" or "unix"; peer_uid is set for unix sockets.
     using OnAccept = std::function<void(Fd fd, std::string peer, std::optional<uid_t> peer_uid)>;
 
@@ -29,7 +29,7 @@ public:
     void close();
     const Endpoint& endpoint() const { return ep_; }  // with the real port once open
 
-private:
+  private:
     void on_readable();
 
     loop::EventLoop& loop_;

@@ -15,7 +15,8 @@ bool queue_matches(const SubjectRule& r, std::string_view queue) {
 bool Permissions::can_publish(std::string_view subject) const {
     if (publish_allow) {
         bool allowed = false;
-        for (const auto& r : *publish_allow) allowed = allowed || subject_matches(r.subject, subject);
+        for (const auto& r : *publish_allow)
+            allowed = allowed || subject_matches(r.subject, subject);
         if (!allowed) return false;
     }
     for (const auto& r : publish_deny)

@@ -32,10 +32,12 @@ Server::Server(loop::EventLoop& loop, ServerOptions options)
       started_(loop.now()),
       grace_timer_(loop, [this] {
           size_t stuck = 0;
-          for (auto& [cid, s] : sessions_) stuck += s->pending_bytes() > 0 ? 1 : 0;
+          for (auto& [cid, s] : sessions_)
+              stuck += s->pending_bytes() > 0 ? 1 : 0;
           log::warning("shutdown: %zu clients did not take their messages in time", stuck);
           draining_ = false;
-          for (auto& [cid, s] : sessions_) s->close(CloseReason::kServerShutdown);
+          for (auto& [cid, s] : sessions_)
+              s->close(CloseReason::kServerShutdown);
           reap_closed();
           if (drained_) drained_();
       }) {
@@ -46,18 +48,22 @@ Server::Server(loop::EventLoop& loop, ServerOptions options)
 Server::~Server() {
     // Nothing may be deferred to a loop batch that would run after we are gone.
     flush_scheduled_ = reap_scheduled_ = true;
-    for (auto& l : listeners_) l->close();
-    for (auto& [cid, s] : sessions_) s->close(CloseReason::kServerShutdown);
+    for (auto& l : listeners_)
+        l->close();
+    for (auto& [cid, s] : sessions_)
+        s->close(CloseReason::kServerShutdown);
     closed_.clear();
     sessions_.clear();
 }
 
 Result<std::unique_ptr<Server>> Server::create(loop::EventLoop& loop, ServerOptions options) {
     std::unique_ptr<Server> s(new Server(loop, std::move(options)));
-    if (!s->options_.auth_file.empty()) s->auth_ = KEEL_TRY(AuthConfig::load(s->options_.auth_file));
+    if (!s->options_.auth_file.empty())
+        s->auth_ = KEEL_TRY(AuthConfig::load(s->options_.auth_file));
     if (s->options_.max_payload > s->options_.max_pending)
         return Error("max payload (" + std::to_string(s->options_.max_payload) +
-                     ") must not exceed max pending (" + std::to_string(s->options_.max_pending) + ")");
+                     ") must not exceed max pending (" + std::to_string(s->options_.max_pending) +
+                     ")");
     raise_fd_limit();
     s->info_.server_id = "N" + random_token(55);  // nats-server ids: N + 55 base32 characters
     s->info_.server_name = s->options_.name.empty() ? s->info_.server_id : s->options_.name;
@@ -65,9 +71,10 @@ Result<std::unique_ptr<Server>> Server::create(loop::EventLoop& loop, ServerOpti
     s->info_.auth_required = s->auth_.required();
     Server* self = s.get();
     for (const Endpoint& ep : s->options_.listen) {
-        auto l = std::make_unique<Listener>(loop, ep, [self](Fd fd, std::string peer, std::optional<uid_t> uid) {
-            self->serve(std::move(fd), std::move(peer), uid);
-        });
+        auto l = std::make_unique<Listener>(
+            loop, ep, [self](Fd fd, std::string peer, std::optional<uid_t> uid) {
+                self->serve(std::move(fd), std::move(peer), uid);
+            });
         KEEL_TRY_STATUS(l->open());
         if (ep.kind == Endpoint::Kind::kTcp && s->info_.host.empty()) {
             s->info_.host = l->endpoint().host;
@@ -75,9 +82,10 @@ Result<std::unique_ptr<Server>> Server::create(loop::EventLoop& loop, ServerOpti
         }
         s->listeners_.push_back(std::move(l));
     }
-    s->add_internal("bus.stats", [self](std::string_view, std::string_view reply, std::string_view) {
-        if (!reply.empty()) self->publish_internal(reply, self->stats_json());
-    });
+    s->add_internal("bus.stats",
+                    [self](std::string_view, std::string_view reply, std::string_view) {
+                        if (!reply.empty()) self->publish_internal(reply, self->stats_json());
+                    });
     return s;
 }
 
@@ -104,7 +112,8 @@ void Server::serve(Fd fd, std::string peer, std::optional<uid_t> peer_uid) {
         return;
     }
     sessions_.emplace(cid, std::move(session));
-    log::debug("client %llu connected from %s", static_cast<unsigned long long>(cid), s->peer().c_str());
+    log::debug("client %llu connected from %s", static_cast<unsigned long long>(cid),
+               s->peer().c_str());
 }
 
 uint64_t Server::next_random() {
@@ -120,7 +129,8 @@ void Server::route(Session* from, std::string_view subject, std::string_view rep
     const MatchResult& r = trie_.match(subject);
     ++route_depth_;
     bool delivered = false;
-    for (Subscription* sub : r.plain) delivered |= deliver_one(from, *sub, subject, reply, header_len, payload);
+    for (Subscription* sub : r.plain)
+        delivered |= deliver_one(from, *sub, subject, reply, header_len, payload);
     for (const auto& group : r.queues) {
         const size_t n = group.size();
         const size_t start = static_cast<size_t>(next_random() % n);
@@ -132,7 +142,8 @@ void Server::route(Session* from, std::string_view subject, std::string_view rep
         }
     }
     --route_depth_;
-    if (!delivered && from && !reply.empty() && from->options().no_responders) send_no_responders(from, reply);
+    if (!delivered && from && !reply.empty() && from->options().no_responders)
+        send_no_responders(from, reply);
     if (route_depth_ == 0) finish_route();
 }
 
@@ -143,8 +154,8 @@ bool Server::deliver_one(Session* from, Subscription& sub, std::string_view subj
     if (!to) {
         for (auto& [isub, handler] : internal_subs_) {
             if (isub.get() == &sub)
-                internal_requests_.push_back({handler.get(), std::string(subject), std::string(reply),
-                                              std::string(payload)});
+                internal_requests_.push_back({handler.get(), std::string(subject),
+                                              std::string(reply), std::string(payload)});
         }
         return true;
     }
@@ -165,7 +176,8 @@ void Server::send_no_responders(Session* from, std::string_view reply) {
     const MatchResult& r = trie_.match(reply);
     for (Subscription* sub : r.plain) {
         if (sub->session != from || sub->closed) continue;
-        std::string line = "HMSG " + std::string(reply) + " " + sub->sid + " 16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
+        std::string line =
+            "HMSG " + std::string(reply) + " " + sub->sid + " 16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
         from->send_raw(line);
         return;
     }
@@ -181,13 +193,15 @@ void Server::retire_subscription(std::unique_ptr<Subscription> sub) {
 }
 
 void Server::finish_route() {
-    for (auto& sub : retired_) trie_.remove(sub.get());
+    for (auto& sub : retired_)
+        trie_.remove(sub.get());
     retired_.clear();
     // The bus's own responders run outside the delivery pass they were matched in.
     while (!internal_requests_.empty()) {
         auto batch = std::move(internal_requests_);
         internal_requests_.clear();
-        for (auto& req : batch) (*req.handler)(req.subject, req.reply, req.payload);
+        for (auto& req : batch)
+            (*req.handler)(req.subject, req.reply, req.payload);
     }
 }
 
@@ -196,7 +210,8 @@ void Server::add_internal(const std::string& subject, InternalHandler handler) {
     sub->subject = subject;
     sub->sid = "internal";
     trie_.insert(sub.get());
-    internal_subs_.emplace_back(std::move(sub), std::make_unique<InternalHandler>(std::move(handler)));
+    internal_subs_.emplace_back(std::move(sub),
+                                std::make_unique<InternalHandler>(std::move(handler)));
 }
 
 void Server::publish_internal(std::string_view subject, std::string_view payload) {
@@ -222,8 +237,8 @@ void Server::flush_dirty() {
 }
 
 void Server::session_closed(Session* s, CloseReason reason) {
-    log::debug("client %llu (%s) closed: %s", static_cast<unsigned long long>(s->cid()), s->peer().c_str(),
-               to_string(reason));
+    log::debug("client %llu (%s) closed: %s", static_cast<unsigned long long>(s->cid()),
+               s->peer().c_str(), to_string(reason));
     closed_.push_back(s);
     if (reap_scheduled_) return;
     reap_scheduled_ = true;
@@ -259,7 +274,8 @@ Status Server::reload_auth() {
 }
 
 void Server::shutdown(std::function<void()> done) {
-    for (auto& l : listeners_) l->close();
+    for (auto& l : listeners_)
+        l->close();
     drained_ = std::move(done);
     draining_ = true;
     for (auto& [cid, s] : sessions_) {
@@ -274,7 +290,8 @@ void Server::check_drained() {
         if (!s->closing() && s->pending_bytes() > 0) return;
     draining_ = false;
     grace_timer_.cancel();
-    for (auto& [cid, s] : sessions_) s->close(CloseReason::kServerShutdown);
+    for (auto& [cid, s] : sessions_)
+        s->close(CloseReason::kServerShutdown);
     reap_closed();
     if (auto done = std::move(drained_)) done();
 }

@@ -31,7 +31,7 @@ struct ServerCounters {
 };
 
 class Server {
-public:
+  public:
     // Opens every listener and loads the auth file; the first failure is returned.
     static Result<std::unique_ptr<Server>> create(loop::EventLoop& loop, ServerOptions options);
     ~Server();
@@ -77,10 +77,10 @@ public:
     }
     void count_slow_consumer() { ++counters_.slow_consumers; }
 
-private:
+  private:
     static constexpr size_t kReadBufferSize = 64 * 1024;
     using InternalHandler = std::function<void(std::string_view subject, std::string_view reply,
-                                                std::string_view payload)>;
+                                               std::string_view payload)>;
     struct InternalRequest {
         const InternalHandler* handler;
         std::string subject, reply, payload;
@@ -113,7 +113,8 @@ private:
     int route_depth_ = 0;
     std::vector<std::unique_ptr<Subscription>> retired_;
     std::vector<InternalRequest> internal_requests_;
-    std::vector<std::pair<std::unique_ptr<Subscription>, std::unique_ptr<InternalHandler>>> internal_subs_;
+    std::vector<std::pair<std::unique_ptr<Subscription>, std::unique_ptr<InternalHandler>>>
+        internal_subs_;
 
     std::vector<Session*> dirty_;
     bool flush_scheduled_ = false;

@@ -21,25 +21,40 @@ constexpr size_t kKeepOutputBytes = 256 * 1024;
 
 const char* to_string(CloseReason r) {
     switch (r) {
-        case CloseReason::kClientClosed: return "client closed";
-        case CloseReason::kReadError: return "read error";
-        case CloseReason::kWriteError: return "write error";
-        case CloseReason::kProtocolViolation: return "protocol violation";
-        case CloseReason::kAuthViolation: return "authorization violation";
-        case CloseReason::kAuthTimeout: return "authentication timeout";
-        case CloseReason::kMaxPayload: return "maximum payload exceeded";
-        case CloseReason::kMaxControlLine: return "maximum control line exceeded";
-        case CloseReason::kMaxConnections: return "maximum connections exceeded";
-        case CloseReason::kSlowConsumer: return "slow consumer";
-        case CloseReason::kStaleConnection: return "stale connection";
-        case CloseReason::kBadClientProtocol: return "invalid client protocol";
-        case CloseReason::kNoRespondersNeedsHeaders: return "no responders requires headers";
-        case CloseReason::kServerShutdown: return "server shutdown";
+        case CloseReason::kClientClosed:
+            return "client closed";
+        case CloseReason::kReadError:
+            return "read error";
+        case CloseReason::kWriteError:
+            return "write error";
+        case CloseReason::kProtocolViolation:
+            return "protocol violation";
+        case CloseReason::kAuthViolation:
+            return "authorization violation";
+        case CloseReason::kAuthTimeout:
+            return "authentication timeout";
+        case CloseReason::kMaxPayload:
+            return "maximum payload exceeded";
+        case CloseReason::kMaxControlLine:
+            return "maximum control line exceeded";
+        case CloseReason::kMaxConnections:
+            return "maximum connections exceeded";
+        case CloseReason::kSlowConsumer:
+            return "slow consumer";
+        case CloseReason::kStaleConnection:
+            return "stale connection";
+        case CloseReason::kBadClientProtocol:
+            return "invalid client protocol";
+        case CloseReason::kNoRespondersNeedsHeaders:
+            return "no responders requires headers";
+        case CloseReason::kServerShutdown:
+            return "server shutdown";
     }
     return "?";
 }
 
-Session::Session(Server& server, uint64_t cid, Fd fd, std::string peer, std::optional<uid_t> peer_uid)
+Session::Session(Server& server, uint64_t cid, Fd fd, std::string peer,
+                 std::optional<uid_t> peer_uid)
     : server_(server),
       cid_(cid),
       fd_(std::move(fd)),
@@ -47,10 +62,11 @@ Session::Session(Server& server, uint64_t cid, Fd fd, std::string peer, std::opt
       peer_uid_(peer_uid),
       parser_(Role::kServer, *this,
               ParserLimits{server.options().max_control_line, server.options().max_payload}),
-      auth_timer_(server.loop(), [this] {
-          send_err(err::kAuthenticationTimeout);
-          close(CloseReason::kAuthTimeout);
-      }),
+      auth_timer_(server.loop(),
+                  [this] {
+                      send_err(err::kAuthenticationTimeout);
+                      close(CloseReason::kAuthTimeout);
+                  }),
       ping_timer_(server.loop(), [this] { on_ping_timer(); }),
       write_timer_(server.loop(), [this] { on_write_timer(); }),
       started_(server.loop().now()) {}
@@ -58,8 +74,8 @@ Session::Session(Server& server, uint64_t cid, Fd fd, std::string peer, std::opt
 Session::~Session() = default;
 
 Status Session::start(const std::string& info_json, bool auth_required) {
-    KEEL_TRY_STATUS(watch_.start(server_.loop(), fd_.get(), EPOLLIN,
-                                 [this](uint32_t ev) { on_events(ev); }));
+    KEEL_TRY_STATUS(
+        watch_.start(server_.loop(), fd_.get(), EPOLLIN, [this](uint32_t ev) { on_events(ev); }));
     // nats-server ends INFO with " \r\n"; some clients split on that space.
     send_raw("INFO ");
     send_raw(info_json);
@@ -90,7 +106,8 @@ void Session::on_readable() {
         auto n = sys::read(fd_.get(), server_.read_buffer(), server_.read_buffer_size());
         if (!n) {
             if (n.error().code() == EAGAIN) return;
-            close(n.error().code() == ECONNRESET ? CloseReason::kClientClosed : CloseReason::kReadError);
+            close(n.error().code() == ECONNRESET ? CloseReason::kClientClosed
+                                                 : CloseReason::kReadError);
             return;
         }
         if (*n == 0) {
@@ -263,8 +280,10 @@ bool Session::on_unsub(std::string_view sid, int64_t max) {
     last_activity_ = server_.loop().now();
     if (auto it = subs_.find(std::string(sid)); it != subs_.end()) {
         Subscription* sub = it->second.get();
-        if (max > 0 && static_cast<uint64_t>(max) > sub->delivered) sub->max = static_cast<uint64_t>(max);
-        else remove_subscription(sub);
+        if (max > 0 && static_cast<uint64_t>(max) > sub->delivered)
+            sub->max = static_cast<uint64_t>(max);
+        else
+            remove_subscription(sub);
     }
     ok();
     return true;
@@ -282,8 +301,8 @@ bool Session::on_pong() {
 }
 
 bool Session::on_err(std::string_view text) {
-    log::info("client %llu (%s) sent -ERR %.*s", static_cast<unsigned long long>(cid_), peer_.c_str(),
-              static_cast<int>(text.size()), text.data());
+    log::info("client %llu (%s) sent -ERR %.*s", static_cast<unsigned long long>(cid_),
+              peer_.c_str(), static_cast<int>(text.size()), text.data());
     close(CloseReason::kProtocolViolation);
     return false;
 }
@@ -421,7 +440,8 @@ void Session::close(CloseReason reason) {
     ping_timer_.cancel();
     write_timer_.cancel();
     watch_.stop();
-    for (auto& [sid, sub] : subs_) server_.retire_subscription(std::move(sub));
+    for (auto& [sid, sub] : subs_)
+        server_.retire_subscription(std::move(sub));
     subs_.clear();
     (void)sys::shutdown(fd_.get(), SHUT_RDWR);
     server_.session_closed(this, reason);
@@ -444,8 +464,10 @@ bool Session::reauthorize(const AuthConfig& auth) {
     for (auto& [sid, sub] : subs_) {
         auto v = perms_ ? perms_->can_subscribe(sub->subject, sub->queue)
                         : Permissions::SubscribeVerdict::kAllowed;
-        if (v == Permissions::SubscribeVerdict::kDenied) denied.push_back(sub.get());
-        else sub->deny_filter = v == Permissions::SubscribeVerdict::kAllowedFiltered;
+        if (v == Permissions::SubscribeVerdict::kDenied)
+            denied.push_back(sub.get());
+        else
+            sub->deny_filter = v == Permissions::SubscribeVerdict::kAllowedFiltered;
     }
     for (Subscription* s : denied) {
         send_err(err::subscription_violation(s->subject, s->queue));

@@ -47,7 +47,7 @@ struct SessionCounters {
 };
 
 class Session final : public ParserSink {
-public:
+  public:
     // `peer_uid` is set for unix-socket clients (SO_PEERCRED).
     Session(Server& server, uint64_t cid, Fd fd, std::string peer, std::optional<uid_t> peer_uid);
     ~Session() override;
@@ -94,7 +94,7 @@ public:
     bool on_pong() override;
     bool on_err(std::string_view text) override;
 
-private:
+  private:
     void on_events(uint32_t events);
     void on_readable();
     void handle_parse_error(ParseError e);

@@ -56,7 +56,8 @@ void SubjectTrie::insert(Subscription* sub) {
             slot = &level->fwc;
         } else {
             auto it = level->literal.find(t);
-            if (it == level->literal.end()) it = level->literal.emplace(std::string(t), nullptr).first;
+            if (it == level->literal.end())
+                it = level->literal.emplace(std::string(t), nullptr).first;
             slot = &it->second;
         }
         if (!*slot) *slot = std::make_unique<Node>();
@@ -68,8 +69,10 @@ void SubjectTrie::insert(Subscription* sub) {
     } else {
         auto g = std::find_if(node->queues.begin(), node->queues.end(),
                               [&](const auto& grp) { return grp.front()->queue == sub->queue; });
-        if (g == node->queues.end()) node->queues.emplace_back().push_back(sub);
-        else g->push_back(sub);
+        if (g == node->queues.end())
+            node->queues.emplace_back().push_back(sub);
+        else
+            g->push_back(sub);
     }
     ++count_;
     invalidate();
@@ -95,9 +98,12 @@ bool SubjectTrie::remove(Subscription* sub) {
         const std::string_view t = tokens[i];
         if (!level) return false;
         Node* n = nullptr;
-        if (t == "*") n = level->pwc.get();
-        else if (t == ">") n = level->fwc.get();
-        else if (auto it = level->literal.find(t); it != level->literal.end()) n = it->second.get();
+        if (t == "*")
+            n = level->pwc.get();
+        else if (t == ">")
+            n = level->fwc.get();
+        else if (auto it = level->literal.find(t); it != level->literal.end())
+            n = it->second.get();
         if (!n) return false;
         path.push_back({level, t});
         node = n;
@@ -128,14 +134,19 @@ bool SubjectTrie::remove(Subscription* sub) {
         Level* l = path[i].level;
         std::string_view t = path[i].token;
         std::unique_ptr<Node>* slot;
-        if (t == "*") slot = &l->pwc;
-        else if (t == ">") slot = &l->fwc;
-        else slot = &l->literal.find(t)->second;
+        if (t == "*")
+            slot = &l->pwc;
+        else if (t == ">")
+            slot = &l->fwc;
+        else
+            slot = &l->literal.find(t)->second;
         Node* n = slot->get();
         if (n->next && n->next->empty()) n->next.reset();
         if (!n->empty()) break;
-        if (t == "*" || t == ">") slot->reset();
-        else l->literal.erase(l->literal.find(t));
+        if (t == "*" || t == ">")
+            slot->reset();
+        else
+            l->literal.erase(l->literal.find(t));
     }
     return true;
 }
@@ -145,19 +156,23 @@ void SubjectTrie::add_node(const Node* n, MatchResult& out) {
     for (const auto& g : n->queues) {
         auto it = std::find_if(out.queues.begin(), out.queues.end(),
                                [&](const auto& o) { return o.front()->queue == g.front()->queue; });
-        if (it == out.queues.end()) out.queues.push_back(g);
-        else it->insert(it->end(), g.begin(), g.end());
+        if (it == out.queues.end())
+            out.queues.push_back(g);
+        else
+            it->insert(it->end(), g.begin(), g.end());
     }
 }
 
-void SubjectTrie::collect(const Level* level, const std::vector<std::string_view>& tokens,
-                          size_t i, MatchResult& out) const {
+void SubjectTrie::collect(const Level* level, const std::vector<std::string_view>& tokens, size_t i,
+                          MatchResult& out) const {
     if (level->fwc) add_node(level->fwc.get(), out);
     const std::string_view t = tokens[i];
     const bool last = i + 1 == tokens.size();
     auto visit = [&](const Node* n) {
-        if (last) add_node(n, out);
-        else if (n->next) collect(n->next.get(), tokens, i + 1, out);
+        if (last)
+            add_node(n, out);
+        else if (n->next)
+            collect(n->next.get(), tokens, i + 1, out);
     };
     if (level->pwc) visit(level->pwc.get());
     if (auto it = level->literal.find(t); it != level->literal.end()) visit(it->second.get());

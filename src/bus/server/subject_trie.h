@@ -24,7 +24,7 @@ struct MatchResult {
 };
 
 class SubjectTrie {
-public:
+  public:
     SubjectTrie();
     ~SubjectTrie();
     SubjectTrie(const SubjectTrie&) = delete;
@@ -42,7 +42,7 @@ public:
     static constexpr size_t kCacheLimit = 4096;
     static constexpr size_t kFilterSlots = 1024;
 
-private:
+  private:
     struct Node;
     struct Level;
     struct StringHash {
@@ -59,10 +59,11 @@ private:
     std::unique_ptr<Level> root_;
     size_t count_ = 0;
     Cache cache_;
-    MatchResult scratch_;                  // result for a subject not (yet) cached
-    std::vector<size_t> seen_;             // hashes of recent misses, one per slot
-    std::vector<std::string_view> tokens_; // reused by match()
-    std::string last_subject_;             // the last match, remembered
-    const MatchResult* last_result_ = nullptr;};
+    MatchResult scratch_;                   // result for a subject not (yet) cached
+    std::vector<size_t> seen_;              // hashes of recent misses, one per slot
+    std::vector<std::string_view> tokens_;  // reused by match()
+    std::string last_subject_;              // the last match, remembered
+    const MatchResult* last_result_ = nullptr;
+};
 
 }  // namespace keel::bus

@@ -44,5 +44,4 @@ class Fields {
     std::set<std::string> known_;
 };
 
-
 }  // namespace keel::init

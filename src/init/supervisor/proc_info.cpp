@@ -62,8 +62,9 @@ std::optional<ProcInfo> read_proc_info(pid_t pid, std::string_view proc) {
     auto fields = parse_proc_stat(*stat);
     if (!fields) return std::nullopt;
     ProcInfo info;
-    info.rss_bytes = rss_from_smaps_rollup(base + "/" + std::to_string(pid) + "/smaps_rollup")
-                         .value_or(fields->rss_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
+    info.rss_bytes =
+        rss_from_smaps_rollup(base + "/" + std::to_string(pid) + "/smaps_rollup")
+            .value_or(fields->rss_pages * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
     info.cpu_seconds =
         static_cast<double>(fields->cpu_ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 

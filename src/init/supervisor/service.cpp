@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 
-
 #include "base/log.h"
 #include "base/sys.h"
 #include "init/manifest/manifest.h"

@@ -98,7 +98,8 @@ Result<std::vector<std::string>> find_program(const std::string& name,
     ::_exit(127);
 }
 
-// Places `src` at `target` without clobbering other sources (they are parked above park_fd() first).
+// Places `src` at `target` without clobbering other sources (they are parked above park_fd()
+// first).
 bool place_fd(int src, int target) {
     if (src == target) return ::fcntl(target, F_SETFD, 0) == 0;
     return ::dup2(src, target) == target;
@@ -273,7 +274,8 @@ Result<Spawned> spawn(const SpawnPlan& plan) {
         args.exit_signal = SIGCHLD;
         args.cgroup = static_cast<uint64_t>(plan.cgroup_fd);
         pid = static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
-        if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) return errno_error("clone3");
+        if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG)
+            return errno_error("clone3");
     }
     if (pid < 0) {
         join_cgroup = plan.cgroup_fd >= 0;

@@ -29,8 +29,11 @@ constexpr int kExitSetup = 111;
 [[noreturn]] void die(const char* what) {
     int err = errno;
     char line[512];
-    int n = std::snprintf(line, sizeof line, "keel luad: cannot %s: %s\n", what, std::strerror(err));
-    if (n > 0) (void)!::write(2, line, static_cast<size_t>(std::min(n, static_cast<int>(sizeof line) - 1)));
+    int n =
+        std::snprintf(line, sizeof line, "keel luad: cannot %s: %s\n", what, std::strerror(err));
+    if (n > 0)
+        (void)!::write(2, line,
+                       static_cast<size_t>(std::min(n, static_cast<int>(sizeof line) - 1)));
     _exit(kExitSetup);
 }
 
@@ -122,12 +125,13 @@ void install_fds(const int fds[3]) {
         if (::dup2(high[i], i) < 0) _exit(kExitSetup);
     // Nothing else the server had open may reach the script.
     if (::syscall(SYS_close_range, 3u, ~0u, 0u) < 0) {
-        for (int fd = 3; fd < 65536; ++fd) ::close(fd);
+        for (int fd = 3; fd < 65536; ++fd)
+            ::close(fd);
     }
 }
 
 void reset_signals() {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) {
         if (s == SIGKILL || s == SIGSTOP) continue;
@@ -148,8 +152,10 @@ void set_limits(const ChildSpec& s) {
     set_limit(RLIMIT_CPU, l.cpu, "limit CPU time");
     set_limit(RLIMIT_AS, l.address_space, "limit the address space");
     set_limit(RLIMIT_NPROC, l.processes, "limit the number of processes");
-    if (l.open_files >= 0) set_limit(RLIMIT_NOFILE, l.open_files, "limit open files");
-    else if (::setrlimit(RLIMIT_NOFILE, &s.open_files) < 0) die("restore the open-file limit");
+    if (l.open_files >= 0)
+        set_limit(RLIMIT_NOFILE, l.open_files, "limit open files");
+    else if (::setrlimit(RLIMIT_NOFILE, &s.open_files) < 0)
+        die("restore the open-file limit");
 }
 
 void become_client(const ChildSpec& s) {
@@ -174,7 +180,8 @@ void become_client(const ChildSpec& s) {
 void set_environment(const RunRequest& r) {
     auto** env = static_cast<char**>(std::calloc(r.env.size() + 1, sizeof(char*)));
     if (!env) die("allocate the environment");
-    for (size_t i = 0; i < r.env.size(); ++i) env[i] = const_cast<char*>(r.env[i].c_str());
+    for (size_t i = 0; i < r.env.size(); ++i)
+        env[i] = const_cast<char*>(r.env[i].c_str());
     environ = env;
 }
 

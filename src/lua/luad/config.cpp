@@ -9,7 +9,9 @@ namespace {
 
 using nlohmann::json;
 
-Error bad(std::string_view path, const std::string& why) { return Error(std::string(path) + ": " + why); }
+Error bad(std::string_view path, const std::string& why) {
+    return Error(std::string(path) + ": " + why);
+}
 
 Result<int64_t> integer(const json& v, const std::string& path, int64_t min) {
     if (!v.is_number_integer() || v.get<int64_t>() < min)
@@ -26,11 +28,16 @@ Status limits(const json& j, const std::string& path, Limits* l) {
     if (!j.is_object()) return bad(path, "expected an object");
     for (const auto& [k, v] : j.items()) {
         std::string p = path + "." + k;
-        if (k == "cpu") l->cpu = KEEL_TRY(integer(v, p, 1));
-        else if (k == "address_space") l->address_space = KEEL_TRY(integer(v, p, 1 << 20));
-        else if (k == "processes") l->processes = KEEL_TRY(integer(v, p, 1));
-        else if (k == "open_files") l->open_files = KEEL_TRY(integer(v, p, 3));
-        else return bad(p, "unknown key");
+        if (k == "cpu")
+            l->cpu = KEEL_TRY(integer(v, p, 1));
+        else if (k == "address_space")
+            l->address_space = KEEL_TRY(integer(v, p, 1 << 20));
+        else if (k == "processes")
+            l->processes = KEEL_TRY(integer(v, p, 1));
+        else if (k == "open_files")
+            l->open_files = KEEL_TRY(integer(v, p, 3));
+        else
+            return bad(p, "unknown key");
     }
     return {};
 }
@@ -46,7 +53,8 @@ Status apply_section(const json& j, std::string_view where, LuadConfig* cfg) {
             std::string s = KEEL_TRY(string(v, p));
             char* end = nullptr;
             long m = std::strtol(s.c_str(), &end, 8);
-            if (s.empty() || *end || m < 0 || m > 0777) return bad(p, "expected an octal mode like \"0660\"");
+            if (s.empty() || *end || m < 0 || m > 0777)
+                return bad(p, "expected an octal mode like \"0660\"");
             cfg->socket_mode = static_cast<unsigned>(m);
         } else if (k == "max_children") {
             cfg->max_children = static_cast<size_t>(KEEL_TRY(integer(v, p, 1)));
@@ -54,7 +62,8 @@ Status apply_section(const json& j, std::string_view where, LuadConfig* cfg) {
             cfg->max_pending = static_cast<size_t>(KEEL_TRY(integer(v, p, 1)));
         } else if (k == "request_timeout") {
             if (!v.is_number() || v.get<double>() <= 0) return bad(p, "expected seconds > 0");
-            cfg->request_timeout = std::chrono::nanoseconds(static_cast<int64_t>(v.get<double>() * 1e9));
+            cfg->request_timeout =
+                std::chrono::nanoseconds(static_cast<int64_t>(v.get<double>() * 1e9));
         } else if (k == "max_request") {
             cfg->max_request = static_cast<size_t>(KEEL_TRY(integer(v, p, 64)));
         } else if (k == "preload") {

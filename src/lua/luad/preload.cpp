@@ -26,7 +26,7 @@ int load_preload(lua_State* L) {
     const char* code = lua_tolstring(L, lua_upvalueindex(1), &n);
     const char* chunk = lua_tostring(L, lua_upvalueindex(2));
     if (luaL_loadbufferx(L, code, n, chunk, "b") != LUA_OK) return lua_error(L);
-    lua_pushvalue(L, 1);                   // module name
+    lua_pushvalue(L, 1);                    // module name
     lua_pushvalue(L, lua_upvalueindex(3));  // file name, as the file searcher passes it
     lua_call(L, 2, 1);
     return 1;
@@ -48,7 +48,9 @@ Result<std::vector<Preload>> compile_preloads(lua_State* L, const std::vector<st
             lua_pop(L, 1);
         } else {
             p.path = search(L, name, "cpath");
-            if (p.path.empty()) return Error("cannot preload module '" + name + "': not found on package.path or package.cpath");
+            if (p.path.empty())
+                return Error("cannot preload module '" + name +
+                             "': not found on package.path or package.cpath");
             // Link the library only ("*"): its code runs in the children, not here.
             lua_getglobal(L, "package");
             lua_getfield(L, -1, "loadlib");
@@ -68,7 +70,8 @@ Result<std::vector<Preload>> compile_preloads(lua_State* L, const std::vector<st
 void install_preloads(lua_State* L, const std::vector<Preload>& preloads) {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
     for (const auto& p : preloads) {
-        if (p.bytecode.empty()) continue;  // C modules: the normal searcher finds them, already linked
+        if (p.bytecode.empty())
+            continue;  // C modules: the normal searcher finds them, already linked
         lua_pushlstring(L, p.bytecode.data(), p.bytecode.size());
         lua_pushstring(L, ("@" + p.path).c_str());
         lua_pushstring(L, p.path.c_str());

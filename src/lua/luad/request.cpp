@@ -10,12 +10,14 @@ namespace {
 constexpr size_t kMaxCount = 1 << 16;  // arguments or environment entries
 
 void put_u32(std::string& out, uint32_t v) {
-    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i)
+        out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
 uint32_t get_u32(const char* p) {
     uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+    for (int i = 3; i >= 0; --i)
+        v = (v << 8) | static_cast<unsigned char>(p[i]);
     return v;
 }
 
@@ -26,7 +28,7 @@ void put_str(std::string& out, std::string_view s) {
 
 // Reads the body's fields in order; every read is bounds-checked.
 class Reader {
-public:
+  public:
     explicit Reader(std::string_view s) : s_(s) {}
     bool u32(uint32_t* v) {
         if (s_.size() - pos_ < 4) return false;
@@ -44,7 +46,7 @@ public:
     bool at_end() const { return pos_ == s_.size(); }
     size_t left() const { return s_.size() - pos_; }
 
-private:
+  private:
     std::string_view s_;
     size_t pos_ = 0;
 };
@@ -58,8 +60,10 @@ std::string encode_request(const RunRequest& r) {
     put_u32(body, static_cast<uint32_t>(r.env.size()));
     put_str(body, r.cwd);
     put_str(body, r.script);
-    for (const auto& a : r.args) put_str(body, a);
-    for (const auto& e : r.env) put_str(body, e);
+    for (const auto& a : r.args)
+        put_str(body, a);
+    for (const auto& e : r.env)
+        put_str(body, e);
     std::string out(KEEL_RUN_MAGIC, KEEL_RUN_MAGIC_LEN);
     put_u32(out, static_cast<uint32_t>(body.size()));
     return out + body;
@@ -106,7 +110,8 @@ size_t RequestParser::feed(std::string_view data) {
 void RequestParser::decode() {
     Reader r(buf_);
     uint32_t argc, envc;
-    if (!r.u32(&req_.umask) || !r.u32(&argc) || !r.u32(&envc)) return fail("truncated request header");
+    if (!r.u32(&req_.umask) || !r.u32(&argc) || !r.u32(&envc))
+        return fail("truncated request header");
     if (req_.umask > 0777) return fail("invalid umask");
     // Each string needs at least its 4-byte length: bound the counts by the body.
     if (argc > kMaxCount || envc > kMaxCount || (static_cast<size_t>(argc) + envc) * 4 > r.left())

@@ -22,7 +22,7 @@ struct RunRequest {
 std::string encode_request(const RunRequest& r);
 
 class RequestParser {
-public:
+  public:
     enum class State { kNeedMore, kDone, kError };
 
     // `max_size`: the largest body accepted (checked before it is read).
@@ -38,7 +38,7 @@ public:
     // The request (kDone); may be moved from.
     RunRequest& request() { return req_; }
 
-private:
+  private:
     void decode();
     void fail(std::string why);
 

@@ -25,8 +25,15 @@ constexpr int kExitTemporary = 111;
 // Signals a client may forward to its script.
 bool forwardable(int sig) {
     switch (sig) {
-        case SIGHUP: case SIGINT: case SIGQUIT: case SIGTERM: case SIGUSR1: case SIGUSR2:
-        case SIGWINCH: case SIGALRM: case SIGCONT:
+        case SIGHUP:
+        case SIGINT:
+        case SIGQUIT:
+        case SIGTERM:
+        case SIGUSR1:
+        case SIGUSR2:
+        case SIGWINCH:
+        case SIGALRM:
+        case SIGCONT:
             return true;
         default:
             return false;
@@ -49,7 +56,7 @@ struct Server::Conn {
     bool got_fds = false;
     ucred cred{};
     std::vector<gid_t> groups;
-    pid_t pid = -1;  // the child, once forked
+    pid_t pid = -1;                  // the child, once forked
     std::vector<int> early_signals;  // forwarded before the child existed
     bool queued = false;
 
@@ -60,12 +67,14 @@ Server::Server(loop::EventLoop& loop, LuadConfig config, std::vector<Preload> pr
     : loop_(loop),
       cfg_(std::move(config)),
       preloads_(std::move(preloads)),
-      accept_retry_(loop, [this] {
-          accept_paused_ = false;
-          update_accepting();
-      }),
+      accept_retry_(loop,
+                    [this] {
+                        accept_paused_ = false;
+                        update_accepting();
+                    }),
       kill_timer_(loop, [this] {
-          for (auto& [pid, c] : children_) signal_group(pid, SIGKILL);
+          for (auto& [pid, c] : children_)
+              signal_group(pid, SIGKILL);
       }) {
     // Every pending client holds up to four fds: make room, but give children
     // the limit the server started with.
@@ -85,7 +94,8 @@ Status Server::start() {
     ep.kind = Endpoint::Kind::kUnix;
     ep.path = cfg_.socket;
     listen_fd_ = KEEL_TRY(listen_on(ep, cfg_.socket_mode));
-    KEEL_TRY_STATUS(listen_watch_.start(loop_, listen_fd_.get(), EPOLLIN, [this](uint32_t) { on_accept(); }));
+    KEEL_TRY_STATUS(
+        listen_watch_.start(loop_, listen_fd_.get(), EPOLLIN, [this](uint32_t) { on_accept(); }));
     return {};
 }
 
@@ -100,7 +110,8 @@ void Server::update_accepting() {
     if (!listen_fd_) return;
     bool want = !stopping_ && !accept_paused_ && pending() < cfg_.max_pending;
     if (want && !listen_watch_.active()) {
-        (void)listen_watch_.start(loop_, listen_fd_.get(), EPOLLIN, [this](uint32_t) { on_accept(); });
+        (void)listen_watch_.start(loop_, listen_fd_.get(), EPOLLIN,
+                                  [this](uint32_t) { on_accept(); });
     } else if (!want && listen_watch_.active()) {
         listen_watch_.stop();
     }
@@ -132,7 +143,8 @@ void Server::add_conn(Fd fd) {
     conns_.emplace(c, std::move(owned));
     socklen_t len = sizeof c->cred;
     if (::getsockopt(c->fd.get(), SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
-        refuse(c, kExitTemporary, std::string("cannot read the client's credentials: ") + std::strerror(errno));
+        refuse(c, kExitTemporary,
+               std::string("cannot read the client's credentials: ") + std::strerror(errno));
         return;
     }
     // Supplementary groups as the kernel recorded them at connect().
@@ -144,20 +156,23 @@ void Server::add_conn(Fd fd) {
             break;
         }
         if (errno != ERANGE || groups.size() > 65536) {
-            refuse(c, kExitTemporary, std::string("cannot read the client's groups: ") + std::strerror(errno));
+            refuse(c, kExitTemporary,
+                   std::string("cannot read the client's groups: ") + std::strerror(errno));
             return;
         }
         groups.resize(len / sizeof(gid_t) + 1);
     }
     c->groups = std::move(groups);
     if (::geteuid() != 0 && c->cred.uid != ::geteuid()) {
-        refuse(c, kExitUsage, "keel luad runs as uid " + std::to_string(::geteuid()) +
-                                  " and cannot run scripts for uid " + std::to_string(c->cred.uid));
+        refuse(c, kExitUsage,
+               "keel luad runs as uid " + std::to_string(::geteuid()) +
+                   " and cannot run scripts for uid " + std::to_string(c->cred.uid));
         return;
     }
     c->timeout = std::make_unique<loop::Timer>(loop_, [this, c] {
-        refuse(c, kExitUsage, "incomplete request (nothing more for " +
-                                  std::to_string(cfg_.request_timeout.count() / 1000000) + " ms)");
+        refuse(c, kExitUsage,
+               "incomplete request (nothing more for " +
+                   std::to_string(cfg_.request_timeout.count() / 1000000) + " ms)");
     });
     c->timeout->arm_after(cfg_.request_timeout);
     auto st = c->watch.start(loop_, c->fd.get(), EPOLLIN, [this, c](uint32_t) { on_readable(c); });
@@ -194,7 +209,8 @@ void Server::on_readable(Conn* c) {
             }
         }
         if (msg.msg_flags & MSG_CTRUNC) {
-            refuse(c, kExitUsage, "request carried more file descriptors than stdin, stdout and stderr");
+            refuse(c, kExitUsage,
+                   "request carried more file descriptors than stdin, stdout and stderr");
             return;
         }
         if (!fds.empty()) {
@@ -202,7 +218,8 @@ void Server::on_readable(Conn* c) {
                 refuse(c, kExitUsage, "request must carry exactly three file descriptors, once");
                 return;
             }
-            for (int i = 0; i < 3; ++i) c->stdio[i] = std::move(fds[i]);
+            for (int i = 0; i < 3; ++i)
+                c->stdio[i] = std::move(fds[i]);
             c->got_fds = true;
         }
         if (n == 0) {
@@ -213,13 +230,16 @@ void Server::on_readable(Conn* c) {
                 signal_group(c->pid, SIGCONT);
                 children_[c->pid] = nullptr;
             } else if (c->parser.state() == RequestParser::State::kNeedMore) {
-                log::debug("client pid %d disconnected before its request was complete", c->cred.pid);
+                log::debug("client pid %d disconnected before its request was complete",
+                           c->cred.pid);
             }
             close_conn(c);
             return;
         }
-        if (c->parser.state() == RequestParser::State::kNeedMore) on_request_bytes(c, buf, static_cast<size_t>(n));
-        else on_signal_bytes(c, buf, static_cast<size_t>(n));
+        if (c->parser.state() == RequestParser::State::kNeedMore)
+            on_request_bytes(c, buf, static_cast<size_t>(n));
+        else
+            on_signal_bytes(c, buf, static_cast<size_t>(n));
         if (!conns_.count(c)) return;  // refused
         if (static_cast<size_t>(n) < sizeof buf) return;
     }
@@ -245,8 +265,10 @@ void Server::on_signal_bytes(Conn* c, const char* p, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         int sig = static_cast<unsigned char>(p[i]);
         if (!forwardable(sig)) continue;
-        if (c->pid > 0) signal_group(c->pid, sig);
-        else if (c->early_signals.size() < 16) c->early_signals.push_back(sig);
+        if (c->pid > 0)
+            signal_group(c->pid, sig);
+        else if (c->early_signals.size() < 16)
+            c->early_signals.push_back(sig);
     }
 }
 
@@ -268,7 +290,8 @@ void Server::start_queued() {
 
 void Server::fork_child(Conn* c) {
     ChildSpec spec;
-    for (int i = 0; i < 3; ++i) spec.fds[i] = c->stdio[i].get();
+    for (int i = 0; i < 3; ++i)
+        spec.fds[i] = c->stdio[i].get();
     spec.uid = c->cred.uid;
     spec.gid = c->cred.gid;
     spec.groups = c->groups;
@@ -287,9 +310,11 @@ void Server::fork_child(Conn* c) {
     c->pid = pid;
     children_[pid] = c;
     // The child has its copies; the server keeps none of the client's stdio.
-    for (auto& fd : c->stdio) fd.reset();
+    for (auto& fd : c->stdio)
+        fd.reset();
     log::debug("pid %d: uid %u runs %s", pid, c->cred.uid, c->parser.request().script.c_str());
-    for (int sig : c->early_signals) signal_group(pid, sig);
+    for (int sig : c->early_signals)
+        signal_group(pid, sig);
     c->early_signals.clear();
     c->parser.request() = RunRequest{};
 }
@@ -305,8 +330,10 @@ void Server::reap() {
         children_.erase(it);
         if (c) {
             char line[64];
-            if (WIFSIGNALED(status)) std::snprintf(line, sizeof line, "signal %d\n", WTERMSIG(status));
-            else std::snprintf(line, sizeof line, "exit %d\n", WEXITSTATUS(status));
+            if (WIFSIGNALED(status))
+                std::snprintf(line, sizeof line, "signal %d\n", WTERMSIG(status));
+            else
+                std::snprintf(line, sizeof line, "exit %d\n", WEXITSTATUS(status));
             finish(c, line);
         }
     }
@@ -342,7 +369,8 @@ void Server::close_conn(Conn* c) {
     owned->watch.stop();
     owned->timeout.reset();
     owned->fd.reset();
-    for (auto& fd : owned->stdio) fd.reset();
+    for (auto& fd : owned->stdio)
+        fd.reset();
     loop_.defer([owned] {});
     update_accepting();
 }
@@ -356,8 +384,10 @@ void Server::shutdown(std::chrono::nanoseconds grace) {
     std::vector<Conn*> waiting;
     for (auto& [c, owned] : conns_)
         if (c->pid <= 0) waiting.push_back(c);
-    for (Conn* c : waiting) refuse(c, kExitTemporary, "keel luad is shutting down");
-    for (auto& [pid, c] : children_) signal_group(pid, SIGTERM);
+    for (Conn* c : waiting)
+        refuse(c, kExitTemporary, "keel luad is shutting down");
+    for (auto& [pid, c] : children_)
+        signal_group(pid, SIGTERM);
     if (!children_.empty()) kill_timer_.arm_after(grace);
 }
 

@@ -24,7 +24,7 @@
 namespace keel::luad {
 
 class Server {
-public:
+  public:
     // `loop` must outlive the server.
     Server(loop::EventLoop& loop, LuadConfig config, std::vector<Preload> preloads);
     ~Server();
@@ -43,7 +43,7 @@ public:
     size_t running() const { return children_.size(); }
     size_t pending() const { return conns_.size() - attached_children(); }
 
-private:
+  private:
     struct Conn;
     void on_accept();
     void add_conn(Fd fd);
@@ -70,7 +70,7 @@ private:
     bool accept_paused_ = false;  // after EMFILE
     bool stopping_ = false;
     std::map<Conn*, std::unique_ptr<Conn>> conns_;
-    std::deque<Conn*> queue_;  // complete requests waiting for a child slot
+    std::deque<Conn*> queue_;          // complete requests waiting for a child slot
     std::map<pid_t, Conn*> children_;  // Conn* is null once the client went away
 };
 

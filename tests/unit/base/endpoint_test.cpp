@@ -33,7 +33,8 @@ TEST(Endpoint, ParsesTheFormsUsersType) {
     ASSERT_TRUE(e);
     EXPECT_EQ(e->to_string(), "127.0.0.1:9000");
 
-    for (const char* s : {"unix:/run/keel/bus.sock", "unix:///run/keel/bus.sock", "/run/keel/bus.sock"}) {
+    for (const char* s :
+         {"unix:/run/keel/bus.sock", "unix:///run/keel/bus.sock", "/run/keel/bus.sock"}) {
         e = parse_endpoint(s);
         ASSERT_TRUE(e) << s;
         EXPECT_EQ(e->kind, Endpoint::Kind::kUnix);
@@ -56,7 +57,8 @@ TEST(Endpoint, ListenReportsWhatAndWhy) {
     ASSERT_TRUE(port);
     auto b = listen_on(*parse_endpoint("127.0.0.1:" + std::to_string(*port)));
     ASSERT_FALSE(b);
-    EXPECT_EQ(b.error().message(), "cannot listen on 127.0.0.1:" + std::to_string(*port) + ": Address already in use");
+    EXPECT_EQ(b.error().message(),
+              "cannot listen on 127.0.0.1:" + std::to_string(*port) + ": Address already in use");
 }
 
 }  // namespace

@@ -26,9 +26,11 @@ TEST(Random, BytesFillTheWholeBuffer) {
     for (int i = 0; i < 1000; ++i) {
         std::array<unsigned char, 64> b{};
         random_bytes(b.data(), b.size());
-        for (size_t k = 0; k < b.size(); ++k) values[k].insert(b[k]);
+        for (size_t k = 0; k < b.size(); ++k)
+            values[k].insert(b[k]);
     }
-    for (size_t k = 0; k < values.size(); ++k) EXPECT_GT(values[k].size(), 100u) << "byte " << k;
+    for (size_t k = 0; k < values.size(); ++k)
+        EXPECT_GT(values[k].size(), 100u) << "byte " << k;
 }
 
 }  // namespace

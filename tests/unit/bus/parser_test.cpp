@@ -10,7 +10,7 @@ namespace {
 
 // Records every callback as one line of text, so whole and split feeds can be compared.
 class Recorder : public ParserSink {
-public:
+  public:
     std::string log;
     bool stop_on_pub = false;
 
@@ -21,7 +21,8 @@ public:
         return !stop_on_pub;
     }
     bool on_msg(const MsgArgs& a, std::string_view p) override {
-        return add("MSG " + describe(a) + " sid=" + std::string(a.sid) + " [" + std::string(p) + "]");
+        return add("MSG " + describe(a) + " sid=" + std::string(a.sid) + " [" + std::string(p) +
+                   "]");
     }
     bool on_sub(std::string_view s, std::string_view q, std::string_view sid) override {
         return add("SUB " + std::string(s) + " q=" + std::string(q) + " sid=" + std::string(sid));
@@ -34,10 +35,10 @@ public:
     bool on_ok() override { return add("+OK"); }
     bool on_err(std::string_view t) override { return add("-ERR " + std::string(t)); }
 
-private:
+  private:
     static std::string describe(const MsgArgs& a) {
-        return std::string(a.subject) + " reply=" + std::string(a.reply) + " hdr=" + std::to_string(a.header_len) +
-               " total=" + std::to_string(a.total_len);
+        return std::string(a.subject) + " reply=" + std::string(a.reply) +
+               " hdr=" + std::to_string(a.header_len) + " total=" + std::to_string(a.total_len);
     }
     bool add(const std::string& s) {
         log += s + "\n";
@@ -58,7 +59,8 @@ Outcome parse_whole(Role role, std::string_view input, ParserLimits limits = {})
 }
 
 // Feeds the input in the given pieces, stopping at the first error.
-Outcome parse_pieces(Role role, const std::vector<std::string_view>& pieces, ParserLimits limits = {}) {
+Outcome parse_pieces(Role role, const std::vector<std::string_view>& pieces,
+                     ParserLimits limits = {}) {
     Recorder r;
     Parser p(role, r, limits);
     ParseError e = ParseError::kNone;
@@ -78,7 +80,8 @@ void expect_split_invariant(Role role, std::string_view input, ParserLimits limi
         ASSERT_EQ(split.error, whole.error) << "cut at " << cut << " of " << input;
     }
     std::vector<std::string_view> bytes;
-    for (size_t i = 0; i < input.size(); ++i) bytes.push_back(input.substr(i, 1));
+    for (size_t i = 0; i < input.size(); ++i)
+        bytes.push_back(input.substr(i, 1));
     Outcome single = parse_pieces(role, bytes, limits);
     EXPECT_EQ(single.log, whole.log) << "byte by byte: " << input;
     EXPECT_EQ(single.error, whole.error) << "byte by byte: " << input;
@@ -103,7 +106,8 @@ const char* const kServerSamples[] = {
 };
 
 TEST(Parser, ServerSamplesAreSplitInvariant) {
-    for (const char* s : kServerSamples) expect_split_invariant(Role::kServer, s);
+    for (const char* s : kServerSamples)
+        expect_split_invariant(Role::kServer, s);
 }
 
 TEST(Parser, ClientSamplesAreSplitInvariant) {
@@ -115,7 +119,8 @@ TEST(Parser, ClientSamplesAreSplitInvariant) {
         "HMSG _INBOX.x 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n",
         "PING\r\n+OK\r\n-ERR 'Permissions Violation for Publish to \"x\"'\r\nPONG\r\n",
     };
-    for (const char* s : samples) expect_split_invariant(Role::kClient, s);
+    for (const char* s : samples)
+        expect_split_invariant(Role::kClient, s);
 }
 
 TEST(Parser, DecodesCommands) {
@@ -144,35 +149,53 @@ TEST(Parser, RejectsWhatNatsServerRejects) {
         ParseError error;
     };
     const Case cases[] = {
-        {"xxx", ParseError::kUnknownOp},        {"Px", ParseError::kUnknownOp},
-        {"PIx", ParseError::kUnknownOp},        {"PINx", ParseError::kUnknownOp},
-        {" PING", ParseError::kUnknownOp},      {"POx", ParseError::kUnknownOp},
-        {"PONx", ParseError::kUnknownOp},       {"+x", ParseError::kUnknownOp},
-        {"+Ox", ParseError::kUnknownOp},        {"-x", ParseError::kUnknownOp},
-        {"-Ex", ParseError::kUnknownOp},        {"-ERx", ParseError::kUnknownOp},
-        {"-ERRx", ParseError::kUnknownOp},      {"Cx", ParseError::kUnknownOp},
-        {"COx", ParseError::kUnknownOp},        {"CONx", ParseError::kUnknownOp},
-        {"CONNx", ParseError::kUnknownOp},      {"CONNEx", ParseError::kUnknownOp},
-        {"CONNECx", ParseError::kUnknownOp},    {"PUx", ParseError::kUnknownOp},
+        {"xxx", ParseError::kUnknownOp},
+        {"Px", ParseError::kUnknownOp},
+        {"PIx", ParseError::kUnknownOp},
+        {"PINx", ParseError::kUnknownOp},
+        {" PING", ParseError::kUnknownOp},
+        {"POx", ParseError::kUnknownOp},
+        {"PONx", ParseError::kUnknownOp},
+        {"+x", ParseError::kUnknownOp},
+        {"+Ox", ParseError::kUnknownOp},
+        {"-x", ParseError::kUnknownOp},
+        {"-Ex", ParseError::kUnknownOp},
+        {"-ERx", ParseError::kUnknownOp},
+        {"-ERRx", ParseError::kUnknownOp},
+        {"Cx", ParseError::kUnknownOp},
+        {"COx", ParseError::kUnknownOp},
+        {"CONx", ParseError::kUnknownOp},
+        {"CONNx", ParseError::kUnknownOp},
+        {"CONNEx", ParseError::kUnknownOp},
+        {"CONNECx", ParseError::kUnknownOp},
+        {"PUx", ParseError::kUnknownOp},
         {"PUB foo\r\n", ParseError::kBadArguments},
         {"PUB  \r\n", ParseError::kBadArguments},
         {"PUB foo bar       \r\n", ParseError::kBadArguments},
         {"PUB foo 2\r\nok \r\n", ParseError::kUnknownOp},
         {"PUB foo 2\r\nok\r \n", ParseError::kUnknownOp},
-        {"Sx", ParseError::kUnknownOp},         {"SUx", ParseError::kUnknownOp},
-        {"SUB\r\n", ParseError::kUnknownOp},    {"SUB  \r\n", ParseError::kBadArguments},
+        {"Sx", ParseError::kUnknownOp},
+        {"SUx", ParseError::kUnknownOp},
+        {"SUB\r\n", ParseError::kUnknownOp},
+        {"SUB  \r\n", ParseError::kBadArguments},
         {"SUB foo\r\n", ParseError::kBadArguments},
         {"SUB foo bar baz 22\r\n", ParseError::kBadArguments},
-        {"Ux", ParseError::kUnknownOp},         {"UNx", ParseError::kUnknownOp},
-        {"UNSx", ParseError::kUnknownOp},       {"UNSUx", ParseError::kUnknownOp},
-        {"UNSUBx", ParseError::kUnknownOp},     {"UNSUBUNSUB 1\r\n", ParseError::kUnknownOp},
+        {"Ux", ParseError::kUnknownOp},
+        {"UNx", ParseError::kUnknownOp},
+        {"UNSx", ParseError::kUnknownOp},
+        {"UNSUx", ParseError::kUnknownOp},
+        {"UNSUBx", ParseError::kUnknownOp},
+        {"UNSUBUNSUB 1\r\n", ParseError::kUnknownOp},
         {"UNSUB_2\r\n", ParseError::kUnknownOp},
         {"UNSUB_UNSUB_UNSUB 2\r\n", ParseError::kUnknownOp},
         {"UNSUB_\t2\r\n", ParseError::kUnknownOp},
-        {"UNSUB\r\n", ParseError::kUnknownOp},  {"UNSUB \r\n", ParseError::kBadArguments},
+        {"UNSUB\r\n", ParseError::kUnknownOp},
+        {"UNSUB \r\n", ParseError::kBadArguments},
         {"UNSUB          \t       \r\n", ParseError::kBadArguments},
-        {"Ix", ParseError::kUnknownOp},         {"INx", ParseError::kUnknownOp},
-        {"INFx", ParseError::kUnknownOp},       {"\r\n", ParseError::kUnknownOp},
+        {"Ix", ParseError::kUnknownOp},
+        {"INx", ParseError::kUnknownOp},
+        {"INFx", ParseError::kUnknownOp},
+        {"\r\n", ParseError::kUnknownOp},
         {"HPUB foo 20 12\r\n", ParseError::kBadArguments},
         {"HPUB foo 12\r\n", ParseError::kBadArguments},
         {"PUB foo -1\r\n", ParseError::kBadArguments},
@@ -187,7 +210,8 @@ TEST(Parser, RejectsWhatNatsServerRejects) {
 }
 
 TEST(Parser, ClientRoleRejectsClientCommands) {
-    for (const char* s : {"PUB foo 1\r\nx\r\n", "SUB foo 1\r\n", "CONNECT {}\r\n", "Mx", "MSGx", "MSG  \r\n"}) {
+    for (const char* s :
+         {"PUB foo 1\r\nx\r\n", "SUB foo 1\r\n", "CONNECT {}\r\n", "Mx", "MSGx", "MSG  \r\n"}) {
         EXPECT_NE(parse_whole(Role::kClient, s).error, ParseError::kNone) << s;
     }
 }
@@ -197,7 +221,8 @@ TEST(Parser, MaxPayloadIsCheckedOnTheControlLine) {
     // No payload byte has arrived, yet the error is already known.
     auto o = parse_whole(Role::kServer, "PUB foo 1025\r\n", limits);
     EXPECT_EQ(o.error, ParseError::kMaxPayload);
-    EXPECT_EQ(parse_whole(Role::kServer, "HPUB foo 10 2000\r\n", limits).error, ParseError::kMaxPayload);
+    EXPECT_EQ(parse_whole(Role::kServer, "HPUB foo 10 2000\r\n", limits).error,
+              ParseError::kMaxPayload);
     std::string ok = "PUB foo 1024\r\n" + std::string(1024, 'x') + "\r\n";
     EXPECT_EQ(parse_whole(Role::kServer, ok, limits).error, ParseError::kNone);
 }

@@ -40,12 +40,15 @@ TEST(Encoder, PubSubUnsubErr) {
 TEST(Encoder, PutUint) {
     char buf[24];
     EXPECT_EQ(std::string(buf, encode::put_uint(buf, 0)), "0");
-    EXPECT_EQ(std::string(buf, encode::put_uint(buf, 18446744073709551615ULL)), "18446744073709551615");
+    EXPECT_EQ(std::string(buf, encode::put_uint(buf, 18446744073709551615ULL)),
+              "18446744073709551615");
 }
 
 TEST(Errors, GoQuotedSubjects) {
-    EXPECT_EQ(err::publish_violation("secret.x"), "Permissions Violation for Publish to \"secret.x\"");
-    EXPECT_EQ(err::subscription_violation("a", "q"), "Permissions Violation for Subscription to \"a\" using queue \"q\"");
+    EXPECT_EQ(err::publish_violation("secret.x"),
+              "Permissions Violation for Publish to \"secret.x\"");
+    EXPECT_EQ(err::subscription_violation("a", "q"),
+              "Permissions Violation for Subscription to \"a\" using queue \"q\"");
     EXPECT_EQ(err::go_quote("a\"b\\c\x01"), "\"a\\\"b\\\\c\\x01\"");
 }
 
@@ -76,7 +79,8 @@ TEST(Handshake, ConnectDefaultsAndTypes) {
     EXPECT_TRUE(o->verbose);  // nats-server's defaults
     EXPECT_TRUE(o->pedantic);
     EXPECT_TRUE(o->echo);
-    o = parse_connect(R"({"verbose":false,"echo":false,"headers":true,"no_responders":true,"user":"u","pass":"p","protocol":1,"x":[1]})");
+    o = parse_connect(
+        R"({"verbose":false,"echo":false,"headers":true,"no_responders":true,"user":"u","pass":"p","protocol":1,"x":[1]})");
     ASSERT_TRUE(o);
     EXPECT_FALSE(o->verbose);
     EXPECT_FALSE(o->echo);

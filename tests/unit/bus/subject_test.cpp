@@ -9,9 +9,11 @@ namespace keel::bus {
 namespace {
 
 TEST(Subject, ValidityAsNatsServer) {
-    for (const char* s : {"foo", "foo.bar", "foo.*", "foo.>", ">", "*", "*.*", "foo.*.baz", "f*o", "foo.bar>", "$SYS.x"})
+    for (const char* s : {"foo", "foo.bar", "foo.*", "foo.>", ">", "*", "*.*", "foo.*.baz", "f*o",
+                          "foo.bar>", "$SYS.x"})
         EXPECT_TRUE(is_valid_subject(s)) << s;
-    for (const char* s : {"", ".", "foo.", ".foo", "foo..bar", "foo.>.bar", ">.foo", "foo bar", "foo\tbar", "a.\n"})
+    for (const char* s :
+         {"", ".", "foo.", ".foo", "foo..bar", "foo.>.bar", ">.foo", "foo bar", "foo\tbar", "a.\n"})
         EXPECT_FALSE(is_valid_subject(s)) << s;
 }
 
@@ -30,10 +32,12 @@ TEST(Subject, FastPublishCheckAgreesWithTheRules) {
     for (int len = 0; len < 6; ++len) {
         std::vector<std::string> next;
         for (const auto& s : frontier) {
-            for (char c : alphabet) next.push_back(s + c);
+            for (char c : alphabet)
+                next.push_back(s + c);
         }
         for (const auto& s : next) {
-            ASSERT_EQ(is_valid_publish_subject(s), is_valid_subject(s) && !has_wildcard(s)) << "'" << s << "'";
+            ASSERT_EQ(is_valid_publish_subject(s), is_valid_subject(s) && !has_wildcard(s))
+                << "'" << s << "'";
         }
         frontier = std::move(next);
     }

@@ -10,7 +10,7 @@ namespace keel::bus {
 namespace {
 
 class TrieTest : public ::testing::Test {
-protected:
+  protected:
     Subscription* add(const std::string& subject, const std::string& queue = "") {
         auto s = std::make_unique<Subscription>();
         s->subject = subject;
@@ -22,7 +22,8 @@ protected:
     }
     std::set<std::string> plain(const std::string& subject) {
         std::set<std::string> out;
-        for (auto* s : trie_.match(subject).plain) out.insert(s->subject);
+        for (auto* s : trie_.match(subject).plain)
+            out.insert(s->subject);
         return out;
     }
 

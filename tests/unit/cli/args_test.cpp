@@ -11,8 +11,10 @@ struct Argv {
     std::vector<std::string> storage;
     std::vector<char*> ptrs;
     explicit Argv(std::initializer_list<const char*> a) {
-        for (const char* s : a) storage.emplace_back(s);
-        for (auto& s : storage) ptrs.push_back(s.data());
+        for (const char* s : a)
+            storage.emplace_back(s);
+        for (auto& s : storage)
+            ptrs.push_back(s.data());
     }
     int argc() { return static_cast<int>(ptrs.size()); }
     char** argv() { return ptrs.data(); }
@@ -33,8 +35,8 @@ TEST(Args, OptionsAndPositionals) {
     a.list_option("header", 'H', "KV", "", &headers);
     a.size_option("size", "", &size);
     a.duration_option("timeout", "", &t);
-    Argv v{"pub", "-c", "5", "--server=nats://x", "foo", "", "-j", "-H", "a:b", "--header", "c:d",
-           "--size", "2KiB", "--timeout", "250ms"};
+    Argv v{"pub", "-c",     "5",    "--server=nats://x", "foo",  "", "-j", "-H", "a:b", "--header",
+           "c:d", "--size", "2KiB", "--timeout",         "250ms"};
     EXPECT_EQ(a.parse(v.argc(), v.argv()), std::nullopt);
     EXPECT_EQ(subject, "foo");
     EXPECT_TRUE(given);  // an empty DATA is still given

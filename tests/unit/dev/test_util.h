@@ -13,11 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "support/source_tree.h"
+
 namespace keel::dev::testing {
 
 inline std::string data_dir() {
-    std::string f = __FILE__;  // tests/unit/dev/test_util.h
-    return f.substr(0, f.rfind("/unit/dev/")) + "/data";
+    return keel::source_file("tests/data");
 }
 
 inline std::string read(const std::string& path) {

@@ -33,12 +33,15 @@ std::string serialise(const Plan& plan) {
     j["hostname"] = plan.hostname;
     j["packages"] = plan.packages;
     j["exclude"] = plan.exclude;
-    j["prune"] = {plan.prune.enabled, plan.prune.keep, plan.prune.remove, plan.prune.libraries, plan.prune.strip};
+    j["prune"] = {plan.prune.enabled, plan.prune.keep, plan.prune.remove, plan.prune.libraries,
+                  plan.prune.strip};
     j["busybox_links"] = plan.busybox_links;
     j["kernel_modules"] = plan.kernel_modules;
-    for (const auto& h : plan.host_files) j["host_files"].push_back({h.source, h.dest, h.mode});
+    for (const auto& h : plan.host_files)
+        j["host_files"].push_back({h.source, h.dest, h.mode});
     for (const auto& [path, n] : plan.files.nodes())
-        j["files"].push_back({path, static_cast<int>(n.kind), n.mode, n.uid, n.gid, n.target, n.data, n.origin});
+        j["files"].push_back(
+            {path, static_cast<int>(n.kind), n.mode, n.uid, n.gid, n.target, n.data, n.origin});
     j["manifest"] = plan.manifest;
     return j.dump();
 }
@@ -58,10 +61,11 @@ TEST(Demo, ManifestIsAcceptedByInitDevAndNet) {
     ASSERT_TRUE(init.ok()) << init.error().message() << "\n" << text;
     EXPECT_EQ(init->hostname, "keel-demo");
     std::vector<std::string> names;
-    for (const auto& s : init->services) names.push_back(s.name);
+    for (const auto& s : init->services)
+        names.push_back(s.name);
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net", "ntpd",
-                                               "ssh", "toast"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"automount", "bus", "dev", "getty", "httpd", "net",
+                                               "ntpd", "ssh", "toast"}));
     auto dev = dev::parse_dev_config(plan.manifest["dev"].dump());
     ASSERT_TRUE(dev.ok()) << dev.error().message();
     EXPECT_EQ(dev->rules.size(), 1u);
@@ -80,22 +84,28 @@ TEST(Demo, WhatTheImageGets) {
     EXPECT_TRUE(plan.prune.libraries);
     EXPECT_TRUE(plan.prune.strip);
     EXPECT_TRUE(plan.busybox_links);
-    EXPECT_EQ(plan.prune.remove, (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
-                                                           "/usr/lib/dropbear"}));
+    EXPECT_EQ(plan.prune.remove,
+              (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
+                                        "/usr/lib/dropbear"}));
     EXPECT_EQ(plan.kernel_modules, (std::vector<std::string>{"usb-storage", "vfat"}));
     ASSERT_GE(plan.host_files.size(), 2u);
     EXPECT_EQ(plan.host_files[0].dest, "/usr/bin/keel");
     bool localtime = false;
     for (const auto& h : plan.host_files)
-        localtime = localtime || (h.dest == "/etc/localtime" && h.source == "/usr/share/zoneinfo/UTC");
+        localtime =
+            localtime || (h.dest == "/etc/localtime" && h.source == "/usr/share/zoneinfo/UTC");
     EXPECT_TRUE(localtime);
-    EXPECT_NE(data_at(plan, "/etc/keel/scripts/automount.lua").find("hardware.block.add"), std::string::npos);
+    EXPECT_NE(data_at(plan, "/etc/keel/scripts/automount.lua").find("hardware.block.add"),
+              std::string::npos);
     ASSERT_NE(service(plan, "automount"), nullptr);
-    EXPECT_EQ((*service(plan, "automount"))["argv"], Json({"keel", "lua", "/etc/keel/scripts/automount.lua"}));
+    EXPECT_EQ((*service(plan, "automount"))["argv"],
+              Json({"keel", "lua", "/etc/keel/scripts/automount.lua"}));
     EXPECT_EQ((*service(plan, "automount"))["depends"], Json({"bus"}));
-    EXPECT_EQ((*service(plan, "bus"))["argv"], Json({"keel", "bus", "--ready-fd", "3", "--listen", "0.0.0.0:4222"}));
-    EXPECT_EQ(plan.inputs, (std::vector<std::string>{source_dir() + "/examples/demo/system.lua",
-                                                     source_dir() + "/examples/demo/automount.lua"}));
+    EXPECT_EQ((*service(plan, "bus"))["argv"],
+              Json({"keel", "bus", "--ready-fd", "3", "--listen", "0.0.0.0:4222"}));
+    EXPECT_EQ(plan.inputs,
+              (std::vector<std::string>{source_dir() + "/examples/demo/system.lua",
+                                        source_dir() + "/examples/demo/automount.lua"}));
     const Node* sh = plan.files.lookup("/usr/bin/sh", false);
     ASSERT_NE(sh, nullptr);
     EXPECT_EQ(sh->target, "busybox");
@@ -110,7 +120,8 @@ TEST(Demo, UserFilesAreWellFormed) {
         while (start < text.size()) {
             size_t end = text.find('\n', start);
             std::string line = text.substr(start, end - start);
-            EXPECT_EQ(static_cast<size_t>(std::count(line.begin(), line.end(), ':')) + 1, fields) << what << ": " << line;
+            EXPECT_EQ(static_cast<size_t>(std::count(line.begin(), line.end(), ':')) + 1, fields)
+                << what << ": " << line;
             start = end + 1;
         }
     };
@@ -118,7 +129,8 @@ TEST(Demo, UserFilesAreWellFormed) {
     check_lines(data_at(plan, "/etc/group"), 4, "group");
     check_lines(data_at(plan, "/etc/shadow"), 9, "shadow");
     EXPECT_EQ(data_at(plan, "/etc/passwd").rfind("root:x:0:0:root:/root:/bin/sh\n", 0), 0u);
-    EXPECT_NE(data_at(plan, "/etc/passwd").find("demo:x:1000:1000::/home/demo:/bin/sh\n"), std::string::npos);
+    EXPECT_NE(data_at(plan, "/etc/passwd").find("demo:x:1000:1000::/home/demo:/bin/sh\n"),
+              std::string::npos);
     EXPECT_NE(data_at(plan, "/etc/group").find("wheel:x:10:demo\n"), std::string::npos);
     EXPECT_NE(data_at(plan, "/etc/group").find("plugdev:x:46:demo\n"), std::string::npos);
     EXPECT_NE(data_at(plan, "/etc/group").find("demo:x:1000:\n"), std::string::npos);
@@ -142,11 +154,13 @@ TEST(Demo, EvaluatingTwiceGivesTheSamePlan) {
 
 TEST(Catalog, SshByDropbear) {
     DefinitionDir dir;
-    auto plan = dir.eval("return system { services = { service 'ssh' { port = 2222, root_login = false } } }");
+    auto plan = dir.eval(
+        "return system { services = { service 'ssh' { port = 2222, root_login = false } } }");
     ASSERT_TRUE(plan.ok()) << plan.error().message();
     const Json& ssh = *service(*plan, "ssh");
     // Host keys made by dropbear at a client's first ask: nothing runs before it.
-    EXPECT_EQ(ssh["argv"], Json({"/usr/sbin/dropbear", "-F", "-E", "-p", "2222", "-R", "-s", "-w"}));
+    EXPECT_EQ(ssh["argv"],
+              Json({"/usr/sbin/dropbear", "-F", "-E", "-p", "2222", "-R", "-s", "-w"}));
     EXPECT_EQ(ssh["readiness"], "tcp:2222");
     EXPECT_FALSE(ssh.contains("depends"));
     EXPECT_EQ(service(*plan, "ssh-hostkey"), nullptr);
@@ -162,13 +176,15 @@ TEST(Catalog, SshByDropbear) {
     EXPECT_NE(key["argv"][3].get<std::string>().find("dropbearkey -t ecdsa"), std::string::npos);
     EXPECT_EQ(plan->packages, (std::vector<std::string>{"busybox", "dropbear-bin"}));
     EXPECT_EQ(plan->files.lookup("/etc/dropbear")->mode, 0700u);
-    EXPECT_EQ(plan->prune.remove, (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
-                                                            "/usr/lib/dropbear"}));
+    EXPECT_EQ(plan->prune.remove,
+              (std::vector<std::string>{"/usr/bin/dbclient", "/usr/bin/dropbearconvert",
+                                        "/usr/lib/dropbear"}));
     auto client = dir.eval("return system { services = { service 'ssh' { client = true } } }");
     ASSERT_TRUE(client.ok()) << client.error().message();
     EXPECT_TRUE(client->prune.remove.empty()) << "client = true keeps dbclient";
     // A system naming busybox-static gets it instead of the catalog's busybox.
-    auto st = dir.eval("return system { packages = { 'busybox-static' }, services = { 'ssh', 'httpd' } }");
+    auto st = dir.eval(
+        "return system { packages = { 'busybox-static' }, services = { 'ssh', 'httpd' } }");
     ASSERT_TRUE(st.ok()) << st.error().message();
     EXPECT_EQ(st->packages, (std::vector<std::string>{"busybox-static", "dropbear-bin"}));
     EXPECT_EQ(st->files.lookup("/usr/bin/sh", false)->target, "busybox");
@@ -188,14 +204,19 @@ TEST(Catalog, HttpdNtpdGettyToastLuad) {
   },
 })");
     ASSERT_TRUE(plan.ok()) << plan.error().message();
-    EXPECT_EQ((*service(*plan, "httpd"))["argv"], Json({"busybox", "httpd", "-f", "-p", "8080", "-h", "/srv/site"}));
+    EXPECT_EQ((*service(*plan, "httpd"))["argv"],
+              Json({"busybox", "httpd", "-f", "-p", "8080", "-h", "/srv/site"}));
     EXPECT_EQ((*service(*plan, "httpd"))["user"], "www-data");
     EXPECT_FALSE(service(*plan, "httpd")->contains("capabilities"));  // 8080 needs none
     EXPECT_EQ(data_at(*plan, "/srv/site/index.html"), "<h1>hi</h1>\n");
-    EXPECT_EQ((*service(*plan, "ntpd"))["argv"], Json({"/usr/sbin/ntpd", "-d", "-f", "/etc/openntpd/ntpd.conf", "-s"}));
-    EXPECT_EQ((*service(*plan, "getty"))["argv"], Json({"busybox", "getty", "-L", "-n", "-l", "/bin/sh", "115200", "ttyS1", "vt100"}));
-    EXPECT_EQ((*service(*plan, "toast"))["argv"], Json({"keel", "lua", "/usr/share/keel/toast.lua", "/dev/tty1", "toast.in"}));
-    EXPECT_NE(data_at(*plan, "/usr/share/keel/toast.lua").find("bus:subscribe(subject"), std::string::npos);
+    EXPECT_EQ((*service(*plan, "ntpd"))["argv"],
+              Json({"/usr/sbin/ntpd", "-d", "-f", "/etc/openntpd/ntpd.conf", "-s"}));
+    EXPECT_EQ((*service(*plan, "getty"))["argv"],
+              Json({"busybox", "getty", "-L", "-n", "-l", "/bin/sh", "115200", "ttyS1", "vt100"}));
+    EXPECT_EQ((*service(*plan, "toast"))["argv"],
+              Json({"keel", "lua", "/usr/share/keel/toast.lua", "/dev/tty1", "toast.in"}));
+    EXPECT_NE(data_at(*plan, "/usr/share/keel/toast.lua").find("bus:subscribe(subject"),
+              std::string::npos);
     EXPECT_EQ(plan->manifest["lua"], Json({{"preload", {"keel.util"}}, {"max_children", 4}}));
     // The default page names the host.
     auto plain = dir.eval("return system { hostname = 'web1', services = { 'httpd' } }");
@@ -221,13 +242,16 @@ TEST(Catalog, NtpdIsOpenNtpdWithItsUserAndFiles) {
     EXPECT_EQ(data_at(*plan, "/etc/openntpd/ntpd.conf"),
               "# Written by keel build from service \"ntpd\"; see ntpd.conf(5).\n"
               "listen on 127.0.0.1\nservers a.example\nservers 192.0.2.1\n");
-    EXPECT_NE(data_at(*plan, "/etc/passwd").find(
-                  "ntpd:x:102:102:OpenNTPD privilege separation:/var/lib/openntpd/chroot:/usr/sbin/nologin\n"),
+    EXPECT_NE(data_at(*plan, "/etc/passwd")
+                  .find("ntpd:x:102:102:OpenNTPD privilege "
+                        "separation:/var/lib/openntpd/chroot:/usr/sbin/nologin\n"),
               std::string::npos)
-        << data_at(*plan, "/etc/passwd") << "(uids from 100: 100 and 101 are the users and input groups)";
+        << data_at(*plan, "/etc/passwd")
+        << "(uids from 100: 100 and 101 are the users and input groups)";
     EXPECT_NE(data_at(*plan, "/etc/group").find("ntpd:x:102:\n"), std::string::npos);
     EXPECT_NE(data_at(*plan, "/etc/shadow").find("ntpd:*:"), std::string::npos);
-    for (const char* d : {"/var/lib/openntpd/chroot", "/var/lib/openntpd/db", "/var/lib/openntpd/run"}) {
+    for (const char* d :
+         {"/var/lib/openntpd/chroot", "/var/lib/openntpd/db", "/var/lib/openntpd/run"}) {
         const Node* n = plan->files.lookup(d);
         ASSERT_NE(n, nullptr) << d;
         EXPECT_EQ(n->kind, Node::Kind::dir) << d;
@@ -235,10 +259,13 @@ TEST(Catalog, NtpdIsOpenNtpdWithItsUserAndFiles) {
         EXPECT_EQ(n->uid, 0u) << d;
     }
     // A definition's own user of that name is kept; a bad server name is refused.
-    auto own = dir.eval("return system { users = { user { name = 'ntpd', uid = 500 } }, services = { 'ntpd' } }");
+    auto own = dir.eval(
+        "return system { users = { user { name = 'ntpd', uid = 500 } }, services = { 'ntpd' } }");
     ASSERT_TRUE(own.ok()) << own.error().message();
-    EXPECT_NE(data_at(*own, "/etc/passwd").find("ntpd:x:500:"), std::string::npos) << data_at(*own, "/etc/passwd");
-    EXPECT_EQ(dir.error("return system {\n  services = {\n    service 'ntpd' { servers = { 'a b' } },\n  },\n}\n"),
+    EXPECT_NE(data_at(*own, "/etc/passwd").find("ntpd:x:500:"), std::string::npos)
+        << data_at(*own, "/etc/passwd");
+    EXPECT_EQ(dir.error("return system {\n  services = {\n    service 'ntpd' { servers = { 'a b' } "
+                        "},\n  },\n}\n"),
               "system.lua:3: service \"ntpd\": servers: \"a b\" is not a host name or address");
 }
 
@@ -283,7 +310,8 @@ TEST(Catalog, CoreServicesAlwaysThereAndCommonOptions) {
     EXPECT_NE(service(*plan, "dev"), nullptr);
     EXPECT_EQ(service(*plan, "net"), nullptr);  // no network declared
     const Json& web = *service(*plan, "web");
-    EXPECT_EQ(web, Json::parse(R"({"name":"web","argv":["/usr/bin/web","--port","1"],"depends":["bus"],
+    EXPECT_EQ(web,
+              Json::parse(R"({"name":"web","argv":["/usr/bin/web","--port","1"],"depends":["bus"],
         "restart":"on-failure","env":{"MODE":"prod"},"user":"nobody"})"));
     EXPECT_EQ((*service(*plan, "ntpd"))["stop_timeout"], "2s");
     EXPECT_FALSE(service(*plan, "ntpd")->contains("depends"));
@@ -297,7 +325,8 @@ TEST(Definition, ButtonsBecomeKeelDevsButtonSettings) {
   buttons = { power = "reboot", sleep = "ignore" },
 })");
     ASSERT_TRUE(plan.ok()) << plan.error().message();
-    EXPECT_EQ(plan->manifest["dev"]["buttons"], Json::parse(R"({"power":"reboot","sleep":"ignore"})"));
+    EXPECT_EQ(plan->manifest["dev"]["buttons"],
+              Json::parse(R"({"power":"reboot","sleep":"ignore"})"));
     auto dev = dev::parse_dev_config(plan->manifest["dev"].dump());
     ASSERT_TRUE(dev.ok()) << dev.error().message();
     EXPECT_EQ(dev->buttons.action(dev::Button::kPower), dev::ButtonAction::kReboot);
@@ -327,7 +356,8 @@ TEST(Definition, UsersGroupsAndIds) {
     EXPECT_NE(group.find("ops:x:1000:bob\n"), std::string::npos) << group;
     EXPECT_NE(group.find("audit:x:3000:\n"), std::string::npos) << group;
     EXPECT_NE(group.find("bob:x:1500:\n"), std::string::npos) << group;
-    EXPECT_NE(data_at(*plan, "/etc/shadow").find("root:$6$salt$hash::0:99999:7:::\n"), std::string::npos);
+    EXPECT_NE(data_at(*plan, "/etc/shadow").find("root:$6$salt$hash::0:99999:7:::\n"),
+              std::string::npos);
     EXPECT_EQ(data_at(*plan, "/root/.ssh/authorized_keys"), "ssh-ed25519 AAAAroot root@x\n");
     EXPECT_EQ(plan->files.lookup("/srv/ann")->gid, 1000u);
     // Sorted by id, so the order of declarations elsewhere does not matter.
@@ -370,8 +400,9 @@ return system {
     EXPECT_EQ(plan->host_files[0].dest, "/usr/bin/true2");
     auto net = net::parse_config(plan->manifest["net"]);
     EXPECT_TRUE(net.ok()) << net.error().message();
-    EXPECT_EQ(plan->inputs, (std::vector<std::string>{dir.path() + "/system.lua", dir.path() + "/conf/extra.lua",
-                                                      "env:KEEL_DSL_TEST_SITE", dir.path() + "/conf/motd"}));
+    EXPECT_EQ(plan->inputs,
+              (std::vector<std::string>{dir.path() + "/system.lua", dir.path() + "/conf/extra.lua",
+                                        "env:KEEL_DSL_TEST_SITE", dir.path() + "/conf/motd"}));
 }
 
 }  // namespace

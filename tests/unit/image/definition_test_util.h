@@ -9,12 +9,14 @@
 #include <fstream>
 #include <string>
 
+#include "support/source_tree.h"
+
 #include "image/definition.h"
 
 namespace keel::image::test {
 
 inline std::string source_dir() {
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path().string();
+    return keel::source_file("");
 }
 
 inline DefinitionOptions dsl_options() {
@@ -24,7 +26,7 @@ inline DefinitionOptions dsl_options() {
 }
 
 class DefinitionDir {
-public:
+  public:
     DefinitionDir() {
         char tmpl[] = "/tmp/keel-dsl-XXXXXX";
         dir_ = ::mkdtemp(tmpl);
@@ -46,7 +48,7 @@ public:
     }
     const std::string& path() const { return dir_; }
 
-private:
+  private:
     std::string dir_;
 };
 

@@ -32,7 +32,8 @@ std::set<std::string> ldd(const std::string& path) {
         std::string line = out->substr(pos, end - pos);
         pos = end == std::string::npos ? out->size() : end + 1;
         size_t arrow = line.find("=> ");
-        std::string p = arrow != std::string::npos ? line.substr(arrow + 3) : line.substr(line.find_first_not_of(" \t"));
+        std::string p = arrow != std::string::npos ? line.substr(arrow + 3)
+                                                   : line.substr(line.find_first_not_of(" \t"));
         p = p.substr(0, p.find(' '));
         if (p.starts_with("/")) libs.insert(real(p));
     }
@@ -46,8 +47,9 @@ std::string keel_binary() {
 }
 
 TEST(ElfClosure, MatchesLddOnRealBinaries) {
-    std::vector<std::string> files = {real("/proc/self/exe"), "/usr/bin/ls", "/usr/bin/apt-get",
-                                      "/usr/bin/qemu-system-x86_64", "/usr/bin/ssh", "/usr/bin/cmake"};
+    std::vector<std::string> files = {real("/proc/self/exe"), "/usr/bin/ls",
+                                      "/usr/bin/apt-get",     "/usr/bin/qemu-system-x86_64",
+                                      "/usr/bin/ssh",         "/usr/bin/cmake"};
     if (sys::stat_path(keel_binary()).ok())
         files.push_back(keel_binary());
     else
@@ -72,11 +74,15 @@ TEST(ElfClosure, RunpathWithOriginIsFollowed) {
     ASSERT_TRUE(sys::make_dirs(dir + "/lib", 0755).ok());
     ASSERT_TRUE(sys::make_dirs(dir + "/bin", 0755).ok());
     ASSERT_TRUE(sys::write_file_atomic(dir + "/a.c", "int a(void) { return 1; }\n").ok());
-    ASSERT_TRUE(sys::write_file_atomic(dir + "/m.c", "int a(void); int main(void) { return a(); }\n").ok());
-    auto lib = run_command({{"cc", "-shared", "-fPIC", "-o", dir + "/lib/libkeela.so.1", dir + "/a.c"}, {}, ""});
+    ASSERT_TRUE(
+        sys::write_file_atomic(dir + "/m.c", "int a(void); int main(void) { return a(); }\n").ok());
+    auto lib = run_command(
+        {{"cc", "-shared", "-fPIC", "-o", dir + "/lib/libkeela.so.1", dir + "/a.c"}, {}, ""});
     ASSERT_TRUE(lib.ok()) << lib.error().message();
     auto bin = run_command({{"cc", "-o", dir + "/bin/m", dir + "/m.c", dir + "/lib/libkeela.so.1",
-                             "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib"}, {}, ""});
+                             "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib"},
+                            {},
+                            ""});
     ASSERT_TRUE(bin.ok()) << bin.error().message();
     auto libs = elf_closure(dir + "/bin/m");
     ASSERT_TRUE(libs.ok()) << libs.error().message();
@@ -90,7 +96,9 @@ TEST(ElfClosure, RunpathWithOriginIsFollowed) {
 
 TEST(ElfClosure, LibrariesLandAtHostPathsThroughMergedUsrWithTheirSymlinks) {
     Tree tree;
-    for (auto [link, target] : {std::pair{"/bin", "usr/bin"}, {"/sbin", "usr/sbin"}, {"/lib", "usr/lib"},
+    for (auto [link, target] : {std::pair{"/bin", "usr/bin"},
+                                {"/sbin", "usr/sbin"},
+                                {"/lib", "usr/lib"},
                                 {"/lib64", "usr/lib64"}})
         ASSERT_TRUE(tree.put_symlink(link, target, "base").ok());
     ASSERT_TRUE(add_with_closure(tree, {"/usr/bin/ssh", "/usr/bin/ssh", 0}).ok());
@@ -150,7 +158,10 @@ TEST(ElfFile, TruncationAtEveryOffsetIsAnErrorOrAnAnswerNeverACrash) {
         }
     }
     EXPECT_GT(errors, 100);
-    auto garbage = parse_elf(std::string("\x7f" "ELF\x02\x01\x01") + std::string(57, '\xff'), "g");
+    auto garbage = parse_elf(std::string("\x7f"
+                                         "ELF\x02\x01\x01") +
+                                 std::string(57, '\xff'),
+                             "g");
     EXPECT_FALSE(garbage.ok());
     auto text = parse_elf("#!/bin/sh\n", "s");
     ASSERT_TRUE(text.ok());

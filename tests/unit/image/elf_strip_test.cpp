@@ -21,21 +21,26 @@ void spill(const std::string& p, const std::string& data, mode_t mode = 0755) {
     ::chmod(p.c_str(), mode);
 }
 
-std::pair<std::string, int> run(const std::string& cmd) { return test::run_shell(cmd + " 2>&1"); }
+std::pair<std::string, int> run(const std::string& cmd) {
+    return test::run_shell(cmd + " 2>&1");
+}
 
 class ElfStrip : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        if (run("command -v cc && command -v readelf").second != 0) GTEST_SKIP() << "no cc/readelf (build-essential)";
+        if (run("command -v cc && command -v readelf").second != 0)
+            GTEST_SKIP() << "no cc/readelf (build-essential)";
         spill(tmp.path + "/lib.c", "int twice(int x) { return 2 * x; }\n", 0644);
         spill(tmp.path + "/main.c",
               "#include <stdio.h>\nint twice(int);\nstatic int unused_helper(void) { return 7; }\n"
               "int main(void) { printf(\"%d %d\\n\", twice(21), unused_helper()); return 0; }\n",
               0644);
-        auto lib = run("cd " + tmp.path + " && cc -g -O1 -fPIC -shared -Wl,--build-id -o libtwice.so lib.c");
+        auto lib = run("cd " + tmp.path +
+                       " && cc -g -O1 -fPIC -shared -Wl,--build-id -o libtwice.so lib.c");
         ASSERT_EQ(lib.second, 0) << lib.first;
-        auto exe = run("cd " + tmp.path +
-                       " && cc -g -O1 -Wl,--build-id -o prog main.c -L. -ltwice -Wl,-rpath,'$ORIGIN'");
+        auto exe =
+            run("cd " + tmp.path +
+                " && cc -g -O1 -Wl,--build-id -o prog main.c -L. -ltwice -Wl,-rpath,'$ORIGIN'");
         ASSERT_EQ(exe.second, 0) << exe.first;
     }
     std::string sections(const std::string& path) { return run("readelf -SW " + path).first; }
@@ -55,9 +60,11 @@ TEST_F(ElfStrip, ProgramsAndLibrariesRunWithoutTheirSymbolsAndDebugSections) {
         spill(path, **out);
         std::string after = sections(path);
         for (const char* gone : {".symtab", ".strtab", ".debug", ".comment"})
-            EXPECT_EQ(after.find(gone), std::string::npos) << name << " keeps " << gone << "\n" << after;
+            EXPECT_EQ(after.find(gone), std::string::npos) << name << " keeps " << gone << "\n"
+                                                           << after;
         for (const char* kept : {".dynsym", ".dynstr", ".text", ".note.gnu.build-id", ".shstrtab"})
-            EXPECT_NE(after.find(kept), std::string::npos) << name << " lost " << kept << "\n" << after;
+            EXPECT_NE(after.find(kept), std::string::npos) << name << " lost " << kept << "\n"
+                                                           << after;
         auto warnings = run("readelf -a -W " + path + " >/dev/null");
         EXPECT_EQ(warnings.first, "") << name;  // readelf complains of nothing
         auto info = parse_elf(**out, path);
@@ -84,7 +91,8 @@ TEST_F(ElfStrip, TheSameBytesEveryTimeAndWhatBinutilsStripRemoves) {
     ASSERT_EQ(gnu.second, 0) << gnu.first;
     // The same sections as GNU strip leaves (it may lay them out differently).
     auto names = [&](const std::string& file) {
-        return run("readelf -SW " + file + " | sed -n 's/^ *\\[ *[0-9]*\\] \\([^ ]*\\).*/\\1/p'").first;
+        return run("readelf -SW " + file + " | sed -n 's/^ *\\[ *[0-9]*\\] \\([^ ]*\\).*/\\1/p'")
+            .first;
     };
     spill(tmp.path + "/ours", **a);
     EXPECT_EQ(names(tmp.path + "/ours"), names(tmp.path + "/gnu"));
@@ -101,7 +109,8 @@ TEST_F(ElfStrip, DamageIsAnErrorOrLeftAloneNeverACrash) {
     // Garbage over the section headers, the name table offset, a section size.
     for (size_t at : {size_t{0x28}, size_t{0x3e}, bytes.size() - 40, bytes.size() / 2}) {
         std::string bad = bytes;
-        for (size_t i = 0; i < 8 && at + i < bad.size(); ++i) bad[at + i] = '\xff';
+        for (size_t i = 0; i < 8 && at + i < bad.size(); ++i)
+            bad[at + i] = '\xff';
         (void)strip_elf(bad, "prog");
     }
     EXPECT_FALSE(strip_elf("#!/bin/sh\necho hi\n", "script")->has_value());
@@ -113,7 +122,8 @@ TEST_F(ElfStrip, DamageIsAnErrorOrLeftAloneNeverACrash) {
     std::string truncated = bytes.substr(0, 40);
     auto t = strip_elf(truncated, "prog");
     ASSERT_FALSE(t);
-    EXPECT_NE(t.error().message().find("prog: truncated ELF header"), std::string::npos) << t.error().message();
+    EXPECT_NE(t.error().message().find("prog: truncated ELF header"), std::string::npos)
+        << t.error().message();
 }
 
 }  // namespace

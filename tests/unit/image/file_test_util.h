@@ -36,7 +36,8 @@ inline std::pair<std::string, int> run_shell(const std::string& cmd) {
     FILE* f = ::popen(cmd.c_str(), "r");
     if (!f) return {"", -1};
     char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+        out.append(buf, n);
     int st = ::pclose(f);
     return {out, WIFEXITED(st) ? WEXITSTATUS(st) : -1};
 }

@@ -34,9 +34,10 @@ TEST(Kernel, PlatformSubsetWithRegeneratedIndexLoadsInKeelDev) {
     auto st = add_kernel_modules(tree, *k, mods);
     ASSERT_TRUE(st.ok()) << st.error().message();
     std::string dir = "/usr/lib/modules/" + k->release;
-    for (const char* ko : {"kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
-                           "kernel/net/core/failover.ko", "kernel/drivers/usb/storage/usb-storage.ko",
-                           "kernel/fs/fat/vfat.ko", "kernel/fs/fat/fat.ko", "kernel/fs/nls/nls_cp437.ko"}) {
+    for (const char* ko :
+         {"kernel/drivers/net/virtio_net.ko", "kernel/drivers/net/net_failover.ko",
+          "kernel/net/core/failover.ko", "kernel/drivers/usb/storage/usb-storage.ko",
+          "kernel/fs/fat/vfat.ko", "kernel/fs/fat/fat.ko", "kernel/fs/nls/nls_cp437.ko"}) {
         std::string path = dir + "/" + ko;
         bool present = tree.lookup(path) || tree.lookup(path + ".xz") || tree.lookup(path + ".zst");
         EXPECT_TRUE(present) << path;
@@ -55,11 +56,13 @@ TEST(Kernel, PlatformSubsetWithRegeneratedIndexLoadsInKeelDev) {
     auto ix = dev::ModuleIndex::load(out);
     ASSERT_TRUE(ix.ok()) << ix.error().message();
     auto virtio = ix->lookup("pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00");
-    EXPECT_NE(std::find(virtio.modules.begin(), virtio.modules.end(), "virtio_pci"), virtio.modules.end());
+    EXPECT_NE(std::find(virtio.modules.begin(), virtio.modules.end(), "virtio_pci"),
+              virtio.modules.end());
     auto plan = ix->plan("virtio_net");
     ASSERT_TRUE(plan.ok()) << plan.error().message();
     std::vector<std::string> names;
-    for (const auto& s : *plan) names.push_back(s.name);
+    for (const auto& s : *plan)
+        names.push_back(s.name);
     EXPECT_NE(std::find(names.begin(), names.end(), "failover"), names.end());
     EXPECT_NE(std::find(names.begin(), names.end(), "net_failover"), names.end());
     auto usb = ix->lookup("usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00");
@@ -111,8 +114,10 @@ TEST(Kernel, DecompressionLibrariesOnlyForCompressedModulesTheKernelCannotLoad) 
     ASSERT_EQ(libs.size(), 2u);
     EXPECT_STREQ(libs[0], "liblzma.so.5");
     EXPECT_STREQ(libs[1], "libzstd.so.1");
-    EXPECT_EQ(module_decompressors(compressed, "").size(), 2u) << "an unknown config: keel dev may need them";
-    EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULES=y\nCONFIG_MODULE_DECOMPRESS=y\n").empty());
+    EXPECT_EQ(module_decompressors(compressed, "").size(), 2u)
+        << "an unknown config: keel dev may need them";
+    EXPECT_TRUE(
+        module_decompressors(compressed, "CONFIG_MODULES=y\nCONFIG_MODULE_DECOMPRESS=y\n").empty());
     EXPECT_TRUE(module_decompressors(compressed, "CONFIG_MODULE_DECOMPRESS=y").empty());
     EXPECT_EQ(module_decompressors(compressed, "# CONFIG_MODULE_DECOMPRESS=yes\n").size(), 2u);
     Tree xz_only;

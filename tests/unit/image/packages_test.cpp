@@ -63,9 +63,12 @@ const LockedPackage* find(const Lock& lock, const std::string& name) {
 TEST(Lock, RoundTripsWithStableBytes) {
     TempDir dir;
     LockFile lock{{
-        {"zlib1g", "1:1.2.13.dfsg-1", "amd64", std::string(64, 'a'), 86700, "pool/main/z/zlib/zlib1g.deb"},
-        {"busybox-static", "1:1.35.0-4", "amd64", std::string(64, 'b'), 928188, "pool/main/b/busybox/b.deb"},
-    }, {}};
+                      {"zlib1g", "1:1.2.13.dfsg-1", "amd64", std::string(64, 'a'), 86700,
+                       "pool/main/z/zlib/zlib1g.deb"},
+                      {"busybox-static", "1:1.35.0-4", "amd64", std::string(64, 'b'), 928188,
+                       "pool/main/b/busybox/b.deb"},
+                  },
+                  {}};
     std::string path = dir.path + "/system.lock";
     ASSERT_TRUE(write_lock(path, lock).ok());
     auto back = read_lock(path);
@@ -78,14 +81,21 @@ TEST(Lock, RoundTripsWithStableBytes) {
     std::string first = *sys::read_file(path);
     ASSERT_TRUE(write_lock(path, *back).ok());
     EXPECT_EQ(*sys::read_file(path), first);
-    EXPECT_NE(first.find("{\n  \"packages\": [\n    {\n      \"arch\": \"amd64\",\n"), std::string::npos) << first;
-    EXPECT_EQ(first.find("exclude"), std::string::npos) << "no exclusions, no key: older locks stay as they were";
+    EXPECT_NE(first.find("{\n  \"packages\": [\n    {\n      \"arch\": \"amd64\",\n"),
+              std::string::npos)
+        << first;
+    EXPECT_EQ(first.find("exclude"), std::string::npos)
+        << "no exclusions, no key: older locks stay as they were";
 
     // Exclusions are recorded, sorted, before the packages (keys sorted).
     lock.exclude = {"lsb-base", "adduser"};
     ASSERT_TRUE(write_lock(path, lock).ok());
     std::string with = *sys::read_file(path);
-    EXPECT_EQ(with.rfind("{\n  \"exclude\": [\n    \"adduser\",\n    \"lsb-base\"\n  ],\n  \"packages\"", 0), 0u) << with;
+    EXPECT_EQ(
+        with.rfind("{\n  \"exclude\": [\n    \"adduser\",\n    \"lsb-base\"\n  ],\n  \"packages\"",
+                   0),
+        0u)
+        << with;
     back = read_lock(path);
     ASSERT_TRUE(back.ok()) << back.error().message();
     EXPECT_EQ(back->exclude, (std::vector<std::string>{"adduser", "lsb-base"}));
@@ -101,8 +111,8 @@ TEST(Lock, MalformedFilesNameTheFileAndTheFault) {
         EXPECT_NE(r.error().message().find(path), std::string::npos) << r.error().message();
         EXPECT_NE(r.error().message().find(what), std::string::npos) << r.error().message();
     };
-    std::string good = R"({"name":"a","version":"1","arch":"amd64","sha256":")" + std::string(64, '0') +
-                       R"(","size":1,"filename":"pool/a.deb"})";
+    std::string good = R"({"name":"a","version":"1","arch":"amd64","sha256":")" +
+                       std::string(64, '0') + R"(","size":1,"filename":"pool/a.deb"})";
     expect_error("{", "not valid JSON");
     expect_error("[]", "expected a JSON object");
     expect_error(R"({"version":2,"packages":[]})", "\"version\" must be 1");
@@ -115,10 +125,14 @@ TEST(Lock, MalformedFilesNameTheFileAndTheFault) {
     std::string bad_size = good;
     bad_size.replace(bad_size.find("\"size\":1"), 8, "\"size\":-1");
     expect_error(R"({"version":1,"packages":[)" + bad_size + "]}", "packages[0].size");
-    expect_error(R"({"version":1,"packages":[)" + good + "," + good + "]}", "packages[1]: a is listed twice");
-    expect_error(R"({"version":1,"packages":[],"exclude":"adduser"})", "\"exclude\" must be an array");
-    expect_error(R"({"version":1,"packages":[],"exclude":[1]})", "exclude[0]: expected a package name");
-    expect_error(R"({"version":1,"packages":[],"exclude":["x","x"]})", "exclude[1]: x is listed twice");
+    expect_error(R"({"version":1,"packages":[)" + good + "," + good + "]}",
+                 "packages[1]: a is listed twice");
+    expect_error(R"({"version":1,"packages":[],"exclude":"adduser"})",
+                 "\"exclude\" must be an array");
+    expect_error(R"({"version":1,"packages":[],"exclude":[1]})",
+                 "exclude[0]: expected a package name");
+    expect_error(R"({"version":1,"packages":[],"exclude":["x","x"]})",
+                 "exclude[1]: x is listed twice");
     expect_error(R"({"version":1,"packages":[)" + good + R"(],"exclude":["a"]})",
                  "exclude[0]: a is excluded but pinned in packages");
     auto missing = read_lock(dir.path + "/none.lock");
@@ -158,13 +172,16 @@ TEST(Packages, ExcludedPackagesAndWhatOnlyTheyNeedStayOut) {
     NoProgress quiet;
     auto full = resolve_packages({"openntpd"}, shared_source(), quiet);
     ASSERT_TRUE(full.ok()) << full.error().message();
-    for (const char* name : {"adduser", "passwd", "libpam0g", "debconf", "lsb-base", "sysvinit-utils"})
+    for (const char* name :
+         {"adduser", "passwd", "libpam0g", "debconf", "lsb-base", "sysvinit-utils"})
         EXPECT_NE(find(*full, name), nullptr) << name;
     auto lean = resolve_packages({"openntpd"}, shared_source(), quiet, {"adduser", "lsb-base"});
     ASSERT_TRUE(lean.ok()) << lean.error().message();
     std::vector<std::string> names;
-    for (const auto& p : *lean) names.push_back(p.name);
-    for (const char* gone : {"adduser", "lsb-base", "passwd", "libpam0g", "debconf", "sysvinit-utils"})
+    for (const auto& p : *lean)
+        names.push_back(p.name);
+    for (const char* gone :
+         {"adduser", "lsb-base", "passwd", "libpam0g", "debconf", "sysvinit-utils"})
         EXPECT_EQ(find(*lean, gone), nullptr) << gone;
     for (const char* kept : {"openntpd", "libc6", "netbase"})
         EXPECT_NE(find(*lean, kept), nullptr) << kept;
@@ -172,17 +189,20 @@ TEST(Packages, ExcludedPackagesAndWhatOnlyTheyNeedStayOut) {
 
     auto both = resolve_packages({"openntpd", "adduser"}, shared_source(), quiet, {"adduser"});
     ASSERT_FALSE(both.ok());
-    EXPECT_NE(both.error().message().find("packages both wanted and excluded: adduser"), std::string::npos)
+    EXPECT_NE(both.error().message().find("packages both wanted and excluded: adduser"),
+              std::string::npos)
         << both.error().message();
     auto unknown = resolve_packages({"openntpd"}, shared_source(), quiet, {"no-such-pkg-c"});
     ASSERT_FALSE(unknown.ok());
-    EXPECT_NE(unknown.error().message().find("unknown Debian package: no-such-pkg-c"), std::string::npos)
+    EXPECT_NE(unknown.error().message().find("unknown Debian package: no-such-pkg-c"),
+              std::string::npos)
         << unknown.error().message();
 }
 
 TEST(Packages, UnknownNamesAreAllNamed) {
     NoProgress quiet;
-    auto r = resolve_packages({"busybox-static", "no-such-pkg-a", "no-such-pkg-b"}, shared_source(), quiet);
+    auto r = resolve_packages({"busybox-static", "no-such-pkg-a", "no-such-pkg-b"}, shared_source(),
+                              quiet);
     ASSERT_FALSE(r.ok());
     EXPECT_NE(r.error().message().find("unknown Debian packages: no-such-pkg-a, no-such-pkg-b"),
               std::string::npos)
@@ -221,8 +241,8 @@ TEST(Packages, ADownloadThatDoesNotMatchTheLockIsAnError) {
     Recorder progress;
     auto r = fetch_packages({wrong}, shared_source(), progress);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().message().find("package libtommath1 " + small->version + ": sha256 " + small->sha256 +
-                                       " does not match the lock's 000"),
+    EXPECT_NE(r.error().message().find("package libtommath1 " + small->version + ": sha256 " +
+                                       small->sha256 + " does not match the lock's 000"),
               std::string::npos)
         << r.error().message();
     EXPECT_EQ(progress.last_done, small->size);
@@ -237,11 +257,13 @@ TEST(Packages, ExtractsThroughMergedUsrAndReusesTheUnpackedCopy) {
     ASSERT_TRUE(paths.ok()) << paths.error().message();
     for (int round = 0; round < 2; ++round) {
         Tree tree;
-        for (auto [link, target] : {std::pair{"/bin", "usr/bin"}, {"/sbin", "usr/sbin"}, {"/lib", "usr/lib"}})
+        for (auto [link, target] :
+             {std::pair{"/bin", "usr/bin"}, {"/sbin", "usr/sbin"}, {"/lib", "usr/lib"}})
             ASSERT_TRUE(tree.put_symlink(link, target, "base").ok());
         auto st = extract_deb((*paths)[0], tree, "pkg:busybox-static");
         ASSERT_TRUE(st.ok()) << st.error().message();
-        EXPECT_EQ(tree.lookup("/bin", false)->kind, Node::Kind::symlink) << "the /bin symlink stays";
+        EXPECT_EQ(tree.lookup("/bin", false)->kind, Node::Kind::symlink)
+            << "the /bin symlink stays";
         auto it = tree.nodes().find("/usr/bin/busybox");
         ASSERT_NE(it, tree.nodes().end());
         EXPECT_EQ(it->second.kind, Node::Kind::file);
@@ -250,7 +272,9 @@ TEST(Packages, ExtractsThroughMergedUsrAndReusesTheUnpackedCopy) {
         EXPECT_GT(it->second.size, 500000u);
         auto content = Tree::content(it->second);
         ASSERT_TRUE(content.ok());
-        EXPECT_EQ(content->substr(0, 4), "\x7f" "ELF");
+        EXPECT_EQ(content->substr(0, 4),
+                  "\x7f"
+                  "ELF");
         EXPECT_NE(it->second.source.find(".unpacked/f/"), std::string::npos) << it->second.source;
         if (round == 0) {  // the second round replays entries.json without libarchive
             std::string stem = (*paths)[0].substr(0, (*paths)[0].size() - 4);
@@ -303,8 +327,9 @@ std::string tar_gz(const std::vector<DebEntry>& entries) {
 }
 
 void write_deb(const std::string& path, const std::vector<DebEntry>& entries) {
-    std::vector<std::pair<std::string, std::string>> members = {
-        {"debian-binary", "2.0\n"}, {"control.tar.gz", tar_gz({})}, {"data.tar.gz", tar_gz(entries)}};
+    std::vector<std::pair<std::string, std::string>> members = {{"debian-binary", "2.0\n"},
+                                                                {"control.tar.gz", tar_gz({})},
+                                                                {"data.tar.gz", tar_gz(entries)}};
     archive* a = archive_write_new();
     archive_write_set_format_ar_svr4(a);
     archive_write_open_filename(a, path.c_str());
@@ -360,9 +385,11 @@ TEST(Deb, UnsafeOrBrokenPackagesAreErrors) {
     Tree tree;
     auto st = extract_deb(deb, tree, "pkg:bad");
     ASSERT_FALSE(st.ok());
-    EXPECT_NE(st.error().message().find("unsafe path in data.tar: ./usr/../../etc/x"), std::string::npos)
+    EXPECT_NE(st.error().message().find("unsafe path in data.tar: ./usr/../../etc/x"),
+              std::string::npos)
         << st.error().message();
-    EXPECT_FALSE(sys::stat_path(dir.path + "/bad_1_amd64.unpacked").ok()) << "no half-unpacked cache entry";
+    EXPECT_FALSE(sys::stat_path(dir.path + "/bad_1_amd64.unpacked").ok())
+        << "no half-unpacked cache entry";
 
     std::string junk = dir.path + "/junk_1_amd64.deb";
     ASSERT_TRUE(sys::write_file_atomic(junk, "this is not an ar archive").ok());

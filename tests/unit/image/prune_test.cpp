@@ -18,7 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int sh(const std::string& cmd) { return test::run_shell(cmd + " >/dev/null 2>&1").second; }
+int sh(const std::string& cmd) {
+    return test::run_shell(cmd + " >/dev/null 2>&1").second;
+}
 
 const SizeLine* line(const PruneResult& r, const std::string& what) {
     for (const auto& l : r.lines)
@@ -26,7 +28,9 @@ const SizeLine* line(const PruneResult& r, const std::string& what) {
     return nullptr;
 }
 
-bool has(const Tree& t, const std::string& p) { return t.nodes().count(p) > 0; }
+bool has(const Tree& t, const std::string& p) {
+    return t.nodes().count(p) > 0;
+}
 
 Tree skeleton() {
     Tree t;
@@ -37,14 +41,19 @@ Tree skeleton() {
 
 TEST(Prune, DocsTranslationsAndGconvGoTheDefinitionsFilesStay) {
     Tree t = skeleton();
-    ASSERT_TRUE(t.put_file("/usr/share/doc/libc6/copyright", std::string(1000, 'c'), 0644, "pkg:libc6"));
+    ASSERT_TRUE(
+        t.put_file("/usr/share/doc/libc6/copyright", std::string(1000, 'c'), 0644, "pkg:libc6"));
     ASSERT_TRUE(t.put_file("/usr/share/doc/keel/README", "mine\n", 0644, "definition"));
-    ASSERT_TRUE(t.put_file("/usr/share/man/man1/ls.1.gz", std::string(300, 'm'), 0644, "pkg:coreutils"));
+    ASSERT_TRUE(
+        t.put_file("/usr/share/man/man1/ls.1.gz", std::string(300, 'm'), 0644, "pkg:coreutils"));
     ASSERT_TRUE(t.put_symlink("/usr/share/man/man1/dir.1.gz", "ls.1.gz", "pkg:coreutils"));
     ASSERT_TRUE(t.put_file("/usr/share/locale/de/LC_MESSAGES/x.mo", "mo", 0644, "pkg:x"));
-    ASSERT_TRUE(t.put_file("/lib/x86_64-linux-gnu/gconv/IBM1390.so", std::string(5000, 'g'), 0644, "pkg:libc6"));
-    ASSERT_TRUE(t.put_file("/lib/x86_64-linux-gnu/gconv/UTF-16.so", std::string(700, 'u'), 0644, "pkg:libc6"));
-    ASSERT_TRUE(t.put_file("/lib/x86_64-linux-gnu/gconv/gconv-modules", "alias", 0644, "pkg:libc6"));
+    ASSERT_TRUE(t.put_file("/lib/x86_64-linux-gnu/gconv/IBM1390.so", std::string(5000, 'g'), 0644,
+                           "pkg:libc6"));
+    ASSERT_TRUE(t.put_file("/lib/x86_64-linux-gnu/gconv/UTF-16.so", std::string(700, 'u'), 0644,
+                           "pkg:libc6"));
+    ASSERT_TRUE(
+        t.put_file("/lib/x86_64-linux-gnu/gconv/gconv-modules", "alias", 0644, "pkg:libc6"));
     ASSERT_TRUE(t.put_file("/lib/systemd/system/x.service", "[Unit]\n", 0644, "pkg:x"));
     ASSERT_TRUE(t.put_file("/etc/init.d/x", "#!/bin/sh\n", 0755, "pkg:x"));
     ASSERT_TRUE(t.put_file("/usr/bin/dbclient", std::string(100, 'd'), 0755, "pkg:dropbear-bin"));
@@ -57,7 +66,8 @@ TEST(Prune, DocsTranslationsAndGconvGoTheDefinitionsFilesStay) {
     ASSERT_TRUE(r) << r.error().message();
 
     EXPECT_FALSE(has(t, "/usr/share/doc/libc6"));
-    EXPECT_TRUE(has(t, "/usr/share/doc/keel/README")) << "the definition's own files are never pruned";
+    EXPECT_TRUE(has(t, "/usr/share/doc/keel/README"))
+        << "the definition's own files are never pruned";
     EXPECT_FALSE(has(t, "/usr/share/man")) << "emptied package directories go too";
     EXPECT_FALSE(has(t, "/usr/share/locale"));
     EXPECT_TRUE(has(t, "/usr/share")) << "the skeleton's directories stay";
@@ -95,12 +105,15 @@ TEST(Prune, OffMeansOff) {
 }
 
 class PruneElf : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         if (sh("command -v cc") != 0) GTEST_SKIP() << "no cc (build-essential)";
         std::ofstream(tmp.path + "/lib.c") << "int twice(int x) { return 2 * x; }\n";
-        std::ofstream(tmp.path + "/main.c") << "int twice(int);\nint main(void) { return twice(0); }\n";
-        ASSERT_EQ(sh("cd " + tmp.path + " && cc -g -fPIC -shared -Wl,-soname,libtwice.so.1 -o libtwice.so lib.c"), 0);
+        std::ofstream(tmp.path + "/main.c")
+            << "int twice(int);\nint main(void) { return twice(0); }\n";
+        ASSERT_EQ(sh("cd " + tmp.path +
+                     " && cc -g -fPIC -shared -Wl,-soname,libtwice.so.1 -o libtwice.so lib.c"),
+                  0);
         ASSERT_EQ(sh("cd " + tmp.path + " && cc -g -o prog main.c -L. -ltwice"), 0);
     }
     std::string file(const std::string& name) const { return tmp.path + "/" + name; }
@@ -111,14 +124,18 @@ TEST_F(PruneElf, LibrariesNothingLinksGoThoseSomethingNeedsAndGlibcLoadsStay) {
     Tree t = skeleton();
     const std::string dir = "/usr/lib/x86_64-linux-gnu/";
     ASSERT_TRUE(t.put_host_file("/usr/bin/prog", file("prog"), 0755, "pkg:prog"));
-    ASSERT_TRUE(t.put_host_file(dir + "libtwice.so.1.0", file("libtwice.so"), 0644, "pkg:libtwice1"));
+    ASSERT_TRUE(
+        t.put_host_file(dir + "libtwice.so.1.0", file("libtwice.so"), 0644, "pkg:libtwice1"));
     ASSERT_TRUE(t.put_symlink(dir + "libtwice.so.1", "libtwice.so.1.0", "pkg:libtwice1"));
-    ASSERT_TRUE(t.put_host_file(dir + "libunused.so.2.3", file("libtwice.so"), 0644, "pkg:libunused2"));
+    ASSERT_TRUE(
+        t.put_host_file(dir + "libunused.so.2.3", file("libtwice.so"), 0644, "pkg:libunused2"));
     ASSERT_TRUE(t.put_symlink(dir + "libunused.so.2", "libunused.so.2.3", "pkg:libunused2"));
-    ASSERT_TRUE(t.put_host_file(dir + "libnss_hesiod.so.2", file("libtwice.so"), 0644, "pkg:libc6"));
+    ASSERT_TRUE(
+        t.put_host_file(dir + "libnss_hesiod.so.2", file("libtwice.so"), 0644, "pkg:libc6"));
     ASSERT_TRUE(t.put_host_file(dir + "libgcc_s.so.1", file("libtwice.so"), 0644, "pkg:libgcc-s1"));
     ASSERT_TRUE(t.put_host_file(dir + "libplugin.so.1", file("libtwice.so"), 0644, "pkg:plugin"));
-    ASSERT_TRUE(t.put_host_file(dir + "engines/libsub.so", file("libtwice.so"), 0644, "pkg:plugin"));
+    ASSERT_TRUE(
+        t.put_host_file(dir + "engines/libsub.so", file("libtwice.so"), 0644, "pkg:plugin"));
     ASSERT_TRUE(t.put_host_file("/usr/bin/tool", file("prog"), 0755, "host"));
     PruneRules rules;
     rules.keep = {"/usr/lib/*/libplugin.so*"};
@@ -132,13 +149,15 @@ TEST_F(PruneElf, LibrariesNothingLinksGoThoseSomethingNeedsAndGlibcLoadsStay) {
     EXPECT_TRUE(has(t, dir + "libnss_hesiod.so.2")) << "NSS modules are dlopen()ed by glibc";
     EXPECT_TRUE(has(t, dir + "libgcc_s.so.1")) << "pthread_cancel dlopen()s libgcc_s";
     EXPECT_TRUE(has(t, dir + "libplugin.so.1")) << "kept by the definition";
-    EXPECT_TRUE(has(t, dir + "engines/libsub.so")) << "only libraries ld.so finds by name are candidates";
+    EXPECT_TRUE(has(t, dir + "engines/libsub.so"))
+        << "only libraries ld.so finds by name are candidates";
     const SizeLine* unused = line(*r, "unused libraries");
     ASSERT_NE(unused, nullptr);
     EXPECT_EQ(unused->files, 1u);
     // libc.so.6 is not in this tree: the builder says so.
     bool warned = false;
-    for (const auto& w : r->warnings) warned = warned || w == "/usr/bin/prog needs libc.so.6, which is not in the image";
+    for (const auto& w : r->warnings)
+        warned = warned || w == "/usr/bin/prog needs libc.so.6, which is not in the image";
     EXPECT_TRUE(warned) << (r->warnings.empty() ? "no warnings" : r->warnings[0]);
 
     // Host files are stripped (their content moves into the tree); packages' are not.
@@ -156,7 +175,8 @@ TEST_F(PruneElf, LibrariesNothingLinksGoThoseSomethingNeedsAndGlibcLoadsStay) {
 
 TEST_F(PruneElf, LibrariesAndStripCanBeTurnedOffApart) {
     Tree t = skeleton();
-    ASSERT_TRUE(t.put_host_file("/usr/lib/x86_64-linux-gnu/libunused.so.2", file("libtwice.so"), 0644, "pkg:u"));
+    ASSERT_TRUE(t.put_host_file("/usr/lib/x86_64-linux-gnu/libunused.so.2", file("libtwice.so"),
+                                0644, "pkg:u"));
     ASSERT_TRUE(t.put_host_file("/usr/bin/tool", file("prog"), 0755, "host"));
     PruneRules rules;
     rules.libraries = false;
@@ -178,7 +198,8 @@ TEST(BusyboxApplets, ReadFromTheTableInTheBinary) {
     if (::access("/bin/busybox", X_OK) != 0) return;
     std::string listed = test::run_shell("/bin/busybox --list | LC_ALL=C sort").first;
     std::string ours;
-    for (const auto& a : busybox_applets(test::slurp("/bin/busybox"))) ours += a + "\n";
+    for (const auto& a : busybox_applets(test::slurp("/bin/busybox")))
+        ours += a + "\n";
     EXPECT_EQ(ours, listed);
 }
 
@@ -186,7 +207,8 @@ TEST(BusyboxApplets, LinksForWhatNoFileProvidesAndNotInitOrReboot) {
     using namespace std::string_literals;
     Tree t;
     ASSERT_TRUE(put_base_skeleton(t));
-    ASSERT_TRUE(t.put_file("/usr/bin/busybox", "x\0[\0[[\0cat\0init\0ip\0reboot\0sh\0\0"s, 0755, "pkg:busybox"));
+    ASSERT_TRUE(t.put_file("/usr/bin/busybox", "x\0[\0[[\0cat\0init\0ip\0reboot\0sh\0\0"s, 0755,
+                           "pkg:busybox"));
     ASSERT_TRUE(t.put_file("/usr/sbin/ip", "real ip", 0755, "pkg:iproute2"));
     auto none = put_finishing_links(t, false);
     ASSERT_TRUE(none);

@@ -36,7 +36,8 @@ TEST(QmpReader, SameMessagesWhereverTheStreamIsSplit) {
 TEST(QmpReader, ByteAtATime) {
     QmpReader r;
     size_t n = 0;
-    for (char c : kStream) n += r.feed(std::string_view(&c, 1))->size();
+    for (char c : kStream)
+        n += r.feed(std::string_view(&c, 1))->size();
     EXPECT_EQ(n, 4u);
 }
 
@@ -58,7 +59,8 @@ TEST(QemuCommand, ForwardsPortsAndHasTheDevicesTheGuestNeeds) {
     auto argv = qemu_command(o, "tcg", {{"bus", 40001, 4222}, {"ssh", 40002, 2222}}, "/r/c.sock",
                              "/r/q.sock");
     std::string all;
-    for (const auto& a : argv) all += a + " ";
+    for (const auto& a : argv)
+        all += a + " ";
     EXPECT_EQ(argv[0], "qemu-system-x86_64");
     EXPECT_NE(all.find("-accel tcg "), std::string::npos);
     EXPECT_NE(all.find("hostfwd=tcp:127.0.0.1:40001-:4222"), std::string::npos) << all;

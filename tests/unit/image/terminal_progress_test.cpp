@@ -17,7 +17,8 @@ std::string contents(FILE* f) {
     std::rewind(f);
     std::string s;
     char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) s.append(buf, n);
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+        s.append(buf, n);
     return s;
 }
 
@@ -55,7 +56,8 @@ TEST(TerminalProgress, RewritesItsLineOnATerminal) {
         if (out.find("done") != std::string::npos) break;
     }
     ::close(master);
-    EXPECT_NE(out.find("\r\033[Kwriting initramfs   75%  3.0 MiB / 4.0 MiB"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\033[Kwriting initramfs   75%  3.0 MiB / 4.0 MiB"), std::string::npos)
+        << out;
     EXPECT_NE(out.find("done"), std::string::npos);
 }
 

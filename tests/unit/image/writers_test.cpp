@@ -44,8 +44,8 @@ Tree sample(const std::string& host_file) {
     EXPECT_TRUE(t.put_file("/etc/shadow", "root:*:1::::::\n", 0640, "definition"));
     EXPECT_TRUE(t.put_file("/usr/lib/x86_64-linux-gnu/libfoo.so.1", std::string(3000, 'L'), 0644,
                            "pkg:libfoo1"));
-    EXPECT_TRUE(t.put_file("/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'), 0644,
-                           "kernel"));
+    EXPECT_TRUE(
+        t.put_file("/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'), 0644, "kernel"));
     EXPECT_TRUE(t.put_dir("/srv/www", 0750, "definition"));
     EXPECT_TRUE(t.put_file("/srv/www/index.html", "<h1>hi</h1>\n", 0644, "definition"));
     EXPECT_TRUE(t.put_symlink("/init", "usr/bin/keel", "definition"));
@@ -61,7 +61,7 @@ Tree sample(const std::string& host_file) {
 }
 
 class Writers : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         ::unsetenv("SOURCE_DATE_EPOCH");
         host = tmp.path + "/host-tool";
@@ -99,7 +99,8 @@ std::vector<Entry> read_back(const std::string& path) {
         x.rdev = archive_entry_rdev(e);
         if (archive_entry_symlink(e)) x.symlink = archive_entry_symlink(e);
         char buf[8192];
-        for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;) x.data.append(buf, n);
+        for (la_ssize_t n; (n = archive_read_data(a, buf, sizeof buf)) > 0;)
+            x.data.append(buf, n);
         out.push_back(x);
     }
     archive_read_free(a);
@@ -153,7 +154,8 @@ TEST_F(Writers, CpioReadsBackInKernelOrderWithOwnersModesAndContent) {
 TEST_F(Writers, PartsAreArchivesOfTheirOwnOneAfterTheOther) {
     Tree system = sample(host), modules;
     ASSERT_TRUE(system.remove("/usr/lib/modules"));
-    ASSERT_TRUE(modules.put_file("/usr/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'), 0644, "kernel"));
+    ASSERT_TRUE(modules.put_file("/usr/lib/modules/6.1.0/kernel/fs/vfat.ko", std::string(5000, 'K'),
+                                 0644, "kernel"));
     for (auto c : {Compression::none, Compression::gzip, Compression::xz, Compression::zstd}) {
         std::string out = tmp.path + "/parts-" + std::to_string(int(c));
         auto sizes = write_cpio_parts({{&system, {}}, {&modules, {}}}, out, c, quiet);
@@ -166,19 +168,23 @@ TEST_F(Writers, PartsAreArchivesOfTheirOwnOneAfterTheOther) {
         std::ofstream(second, std::ios::binary) << bytes.substr((*sizes)[0]);
         auto a = read_back(first), b = read_back(second);
         std::set<std::string> in_a, in_b;
-        for (const auto& e : a) in_a.insert(e.path);
-        for (const auto& e : b) in_b.insert(e.path);
+        for (const auto& e : a)
+            in_a.insert(e.path);
+        for (const auto& e : b)
+            in_b.insert(e.path);
         EXPECT_EQ(a.size(), system.size() + 2) << int(c);  // plus dev and dev/console
         EXPECT_TRUE(in_a.count("dev/console"));
         EXPECT_FALSE(in_a.count("usr/lib/modules"));
-        EXPECT_EQ(in_b, (std::set<std::string>{".", "usr", "usr/lib", "usr/lib/modules", "usr/lib/modules/6.1.0",
-                                               "usr/lib/modules/6.1.0/kernel", "usr/lib/modules/6.1.0/kernel/fs",
-                                               "usr/lib/modules/6.1.0/kernel/fs/vfat.ko"}))
+        EXPECT_EQ(in_b, (std::set<std::string>{
+                            ".", "usr", "usr/lib", "usr/lib/modules", "usr/lib/modules/6.1.0",
+                            "usr/lib/modules/6.1.0/kernel", "usr/lib/modules/6.1.0/kernel/fs",
+                            "usr/lib/modules/6.1.0/kernel/fs/vfat.ko"}))
             << int(c);
         // The modules' archive given as the earlier bytes: written as they are, and
         // the whole is what compressing both again gives.
         std::string again = out + "-again";
-        auto reused = write_cpio_parts({{&system, {}}, {&modules, bytes.substr((*sizes)[0])}}, again, c, quiet);
+        auto reused = write_cpio_parts({{&system, {}}, {&modules, bytes.substr((*sizes)[0])}},
+                                       again, c, quiet);
         ASSERT_TRUE(reused) << reused.error().message();
         EXPECT_EQ(*reused, *sizes);
         EXPECT_EQ(slurp(again), bytes) << int(c);
@@ -260,7 +266,7 @@ TEST_F(Writers, DirectoryHasModesOwnersLinksAndRefusesANonEmptyTarget) {
     Tree t = sample(host);
     std::string a = tmp.path + "/rootfs-a", b = tmp.path + "/rootfs-b";
     ASSERT_TRUE(write_directory(t, a, quiet));
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat((a + "/usr/bin/tool").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 04755u);
     EXPECT_EQ(slurp(a + "/usr/bin/tool"), "#!/bin/sh\necho tool\n");
@@ -294,7 +300,8 @@ TEST_F(Writers, SizeReportGroupsByOriginAndClassLargestFirst) {
     EXPECT_EQ(r.by_origin[0].bytes, 5000u);
     EXPECT_EQ(r.by_origin[1].name, "pkg:libfoo1");
     std::map<std::string, SizeLine> cls;
-    for (const auto& l : r.by_class) cls[l.name] = l;
+    for (const auto& l : r.by_class)
+        cls[l.name] = l;
     EXPECT_EQ(cls["kernel modules"].bytes, 5000u);
     EXPECT_EQ(cls["shared libraries"].bytes, 3000u);
     EXPECT_EQ(cls["executables"].files, 1u);
@@ -303,7 +310,8 @@ TEST_F(Writers, SizeReportGroupsByOriginAndClassLargestFirst) {
     for (size_t i = 1; i < r.by_class.size(); ++i)
         EXPECT_GE(r.by_class[i - 1].bytes, r.by_class[i].bytes);
     uint64_t sum = 0;
-    for (const auto& l : r.by_origin) sum += l.bytes;
+    for (const auto& l : r.by_origin)
+        sum += l.bytes;
     EXPECT_EQ(r.total_bytes, sum);
     r.compressed_bytes = 2048;
     std::string text = format_size_report(r);
@@ -340,9 +348,11 @@ TEST_F(Writers, SizeReportGivesTheSystemWithoutTheKernel) {
     EXPECT_NE(text.find("  system:              6 files"), std::string::npos) << text;
     EXPECT_NE(text.find("  kernel modules:      1 files"), std::string::npos) << text;
     EXPECT_NE(text.find("vmlinuz: 8.00 MiB\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("total: 11.00 MiB (initramfs + vmlinuz); without the kernel (vmlinuz and modules): "
-                        "2.00 MiB (2097152 bytes)\n"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find(
+            "total: 11.00 MiB (initramfs + vmlinuz); without the kernel (vmlinuz and modules): "
+            "2.00 MiB (2097152 bytes)\n"),
+        std::string::npos)
         << text;
 }
 

@@ -156,9 +156,11 @@ TEST(Manifest, SyntaxErrorsGiveLineAndColumn) {
     EXPECT_NE(r.error().message().find("/etc/keel/system.json: parse error at line 2, column 15"),
               std::string::npos)
         << r.error().message();
-    auto huge = parse_manifest(R"({"services": [{"name": "a", "argv": ["x"], "stop_timeout": 9999e9999}]})", "m.json");
+    auto huge = parse_manifest(
+        R"({"services": [{"name": "a", "argv": ["x"], "stop_timeout": 9999e9999}]})", "m.json");
     ASSERT_FALSE(huge);
-    EXPECT_NE(huge.error().message().find("m.json: number overflow"), std::string::npos) << huge.error().message();
+    EXPECT_NE(huge.error().message().find("m.json: number overflow"), std::string::npos)
+        << huge.error().message();
     auto missing = load_manifest("/nonexistent/system.json");
     ASSERT_FALSE(missing);
     EXPECT_EQ(missing.error().message(),

@@ -1,7 +1,7 @@
 #include "loop/event_loop.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,7 +92,10 @@ TEST(EventLoop, WatcherDestroyedDuringDispatchIsSkipped) {
 TEST(EventLoop, TimersFireInDeadlineOrder) {
     auto loop = make_loop();
     std::vector<int> order;
-    Timer t3(*loop, [&] { order.push_back(3); loop->stop(); });
+    Timer t3(*loop, [&] {
+        order.push_back(3);
+        loop->stop();
+    });
     Timer t1(*loop, [&] { order.push_back(1); });
     Timer t2(*loop, [&] { order.push_back(2); });
     t3.arm_after(30ms);
@@ -126,8 +129,10 @@ TEST(EventLoop, TimerCanRearmItselfAndRearmMovesIt) {
     int ticks = 0;
     std::unique_ptr<Timer> t;
     t = std::make_unique<Timer>(*loop, [&] {
-        if (++ticks == 3) loop->stop();
-        else t->arm_after(1ms);
+        if (++ticks == 3)
+            loop->stop();
+        else
+            t->arm_after(1ms);
     });
     t->arm_after(1ms);
     ASSERT_TRUE(loop->run());
@@ -135,7 +140,10 @@ TEST(EventLoop, TimerCanRearmItselfAndRearmMovesIt) {
 
     // Re-arming to a later deadline replaces the earlier one.
     int late = 0;
-    Timer m(*loop, [&] { ++late; loop->stop(); });
+    Timer m(*loop, [&] {
+        ++late;
+        loop->stop();
+    });
     m.arm_after(1ms);
     m.arm_after(40ms);
     auto start = std::chrono::steady_clock::now();
@@ -150,10 +158,12 @@ TEST(EventLoop, ManyTimersStayOrdered) {
     std::vector<int> fired;
     for (int i = 0; i < 200; ++i) {
         int delay = (i * 37) % 50;  // shuffled deadlines
-        timers.push_back(std::make_unique<Timer>(*loop, [&fired, delay] { fired.push_back(delay); }));
+        timers.push_back(
+            std::make_unique<Timer>(*loop, [&fired, delay] { fired.push_back(delay); }));
         timers.back()->arm_after(std::chrono::milliseconds(delay));
     }
-    for (int i = 0; i < 200; i += 3) timers[static_cast<size_t>(i)]->cancel();
+    for (int i = 0; i < 200; i += 3)
+        timers[static_cast<size_t>(i)]->cancel();
     Timer end(*loop, [&] { loop->stop(); });
     end.arm_after(80ms);
     ASSERT_TRUE(loop->run());

@@ -42,7 +42,8 @@ TEST(LuadConfig, ErrorsNameTheJsonPath) {
     EXPECT_EQ(error_of(R"({"limits":{"cpu":0}})"), "lua.limits.cpu: expected an integer >= 1");
     EXPECT_EQ(error_of(R"({"max_children":"many"})"), "lua.max_children: expected an integer >= 1");
     EXPECT_EQ(error_of(R"({"preload":["a",3]})"), "lua.preload[1]: expected a string");
-    EXPECT_EQ(error_of(R"({"socket_mode":"rwx"})"), "lua.socket_mode: expected an octal mode like \"0660\"");
+    EXPECT_EQ(error_of(R"({"socket_mode":"rwx"})"),
+              "lua.socket_mode: expected an octal mode like \"0660\"");
     EXPECT_EQ(error_of("[1]"), "lua: expected an object");
     EXPECT_EQ(error_of("{"), "lua: not valid JSON");
 }

@@ -26,10 +26,11 @@ TEST(LuaLog, LevelsFormatAndMisuse) {
     std::string err = testing::internal::GetCapturedStderr();
     log::set_program("keel");
     EXPECT_EQ(rc, 0) << err;
-    EXPECT_EQ(err, "lua-test: mounted sda1 on /media/usb\n"
-                   "lua-test: debug: shown 42\n"
-                   "lua-test: warning: careful\n"
-                   "lua-test: error: true\n");
+    EXPECT_EQ(err,
+              "lua-test: mounted sda1 on /media/usb\n"
+              "lua-test: debug: shown 42\n"
+              "lua-test: warning: careful\n"
+              "lua-test: error: true\n");
 }
 
 }  // namespace

@@ -15,8 +15,10 @@ inline int run_lua(const std::string& code, std::vector<std::string> args = {}) 
     open_libs(L);
     Script s;
     // raises(pattern, f, ...): f(...) must raise an error matching the pattern.
-    s.code = "function raises(pattern, f, ...) local ok, msg = pcall(f, ...) "
-             "assert(not ok and msg:find(pattern), tostring(msg)) end " + code;
+    s.code =
+        "function raises(pattern, f, ...) local ok, msg = pcall(f, ...) "
+        "assert(not ok and msg:find(pattern), tostring(msg)) end " +
+        code;
     s.args = std::move(args);
     s.interpreter = "test";
     s.honor_lua_init = false;

@@ -52,7 +52,8 @@ TEST(RequestParser, SplitAtEveryOffset) {
 TEST(RequestParser, ByteByByte) {
     std::string wire = encode_request(sample());
     RequestParser p(1 << 20);
-    for (char c : wire) p.feed(std::string_view(&c, 1));
+    for (char c : wire)
+        p.feed(std::string_view(&c, 1));
     ASSERT_EQ(p.state(), RequestParser::State::kDone);
     expect_same(p.request(), sample());
 }
@@ -80,7 +81,8 @@ std::string with_body(const std::function<void(std::string&)>& edit) {
     edit(body);
     std::string out = wire.substr(0, 8);
     uint32_t n = static_cast<uint32_t>(body.size());
-    for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i)
+        out += static_cast<char>((n >> (8 * i)) & 0xff);
     return out + body;
 }
 
@@ -89,14 +91,22 @@ TEST(RequestParser, Refusals) {
     std::string huge = encode_request(sample());
     EXPECT_NE(refused(huge, 16).find("exceeds the limit"), std::string::npos);
     EXPECT_NE(refused(std::string("KEELRUN1\0\0\0\0", 12)).find("empty"), std::string::npos);
-    EXPECT_NE(refused(with_body([](std::string& b) { b += "x"; })).find("trailing"), std::string::npos);
+    EXPECT_NE(refused(with_body([](std::string& b) { b += "x"; })).find("trailing"),
+              std::string::npos);
     EXPECT_NE(refused(with_body([](std::string& b) { b.resize(b.size() - 1); })).find("truncated"),
               std::string::npos);
-    EXPECT_NE(refused(with_body([](std::string& b) { b.resize(6); })).find("truncated"), std::string::npos);
-    // argc claims more strings than the body could hold
-    EXPECT_NE(refused(with_body([](std::string& b) { b[4] = '\xff'; b[5] = '\x0f'; })).find("too many"),
+    EXPECT_NE(refused(with_body([](std::string& b) { b.resize(6); })).find("truncated"),
               std::string::npos);
-    EXPECT_NE(refused(with_body([](std::string& b) { b[0] = '\xff'; b[1] = '\x0f'; })).find("umask"),
+    // argc claims more strings than the body could hold
+    EXPECT_NE(refused(with_body([](std::string& b) {
+                  b[4] = '\xff';
+                  b[5] = '\x0f';
+              })).find("too many"),
+              std::string::npos);
+    EXPECT_NE(refused(with_body([](std::string& b) {
+                  b[0] = '\xff';
+                  b[1] = '\x0f';
+              })).find("umask"),
               std::string::npos);
     RunRequest r = sample();
     r.cwd = "relative";

@@ -42,22 +42,33 @@ TEST(NetConfig, ParsesAFullConfig) {
 }
 
 TEST(NetConfig, ErrorsNameThePath) {
-    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"mtu": 20}}})"), "net.interfaces.eth0.mtu: must be an integer from 68 to 65535");
-    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"adresses": []}}})"), "net.interfaces.eth0.adresses: unknown key");
+    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"mtu": 20}}})"),
+              "net.interfaces.eth0.mtu: must be an integer from 68 to 65535");
+    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"adresses": []}}})"),
+              "net.interfaces.eth0.adresses: unknown key");
     EXPECT_EQ(error_of(R"({"interface": {}})"), "net.interface: unknown key");
-    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"addresses": ["10.0.0.1/24", "10.0.0.300/24"]}}})"),
-              "net.interfaces.eth0.addresses[1]: '10.0.0.300/24' is not an address with a prefix length (like 10.0.0.2/24)");
+    EXPECT_EQ(
+        error_of(R"({"interfaces": {"eth0": {"addresses": ["10.0.0.1/24", "10.0.0.300/24"]}}})"),
+        "net.interfaces.eth0.addresses[1]: '10.0.0.300/24' is not an address with a prefix length "
+        "(like 10.0.0.2/24)");
     EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"addresses": ["10.0.0.1"]}}})"),
-              "net.interfaces.eth0.addresses[0]: '10.0.0.1' is not an address with a prefix length (like 10.0.0.2/24)");
-    EXPECT_EQ(error_of(R"({"interfaces": {"eth0": {"routes": [{"to": "10.1.0.0/16", "via": "fd00::1"}]}}})"),
-              "net.interfaces.eth0.routes[0].via: fd00::1 is not of the family of 10.1.0.0/16");
-    EXPECT_EQ(error_of(R"({"interfaces": {"e": {"kind": "bond"}}})"), "net.interfaces.e.kind: 'bond' is not one of dummy, bridge, veth, vlan");
-    EXPECT_EQ(error_of(R"({"interfaces": {"e": {"kind": "vlan", "parent": "x"}}})"), "net.interfaces.e: a vlan needs \"parent\" and \"vlan_id\"");
+              "net.interfaces.eth0.addresses[0]: '10.0.0.1' is not an address with a prefix length "
+              "(like 10.0.0.2/24)");
+    EXPECT_EQ(
+        error_of(
+            R"({"interfaces": {"eth0": {"routes": [{"to": "10.1.0.0/16", "via": "fd00::1"}]}}})"),
+        "net.interfaces.eth0.routes[0].via: fd00::1 is not of the family of 10.1.0.0/16");
+    EXPECT_EQ(error_of(R"({"interfaces": {"e": {"kind": "bond"}}})"),
+              "net.interfaces.e.kind: 'bond' is not one of dummy, bridge, veth, vlan");
+    EXPECT_EQ(error_of(R"({"interfaces": {"e": {"kind": "vlan", "parent": "x"}}})"),
+              "net.interfaces.e: a vlan needs \"parent\" and \"vlan_id\"");
     EXPECT_EQ(error_of(R"({"interfaces": {"this-name-is-too-long": {}}})"),
-              "net.interfaces.this-name-is-too-long: 'this-name-is-too-long' is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+              "net.interfaces.this-name-is-too-long: 'this-name-is-too-long' is not a valid "
+              "interface name (1-15 characters, no '/', ':' or spaces)");
     EXPECT_EQ(error_of(R"({"interfaces": {"a": {"bridge": "b"}, "b": {"kind": "dummy"}}})"),
               "net.interfaces.a.bridge: b is configured as kind 'dummy', not bridge");
-    EXPECT_EQ(error_of(R"({"dns": {"servers": ["one.one.one.one"]}})"), "net.dns.servers[0]: 'one.one.one.one' is not an IP address");
+    EXPECT_EQ(error_of(R"({"dns": {"servers": ["one.one.one.one"]}})"),
+              "net.dns.servers[0]: 'one.one.one.one' is not an IP address");
     EXPECT_EQ(error_of(R"([1])"), "net: must be an object");
     EXPECT_NE(error_of(R"({"interfaces": )").find("net: not valid JSON"), std::string::npos);
 }

@@ -19,10 +19,15 @@ Result<Lease> from(const std::string& event, std::map<std::string, std::string> 
     });
 }
 
-const std::map<std::string, std::string> kBound = {
-    {"interface", "eth0"}, {"ip", "10.9.0.141"},  {"mask", "24"},      {"router", "10.9.0.1 10.9.0.2"},
-    {"dns", "10.9.0.53 10.9.0.54"}, {"domain", "example.test"}, {"lease", "600"}, {"serverid", "10.9.0.1"},
-    {"broadcast", "10.9.0.255"}};
+const std::map<std::string, std::string> kBound = {{"interface", "eth0"},
+                                                   {"ip", "10.9.0.141"},
+                                                   {"mask", "24"},
+                                                   {"router", "10.9.0.1 10.9.0.2"},
+                                                   {"dns", "10.9.0.53 10.9.0.54"},
+                                                   {"domain", "example.test"},
+                                                   {"lease", "600"},
+                                                   {"serverid", "10.9.0.1"},
+                                                   {"broadcast", "10.9.0.255"}};
 
 TEST(DhcpLease, FromUdhcpcEnvironment) {
     auto l = from("bound", kBound);
@@ -41,7 +46,8 @@ TEST(DhcpLease, FromUdhcpcEnvironment) {
 
     auto bad = kBound;
     bad["ip"] = "10.9.0.300";
-    EXPECT_EQ(from("bound", bad).error().message(), "udhcpc: $ip: '10.9.0.300' is not an IPv4 address");
+    EXPECT_EQ(from("bound", bad).error().message(),
+              "udhcpc: $ip: '10.9.0.300' is not an IPv4 address");
     EXPECT_FALSE(from("bound", {{"ip", "10.0.0.1"}}).ok());  // no interface
 }
 
@@ -80,8 +86,11 @@ TEST(ResolvConf, RendersAndWritesOnlyChanges) {
     DnsSettings d{{*IpAddress::parse("10.0.0.53")}, {"lan"}};
     d.merge({{*IpAddress::parse("10.0.0.53"), *IpAddress::parse("fd00::53")}, {"lan", "corp"}});
     const std::string text = render_resolv_conf(d);
-    EXPECT_EQ(text, "# Written by keel net; changes here are overwritten.\nnameserver 10.0.0.53\nnameserver fd00::53\nsearch lan corp\n");
-    auto dir = std::filesystem::temp_directory_path() / ("keel-resolv-" + std::to_string(::getpid()));
+    EXPECT_EQ(text,
+              "# Written by keel net; changes here are overwritten.\nnameserver "
+              "10.0.0.53\nnameserver fd00::53\nsearch lan corp\n");
+    auto dir =
+        std::filesystem::temp_directory_path() / ("keel-resolv-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::string path = (dir / "resolv.conf").string();
     EXPECT_TRUE(*write_file_if_changed(path, text));

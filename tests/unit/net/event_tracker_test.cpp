@@ -15,7 +15,8 @@ struct Msg {
     NlMessage m;
 };
 
-NlMessage link_msg(Msg& out, uint16_t type, int index, const char* name, uint32_t flags, uint8_t family = AF_UNSPEC) {
+NlMessage link_msg(Msg& out, uint16_t type, int index, const char* name, uint32_t flags,
+                   uint8_t family = AF_UNSPEC) {
     nlmsghdr* h = mnl_nlmsg_put_header(out.buf);
     h->nlmsg_type = type;
     auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(h, sizeof(ifinfomsg)));
@@ -29,7 +30,8 @@ NlMessage link_msg(Msg& out, uint16_t type, int index, const char* name, uint32_
 
 std::vector<std::string> subjects(const std::vector<NetEvent>& ev) {
     std::vector<std::string> out;
-    for (const auto& e : ev) out.push_back(e.subject());
+    for (const auto& e : ev)
+        out.push_back(e.subject());
     return out;
 }
 
@@ -37,18 +39,23 @@ TEST(EventTracker, LinkLifecycle) {
     EventTracker t;
     t.reset({});
     Msg m;
-    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", 0))), std::vector<std::string>{"net.link.v0.added"});
+    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", 0))),
+              std::vector<std::string>{"net.link.v0.added"});
     // Up without carrier is not "up" yet; carrier makes it so.
-    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", IFF_UP))), std::vector<std::string>{});
+    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", IFF_UP))),
+              std::vector<std::string>{});
     EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", IFF_UP | IFF_LOWER_UP))),
               std::vector<std::string>{"net.link.v0.up"});
-    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", IFF_UP))), std::vector<std::string>{"net.link.v0.down"});
+    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_NEWLINK, 5, "v0", IFF_UP))),
+              std::vector<std::string>{"net.link.v0.down"});
     auto renamed = t.on_message(link_msg(m, RTM_NEWLINK, 5, "lan", IFF_UP));
     ASSERT_EQ(subjects(renamed), std::vector<std::string>{"net.link.lan.renamed"});
     EXPECT_EQ(renamed[0].data["old_ifname"], "v0");
     // A bridge-port message is not the link going away.
-    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_DELLINK, 5, "lan", 0, AF_BRIDGE))), std::vector<std::string>{});
-    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_DELLINK, 5, "lan", 0))), std::vector<std::string>{"net.link.lan.removed"});
+    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_DELLINK, 5, "lan", 0, AF_BRIDGE))),
+              std::vector<std::string>{});
+    EXPECT_EQ(subjects(t.on_message(link_msg(m, RTM_DELLINK, 5, "lan", 0))),
+              std::vector<std::string>{"net.link.lan.removed"});
 }
 
 TEST(EventTracker, AddressesOnceEachAndRoutes) {
@@ -71,11 +78,15 @@ TEST(EventTracker, AddressesOnceEachAndRoutes) {
     r.dst = *IpPrefix::parse("10.1.0.0/16");
     r.oif = 2;
     b.route(RouteOp::kAdd, r);
-    auto msgs = split_messages(Bytes(reinterpret_cast<const uint8_t*>(b.bytes().data()), b.bytes().size()));
+    auto msgs =
+        split_messages(Bytes(reinterpret_cast<const uint8_t*>(b.bytes().data()), b.bytes().size()));
     std::vector<NetEvent> all;
     for (const auto& m : *msgs)
-        for (auto& e : t.on_message(m)) all.push_back(std::move(e));
-    EXPECT_EQ(subjects(all), (std::vector<std::string>{"net.addr.eth0.added", "net.addr.eth0.removed", "net.route.added"}));
+        for (auto& e : t.on_message(m))
+            all.push_back(std::move(e));
+    EXPECT_EQ(subjects(all),
+              (std::vector<std::string>{"net.addr.eth0.added", "net.addr.eth0.removed",
+                                        "net.route.added"}));
     EXPECT_EQ(all[0].data["local"], "10.0.0.2");
     EXPECT_EQ(all[2].data["dev"], "eth0");
     EXPECT_EQ(all[2].data["dst"], "10.1.0.0/16");
@@ -105,7 +116,9 @@ TEST(EventTracker, ResyncReportsTheDifference) {
     b.name = "b";
     b.flags = IFF_UP | IFF_LOWER_UP;
     after.links = {b};
-    EXPECT_EQ(subjects(t.resync(after)), (std::vector<std::string>{"net.link.a.removed", "net.link.b.added", "net.link.b.up"}));
+    EXPECT_EQ(
+        subjects(t.resync(after)),
+        (std::vector<std::string>{"net.link.a.removed", "net.link.b.added", "net.link.b.up"}));
 }
 
 }  // namespace

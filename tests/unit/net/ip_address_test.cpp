@@ -14,7 +14,8 @@ TEST(IpAddress, ParsesAndFormats) {
     EXPECT_EQ(IpPrefix::parse("fd00:1:2:3::9/50")->network().to_string(), "fd00:1:2::/50");
     EXPECT_TRUE(IpPrefix::parse("10.0.0.0/8")->contains(*IpAddress::parse("10.9.8.7")));
     EXPECT_FALSE(IpPrefix::parse("10.0.0.0/8")->contains(*IpAddress::parse("11.0.0.1")));
-    for (const char* bad : {"", "10.0.0.2/33", "10.0.0.256/24", "10.0.0.2/", "10.0.0.2/2x", "fd00::/129", "x"})
+    for (const char* bad :
+         {"", "10.0.0.2/33", "10.0.0.256/24", "10.0.0.2/", "10.0.0.2/2x", "fd00::/129", "x"})
         EXPECT_FALSE(IpPrefix::parse(bad)) << bad;
     EXPECT_TRUE(IpAddress::parse("fe80::1")->is_link_local());
     EXPECT_FALSE(IpAddress::parse("fd00::1")->is_link_local());
@@ -22,7 +23,8 @@ TEST(IpAddress, ParsesAndFormats) {
 
 TEST(MacAddress, ParsesAndFormats) {
     EXPECT_EQ(MacAddress::parse("52:54:00:AB:cd:ef")->to_string(), "52:54:00:ab:cd:ef");
-    for (const char* bad : {"", "52:54", "5:54:00:ab:cd:ef", "52:54:00:ab:cd:", "zz:54:00:ab:cd:ef", "525400abcdef"})
+    for (const char* bad :
+         {"", "52:54", "5:54:00:ab:cd:ef", "52:54:00:ab:cd:", "zz:54:00:ab:cd:ef", "525400abcdef"})
         EXPECT_FALSE(MacAddress::parse(bad)) << bad;
 }
 

@@ -17,7 +17,9 @@
 namespace keel::net {
 namespace {
 
-Bytes bytes(const std::string& s) { return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+Bytes bytes(const std::string& s) {
+    return Bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
 
 NlMessage only(const std::string& datagram) {
     auto msgs = split_messages(bytes(datagram));
@@ -116,7 +118,8 @@ TEST(NetlinkMessage, BatchKeepsEveryRequestApart) {
     EXPECT_EQ(msgs->at(1).type, RTM_GETROUTE);
     EXPECT_TRUE(msgs->at(1).flags & NLM_F_DUMP);
     EXPECT_EQ(msgs->at(2).type, RTM_NEWLINK);
-    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(msgs->at(i).seq, b.seq(i));
+    for (size_t i = 0; i < 3; ++i)
+        EXPECT_EQ(msgs->at(i).seq, b.seq(i));
     EXPECT_EQ(b.seq(1), b.seq(0) + 1);
 }
 
@@ -162,7 +165,8 @@ TEST(NetlinkMessage, LengthsThatLieAreRejected) {
     auto m = only(attr);
     auto link = decode_link(m);
     ASSERT_FALSE(link.ok());
-    EXPECT_NE(link.error().message().find("RTM_NEWLINK"), std::string::npos) << link.error().message();
+    EXPECT_NE(link.error().message().find("RTM_NEWLINK"), std::string::npos)
+        << link.error().message();
 }
 
 TEST(NetlinkMessage, WrongSizedValuesAreErrorsNotReads) {
@@ -174,7 +178,8 @@ TEST(NetlinkMessage, WrongSizedValuesAreErrorsNotReads) {
     mnl_attr_put(h, IFLA_MTU, sizeof two, &two);
     auto d = decode_link(only(std::string(buf, h->nlmsg_len)));
     ASSERT_FALSE(d.ok());
-    EXPECT_NE(d.error().message().find("IFLA_MTU is 2 bytes"), std::string::npos) << d.error().message();
+    EXPECT_NE(d.error().message().find("IFLA_MTU is 2 bytes"), std::string::npos)
+        << d.error().message();
 
     h = mnl_nlmsg_put_header(buf);
     h->nlmsg_type = RTM_NEWADDR;
