@@ -6,27 +6,22 @@
 # CONFORMANCE_CONCURRENCY sets how many test files run at once (default 1).
 set -euo pipefail
 cd "$(dirname "$0")"
-
-if ! command -v node >/dev/null 2>&1; then
-  echo "conformance: node is not installed (apt-get install nodejs npm)" >&2
-  exit 2
-fi
-
-# CTest starts the keel and nats-server runs at once, both here: one installs
-# while the other waits (npm ci first removes node_modules).
-flock package.json sh -c '
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
-  fi'
+. ../support/skip.sh
 
 kind="${NATS_SERVER_KIND:-nats-server}"
+name="conformance.$kind"
+command -v node >/dev/null 2>&1 ||
+  keel_skip "$name" node "node is not installed (apt-get install nodejs npm)"
+# nats.js comes from scripts/test-clients (a set-up step of make test), never
+# from here: a test that reaches for the registry stalls on npm's timeouts.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  keel_skip "$name" nats.js "$(pwd)/node_modules is missing or older than its lockfile: run scripts/test-clients (make test does)"
+fi
+
 case "$kind" in
   nats-server)
     bin="${NATS_SERVER_BIN:-/usr/sbin/nats-server}"
-    if [ ! -x "$bin" ]; then
-      echo "conformance: $bin not found (apt-get install nats-server)" >&2
-      exit 2
-    fi
+    [ -x "$bin" ] || keel_skip "$name" nats-server "$bin is not installed (apt-get install nats-server)"
     echo "conformance: against $("$bin" --version)"
     ;;
   keel)

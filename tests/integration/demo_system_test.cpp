@@ -67,16 +67,18 @@ pid_t host_pid(pid_t container_init, pid_t nspid) {
     return -1;
 }
 
-std::string why_no_container() {
-    if (::geteuid() != 0) return "keel run needs root";
-    if (::access("/bin/busybox", X_OK) != 0) return "no /bin/busybox (busybox-static)";
-    if (host_kernel().empty()) return "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
-    if (auto why = ensure_nats_client()) return *why;
-    return "";
+std::optional<Missing> why_no_container() {
+    if (::geteuid() != 0) return Missing{"root", "keel run needs root"};
+    if (::access("/bin/busybox", X_OK) != 0)
+        return Missing{"busybox", "no /bin/busybox (busybox-static)"};
+    if (host_kernel().empty())
+        return Missing{"linux-image-amd64", "no /boot/vmlinuz-*-amd64 (linux-image-amd64)"};
+    if (auto why = nats_client_missing()) return *why;
+    return std::nullopt;
 }
 
 TEST(DemoSystem, RunsAsAContainerRestartsAKilledServiceAndStopsCleanly) {
-    if (auto why = why_no_container(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_container());
     auto demo = build_demo();
     ASSERT_EQ(demo.error, "");
     TempDir dir;
@@ -133,18 +135,20 @@ TEST(DemoSystem, RunsAsAContainerRestartsAKilledServiceAndStopsCleanly) {
         std::filesystem::exists("/sys/class/net/" + (*state)["interface"].get<std::string>()));
 }
 
-std::string why_no_qemu() {
+std::optional<Missing> why_no_qemu() {
     if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
-        return "qemu-system-x86_64 is not installed";
-    if (host_kernel().empty()) return "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
-    if (::access("/usr/sbin/mkfs.vfat", X_OK) != 0) return "no mkfs.vfat (dosfstools)";
-    if (::access("/usr/bin/ssh", X_OK) != 0) return "no ssh (openssh-client)";
-    if (auto why = ensure_nats_client()) return *why;
-    return "";
+        return Missing{"qemu-system-x86_64", "qemu-system-x86_64 is not installed"};
+    if (host_kernel().empty())
+        return Missing{"linux-image-amd64", "no /boot/vmlinuz-*-amd64 (linux-image-amd64)"};
+    if (::access("/usr/sbin/mkfs.vfat", X_OK) != 0)
+        return Missing{"mkfs.vfat", "no mkfs.vfat (dosfstools)"};
+    if (::access("/usr/bin/ssh", X_OK) != 0) return Missing{"ssh", "no ssh (openssh-client)"};
+    if (auto why = nats_client_missing()) return *why;
+    return std::nullopt;
 }
 
 TEST(DemoSystem, BootsUnderQemuServesSshAutomountsAUsbStickAndPowersOff) {
-    if (auto why = why_no_qemu(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_qemu());
     auto demo = build_demo();
     ASSERT_EQ(demo.error, "");
     TempDir dir;

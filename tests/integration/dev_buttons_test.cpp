@@ -43,7 +43,7 @@ size_t count(const std::string& text, const std::string& what) {
 // ---- in QEMU, with uinput --------------------------------------------------
 
 TEST(DevButtons, UinputKeysInQemuAskInitAndArePublished) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root");
     TempDir work;
     Process q(Process::Spec{{repo_file("tests/integration/dev-qemu/run"), KEEL_BIN, work.path(),
                              "buttons", UINPUT_TOOL},
@@ -53,7 +53,7 @@ TEST(DevButtons, UinputKeysInQemuAskInitAndArePublished) {
     auto ex = q.wait_exit(slow(240s));
     ASSERT_TRUE(ex) << "QEMU guest did not finish:\n" << q.out();
     const std::string out = q.out();
-    if (ex->code == 2) GTEST_SKIP() << out;
+    if (ex->code == 2) KEEL_SKIP_IF_MISSING(parse_missing(out));
     ASSERT_NE(out.find("KEELTEST-DONE"), std::string::npos) << out;
     ASSERT_EQ(out.find("KEELTEST-TIMEOUT"), std::string::npos) << out;
     ASSERT_EQ(out.find("Out of memory"), std::string::npos) << out;
@@ -194,8 +194,8 @@ std::string press(uint16_t code, int64_t at, int64_t held = 250000) {
 }
 
 TEST(DevButtons, AnEvdevStreamFollowsTheConfiguration) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (keel dev's uevent socket)";
-    if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root (keel dev's uevent socket)");
+    KEEL_SKIP_IF_MISSING(nats_client_missing());
     // KEY_POWER and KEY_RESTART: "1000000 0 0 0 0 10000000000000 0" on a 64-bit kernel.
     FakeInput in("Keel FIFO Button", "1000000 0 0 0 0 10000000000000 0");
     TempDir dir;
@@ -321,7 +321,7 @@ TEST(DevButtons, AnEvdevStreamFollowsTheConfiguration) {
 }
 
 TEST(DevButtons, DevicesWithoutButtonKeysAreLeftAlone) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (keel dev's uevent socket)";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root (keel dev's uevent socket)");
     // A keyboard's letters only (KEY_A, KEY_S, KEY_D: bits 30-32), and a broken bitmap.
     FakeInput letters("Keel Letters", "1c0000000");
     BusProcess bus;

@@ -53,18 +53,20 @@ void write_sysfs(const std::string& path, const std::string& text) {
     if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-// Why the dev integration tests cannot run here, or "" when they can.
-std::string missing_facility() {
-    if (::geteuid() != 0) return "needs root (netlink uevents, sysfs triggers, loop devices)";
-    if (::access("/sys/class/mem/null/uevent", W_OK) != 0) return "/sys is not writable";
-    if (auto why = ensure_nats_client()) return *why;
-    return "";
+// What keeps the dev integration tests from running here, or nothing.
+std::optional<Missing> missing_facility() {
+    if (::geteuid() != 0)
+        return Missing{"root", "needs root (netlink uevents, sysfs triggers, loop devices)"};
+    if (::access("/sys/class/mem/null/uevent", W_OK) != 0)
+        return Missing{"writable-sys", "/sys is not writable"};
+    if (auto why = nats_client_missing()) return *why;
+    return std::nullopt;
 }
 
-#define REQUIRE_FACILITIES()                               \
-    do {                                                   \
-        static const std::string why = missing_facility(); \
-        if (!why.empty()) GTEST_SKIP() << why;             \
+#define REQUIRE_FACILITIES()                                              \
+    do {                                                                  \
+        static const std::optional<Missing> missing = missing_facility(); \
+        KEEL_SKIP_IF_MISSING(missing);                                    \
     } while (0)
 
 Json request(const BusProcess& bus, const std::string& subject, const std::string& data) {
@@ -316,7 +318,7 @@ std::string link_target(const std::string& p) {
 
 TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     REQUIRE_FACILITIES();
-    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    if (::access("/dev/loop-control", W_OK) != 0) KEEL_SKIP("loop-devices", "no /dev/loop-control");
     int st = 0;
     TempDir t;
     const std::string label = "KEEL" + std::to_string(::getpid() % 100000);
@@ -325,7 +327,7 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
     run("truncate -s 8M " + t.file("img") + " && mkfs.ext4 -q -F -L " + label + " -U " + uuid +
             " " + t.file("img") + " 2>&1",
         &st);
-    if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
+    if (st != 0) KEEL_SKIP("mkfs.ext4", "mkfs.ext4 unavailable (e2fsprogs)");
     // Links and rule effects go to a device directory of our own; the node keel
     // dev acts on is a real block node for the loop device, made here.
     const std::string devdir = t.file("dev");
@@ -412,7 +414,7 @@ TEST(Dev, LoopDeviceRulesLinksAndEnrichment) {
 // rescans /sys and announces both.
 TEST(Dev, OverflowRescanMissesNoDevice) {
     REQUIRE_FACILITIES();
-    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    if (::access("/dev/loop-control", W_OK) != 0) KEEL_SKIP("loop-devices", "no /dev/loop-control");
     BusProcess bus;
     JsonWatcher w(bus.url(), {"hardware.block.*"});
     auto gone = std::make_unique<LoopDevice>();
@@ -451,8 +453,8 @@ TEST(Dev, OverflowRescanMissesNoDevice) {
 // on a loop device.
 TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
     REQUIRE_FACILITIES();
-    if (run("command -v udevadm").empty()) GTEST_SKIP() << "udevadm not installed";
-    if (::access("/dev/loop-control", W_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+    if (run("command -v udevadm").empty()) KEEL_SKIP("udevadm", "udevadm not installed (udev)");
+    if (::access("/dev/loop-control", W_OK) != 0) KEEL_SKIP("loop-devices", "no /dev/loop-control");
     TempDir t;
     write_file_atomic(t.file("dev.json"), R"({"default_links": false})");
     BusProcess bus;
@@ -495,11 +497,11 @@ TEST(Dev, BlockPropertiesAgreeWithUdevsBlkidBuiltin) {
 
 TEST(Dev, VethPairInANetworkNamespace) {
     REQUIRE_FACILITIES();
-    if (run("command -v ip").empty()) GTEST_SKIP() << "iproute2 not installed";
+    if (run("command -v ip").empty()) KEEL_SKIP("ip", "ip is not installed (iproute2)");
     const std::string ns = "keel-dev-" + std::to_string(::getpid());
     int st = 0;
     run("ip netns add " + ns + " 2>&1", &st);
-    if (st != 0) GTEST_SKIP() << "cannot create a network namespace";
+    if (st != 0) KEEL_SKIP("namespaces", "cannot create a network namespace");
     struct Cleanup {
         std::string ns;
         ~Cleanup() { run("ip netns del " + ns + " 2>/dev/null"); }
@@ -610,12 +612,12 @@ TEST(Dev, ModaliasesOfThisMachineResolveAgainstTheDebianTree) {
     std::string tree;
     for (const auto& e : fs::directory_iterator("/lib/modules"))
         if (fs::exists(e.path() / "modules.alias")) tree = e.path().string();
-    if (tree.empty()) GTEST_SKIP() << "no Debian module tree (linux-image-amd64)";
+    if (tree.empty()) KEEL_SKIP("linux-image-amd64", "no Debian module tree (linux-image-amd64)");
     if (::access("/proc/modules", F_OK) == 0)
-        GTEST_SKIP() << "this kernel loads modules: not loading " << tree
-                     << " into it (see module_loader_test)";
+        KEEL_SKIP("modular-host-kernel", "this kernel loads modules: not loading " + tree +
+                                             " into it (see module_loader_test)");
     if (run("grep -l 0x1af4 /sys/bus/pci/devices/*/vendor 2>/dev/null").empty())
-        GTEST_SKIP() << "no virtio PCI device here";
+        KEEL_SKIP("virtio-pci", "no virtio PCI device here");
     BusProcess bus;
     DevProcess dev(bus, {"--modules-dir", tree});
     ASSERT_TRUE(dev.proc().wait_output("matching only", slow(10s), true)) << dev.err();
@@ -738,14 +740,14 @@ namespace {
 // then appear must load virtio_net and virtio_rng; modules absent from the guest
 // must be reported as failed.
 TEST(Dev, LoadsModulesAndServesFirmwareInQemu) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root");
     TempDir work;
     Process q(Process::Spec{
         {source_dir() + "/dev-qemu/run", KEEL_BIN, work.path()}, std::nullopt, true, ""});
     auto ex = q.wait_exit(slow(240s));
     ASSERT_TRUE(ex) << "QEMU guest did not finish:\n" << q.out();
     const std::string out = q.out();
-    if (ex->code == 2) GTEST_SKIP() << out;
+    if (ex->code == 2) KEEL_SKIP_IF_MISSING(parse_missing(out));
     ASSERT_NE(out.find("KEELTEST-DONE"), std::string::npos) << out;
     ASSERT_EQ(out.find("Out of memory"), std::string::npos) << "the guest ran out of memory:\n"
                                                             << out;

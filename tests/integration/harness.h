@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "support/skip.h"
 #include "support/source_tree.h"
 
 namespace keel::loop {

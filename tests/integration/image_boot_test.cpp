@@ -37,13 +37,15 @@ bool wait_in_file(Process& qemu, const std::string& path, const std::string& tex
     return false;
 }
 
-std::string why_no_qemu() {
+std::optional<Missing> why_no_qemu() {
     if (::access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
-        return "qemu-system-x86_64 is not installed";
-    if (host_kernel().empty()) return "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
-    if (::access("/bin/busybox", X_OK) != 0) return "no /bin/busybox (busybox-static)";
-    if (auto why = ensure_nats_client()) return *why;
-    return "";
+        return Missing{"qemu-system-x86_64", "qemu-system-x86_64 is not installed"};
+    if (host_kernel().empty())
+        return Missing{"linux-image-amd64", "no /boot/vmlinuz-*-amd64 (linux-image-amd64)"};
+    if (::access("/bin/busybox", X_OK) != 0)
+        return Missing{"busybox", "no /bin/busybox (busybox-static)"};
+    if (auto why = nats_client_missing()) return *why;
+    return std::nullopt;
 }
 
 // The guest: the bus on all addresses, keel dev and keel net (DHCP from QEMU's
@@ -70,7 +72,7 @@ json guest_manifest() {
 }
 
 TEST(ImageBoot, BootsATreeBuiltInitramfsTalksToItsBusHotplugsUsbAndPowersOff) {
-    if (auto why = why_no_qemu(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_qemu());
     TempDir dir;
     std::string kernel = host_kernel();
     std::string release = kernel.substr(kernel.find("vmlinuz-") + 8);

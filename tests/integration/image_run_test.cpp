@@ -23,13 +23,14 @@ namespace {
 
 using nlohmann::json;
 
-std::string why_no_containers() {
-    if (::geteuid() != 0) return "needs root (namespaces, mounts, veth)";
+std::optional<Missing> why_no_containers() {
+    if (::geteuid() != 0) return Missing{"root", "needs root (namespaces, mounts, veth)"};
     if (::system("unshare --pid --mount --net --uts --ipc --fork true 2>/dev/null") != 0)
-        return "unshare of mount/PID/net/UTS/IPC namespaces is refused here";
-    if (::access("/bin/busybox", X_OK) != 0) return "no /bin/busybox (busybox-static)";
-    if (auto why = ensure_nats_client()) return *why;
-    return "";
+        return Missing{"namespaces", "unshare of mount/PID/net/UTS/IPC namespaces is refused here"};
+    if (::access("/bin/busybox", X_OK) != 0)
+        return Missing{"busybox", "no /bin/busybox (busybox-static)"};
+    if (auto why = nats_client_missing()) return *why;
+    return std::nullopt;
 }
 
 json container_manifest() {
@@ -49,7 +50,7 @@ std::string listing(const std::string& dir) {
 }
 
 TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanly) {
-    if (auto why = why_no_containers(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_containers());
     TempDir dir;
     image::NoProgress quiet;
     std::string rootfs = dir.file("rootfs");
@@ -105,7 +106,7 @@ TEST(ImageRun, KeelInitRunsTheTreeInNamespacesReachableOverTheVethAndStopsCleanl
 // The container shares the host's clock: nothing in it may set it (a time daemon
 // of the system, as the demo's ntpd, would move the host's). Only read here.
 TEST(ImageRun, TheContainerCannotSetTheHostsClockOrLoadModulesIntoItsKernel) {
-    if (auto why = why_no_containers(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_containers());
     TempDir dir;
     image::NoProgress quiet;
     std::string rootfs = dir.file("rootfs");
@@ -125,7 +126,7 @@ TEST(ImageRun, TheContainerCannotSetTheHostsClockOrLoadModulesIntoItsKernel) {
 }
 
 TEST(ImageRun, ExplainsWhatIsWrong) {
-    if (auto why = why_no_containers(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(why_no_containers());
     TempDir dir;
     auto r = run_cli({"run", dir.path()});
     EXPECT_EQ(r.code, 100) << r.describe();

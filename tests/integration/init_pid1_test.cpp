@@ -15,10 +15,10 @@ bool contains(const std::string& h, std::string_view n) {
     return h.find(n) != std::string::npos;
 }
 
-std::optional<std::string> pid1_unavailable() {
-    if (::geteuid() != 0) return "needs root for PID and mount namespaces";
+std::optional<Missing> pid1_unavailable() {
+    if (::geteuid() != 0) return Missing{"root", "needs root for PID and mount namespaces"};
     if (::system("unshare --pid --mount --uts --fork --propagation private true 2>/dev/null") != 0)
-        return "unshare --pid --mount --uts is refused here";
+        return Missing{"namespaces", "unshare --pid --mount --uts is refused here"};
     return std::nullopt;
 }
 
@@ -59,8 +59,8 @@ bool host_tmp_is_mount() {
 class Pid1 : public testing::Test {
   protected:
     void SetUp() override {
-        if (auto why = pid1_unavailable()) GTEST_SKIP() << *why;
-        if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
+        KEEL_SKIP_IF_MISSING(pid1_unavailable());
+        KEEL_SKIP_IF_MISSING(nats_client_missing());
     }
 };
 

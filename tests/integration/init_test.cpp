@@ -37,9 +37,7 @@ json standard_manifest(const std::string& gate) {
 
 class InitIt : public testing::Test {
   protected:
-    void SetUp() override {
-        if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
-    }
+    void SetUp() override { KEEL_SKIP_IF_MISSING(nats_client_missing()); }
 };
 
 TEST_F(InitIt, EveryEventReachesANatsClient) {
@@ -319,9 +317,9 @@ TEST(InitCgroups, ServiceRunsInItsOwnCgroupV2) {
     for (std::string dev, dir, type, rest;
          mounts >> dev >> dir >> type && std::getline(mounts, rest);)
         if (type == "cgroup2") root = dir;
-    if (root.empty()) GTEST_SKIP() << "no cgroup2 mount on this machine";
+    if (root.empty()) KEEL_SKIP("cgroup2", "no cgroup2 mount on this machine");
     if (::access((root + "/cgroup.procs").c_str(), W_OK) != 0)
-        GTEST_SKIP() << "cgroup2 at " << root << " is not writable";
+        KEEL_SKIP("cgroup2", "cgroup2 at " + root + " is not writable");
     TempDir dir;
     std::string name = "keel-it-" + std::to_string(::getpid());
     json m = {{"services",
@@ -424,7 +422,7 @@ namespace {
 // and seen by nats.js: connect readiness, crash-loop backoff gaps (from the events'
 // `since` stamps), stop timeout escalating to SIGKILL of the whole group.
 TEST(InitBehaviour, ReadinessBackoffAndStopEscalation) {
-    if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
+    KEEL_SKIP_IF_MISSING(nats_client_missing());
     TempDir scratch;
     const uint16_t port = free_port();
     const std::string sock = scratch.file("svc.sock"), gate = scratch.file("gate"),

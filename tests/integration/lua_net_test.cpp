@@ -15,7 +15,7 @@ namespace {
 class LuaNet : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+        KEEL_SKIP_IF_MISSING(netns_unavailable());
         ns = std::make_unique<Netns>();
         ns->ip("link add v0 type veth peer name v1");
         ns->ip("link set v1 up");
@@ -264,7 +264,7 @@ TEST_F(LuaNet, ErrorsNameTheInterfaceAndTheKernelsReason) {
 
     // Without CAP_NET_ADMIN (root, capability dropped): the kernel's EPERM.
     if (::access("/usr/bin/setpriv", X_OK) != 0)
-        GTEST_SKIP() << "setpriv (util-linux) is not installed";
+        KEEL_SKIP("setpriv", "setpriv is not installed (util-linux)");
     lua(R"lua(
         assert(#net.links() == 4)  -- reading needs no privilege
         local ok, err, code = net.addr_add("v0", "10.9.0.1/24")
@@ -366,7 +366,7 @@ TEST_F(LuaNet, ApplyMakesTheKernelMatchAndIsIdempotent) {
 
 // keel.so under stock lua5.4, in the namespace.
 TEST_F(LuaNet, StockLuaRequiresKeelAndListsLinks) {
-    if (!std::filesystem::exists("/usr/bin/lua5.4")) GTEST_SKIP() << "lua5.4 is not installed";
+    if (!std::filesystem::exists("/usr/bin/lua5.4")) KEEL_SKIP("lua5.4", "lua5.4 is not installed");
     write_text(dir.file("stock.lua"), R"lua(
         local keel = require "keel"
         local names = {}

@@ -264,10 +264,11 @@ class LoopStick {
 // The USB automount example against real bus messages shaped like keel dev's and a
 // real vfat file system that it mounts and unmounts.
 TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
-    if (::geteuid() != 0) GTEST_SKIP() << "mounting needs root";
+    if (::geteuid() != 0) KEEL_SKIP("root", "mounting needs root");
     if (!std::filesystem::exists("/usr/sbin/mkfs.vfat"))
-        GTEST_SKIP() << "mkfs.vfat (dosfstools) missing";
-    if (!std::filesystem::exists("/dev/loop-control")) GTEST_SKIP() << "no loop device support";
+        KEEL_SKIP("mkfs.vfat", "mkfs.vfat (dosfstools) missing");
+    if (!std::filesystem::exists("/dev/loop-control"))
+        KEEL_SKIP("loop-devices", "no loop device support");
     LoopStick stick(dir.file("stick.img"), "KEELUSB");
     ASSERT_FALSE(stick.device().empty()) << stick.why();
     if (stick.fstype() != "vfat")
@@ -332,7 +333,7 @@ TEST_F(LuaCli, UsbAutomountExampleMountsAndUnmountsARealStick) {
 // ---- keel.so from stock lua5.4 ----
 
 TEST_F(LuaCli, StockLuaLoadsTheCModule) {
-    if (!std::filesystem::exists("/usr/bin/lua5.4")) GTEST_SKIP() << "lua5.4 is not installed";
+    if (!std::filesystem::exists("/usr/bin/lua5.4")) KEEL_SKIP("lua5.4", "lua5.4 is not installed");
     BusProcess bus;
     write_script(dir.file("stock.lua"), R"(
         local keel = require "keel"
@@ -513,9 +514,9 @@ TEST(LuaFork, SignalsAreForwardedToTheScript) {
 }
 
 TEST(LuaFork, TheChildIsTheClientsUser) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root to run a client as another user");
     if (!std::filesystem::exists("/usr/bin/setpriv"))
-        GTEST_SKIP() << "setpriv (util-linux) missing";
+        KEEL_SKIP("setpriv", "setpriv (util-linux) missing");
     Luad d;
     ::chmod(d.file("").c_str(), 0777);
     write_script(d.file("who.lua"), R"(
@@ -594,8 +595,8 @@ TEST(LuaFork, CpuLimitStopsARunawayScript) {
 
 TEST(LuaFork, AddressSpaceLimitStopsAMemoryHog) {
     if (kSanitized)
-        GTEST_SKIP()
-            << "ASan maps terabytes of shadow memory: no RLIMIT_AS can apply to its processes";
+        KEEL_SKIP("rlimit-as-under-asan",
+                  "ASan maps terabytes of shadow memory: no RLIMIT_AS can apply to its processes");
     Luad m({"--address-space", "512M"});
     write_script(m.file("hog.lua"),
                  "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end\n");
@@ -606,7 +607,7 @@ TEST(LuaFork, AddressSpaceLimitStopsAMemoryHog) {
 }
 
 TEST(LuaFork, ForkBombIsContainedForUsers) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root to run a client as another user");
     Luad d({"--processes", "8"});
     write_script(d.file("bomb.lua"), R"(
         local sys = require "keel.sys"

@@ -11,7 +11,8 @@ namespace {
 
 TEST(Modprobe, ResolvesNamesAndAliasesWithTheirDependenciesLikeKmod) {
     std::string kernel = host_kernel();
-    if (kernel.empty()) GTEST_SKIP() << "no /boot/vmlinuz-*-amd64 (linux-image-amd64)";
+    if (kernel.empty())
+        KEEL_SKIP("linux-image-amd64", "no /boot/vmlinuz-*-amd64 (linux-image-amd64)");
     std::string release = kernel.substr(kernel.find("vmlinuz-") + 8);
     // The kernel's request on a vfat mount, then a codepage by module name.
     auto r = run_cli({"modprobe", "-n", "-S", release, "-q", "--", "fs-vfat", "nls_cp437"});

@@ -29,16 +29,20 @@ inline std::string nats_client_dir() {
     return source_file("tests/integration/nats_client");
 }
 
-// Installs nats.js (npm ci from the lockfile, once; concurrent tests wait on a lock).
-// Returns why it cannot be used, or nothing when it can.
-inline std::optional<std::string> ensure_nats_client() {
-    if (node_path().empty()) return "node is not installed (apt-get install nodejs npm)";
-    std::string dir = nats_client_dir();
-    std::string cmd =
-        "cd '" + dir +
-        "' && flock /tmp/keel-it-nats-client.lock sh -c 'test -f node_modules/nats/package.json || "
-        "npm ci --no-audit --no-fund --loglevel=error' >&2";
-    if (::system(cmd.c_str()) != 0) return "npm ci of nats.js failed in " + dir;
+// What keeps nats.js from being used here, or nothing. scripts/test-clients
+// installs it (a set-up step of make test); a test never runs npm itself.
+inline std::optional<Missing> nats_client_missing() {
+    if (node_path().empty())
+        return Missing{"node", "node is not installed (apt-get install nodejs npm)"};
+    namespace fs = std::filesystem;
+    const std::string dir = nats_client_dir();
+    std::error_code ec;
+    auto installed = fs::last_write_time(dir + "/node_modules/.package-lock.json", ec);
+    if (ec || !fs::exists(dir + "/node_modules/nats/package.json") ||
+        installed < fs::last_write_time(dir + "/package-lock.json", ec))
+        return Missing{"nats.js", dir +
+                                      "/node_modules is missing or older than its lockfile: run "
+                                      "scripts/test-clients (make test does)"};
     return std::nullopt;
 }
 

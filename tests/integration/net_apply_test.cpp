@@ -49,7 +49,7 @@ const char* kConfig = R"({"interfaces": {
  "dns": {"servers": ["10.50.0.53"], "search": ["test.lan"]}})";
 
 TEST(NetApply, Iproute2SeesTheConfigAndReapplyChangesNothing) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
     Netns ns;
     TempDir dir;
     ns.ip("link add v0 type veth peer name v1");
@@ -121,7 +121,7 @@ TEST(NetApply, Iproute2SeesTheConfigAndReapplyChangesNothing) {
 }
 
 TEST(NetApply, MissingInterfaceFailsAndChangesNothing) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
     Netns ns;
     TempDir dir;
     ns.ip("link add v0 type veth peer name v1");
@@ -146,7 +146,7 @@ TEST(NetApply, MissingInterfaceFailsAndChangesNothing) {
 }
 
 TEST(NetApply, KernelRefusalIsReportedWithTheKernelsWords) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
     Netns ns;
     TempDir dir;
     ns.ip("link add v0 type veth peer name v1");

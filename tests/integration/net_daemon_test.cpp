@@ -21,7 +21,7 @@ std::string busybox() {
 // A management path: the bus in namespace `a` listening on a veth address, the
 // test's clients in namespace `b` on the other end.
 TEST(NetDaemon, CommitConfirmedApplyHealsACutManagementAddress) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
     Netns a, b;
     TempDir dir;
     RunResult link = run({ip_binary(), "link", "add", "ka0", "netns", a.name(), "type", "veth",
@@ -93,9 +93,9 @@ TEST(NetDaemon, CommitConfirmedApplyHealsACutManagementAddress) {
 }
 
 TEST(NetDaemon, DhcpLeaseFromBusyboxUdhcpd) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
     const std::string bb = busybox();
-    if (bb.empty()) GTEST_SKIP() << "needs busybox (busybox-static) for udhcpd/udhcpc";
+    if (bb.empty()) KEEL_SKIP("busybox", "needs busybox (busybox-static) for udhcpd/udhcpc");
     Netns server, client;
     TempDir dir;
     RunResult link = run({ip_binary(), "link", "add", "ds0", "netns", server.name(), "type", "veth",
@@ -167,8 +167,8 @@ TEST(NetDaemon, DhcpLeaseFromBusyboxUdhcpd) {
 }
 
 TEST(NetDaemon, NatsClientSeesLinkAndAddressEvents) {
-    if (auto why = netns_unavailable(); !why.empty()) GTEST_SKIP() << why;
-    if (auto why = ensure_nats_client()) GTEST_SKIP() << *why;
+    KEEL_SKIP_IF_MISSING(netns_unavailable());
+    KEEL_SKIP_IF_MISSING(nats_client_missing());
     Netns ns;
     TempDir dir;
     // The daemon starts before the bus exists and keeps working meanwhile.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -42,13 +43,13 @@ inline RunResult run(std::vector<std::string> argv, Ms timeout = slow(10s)) {
     return r;
 }
 
-// Why namespace tests cannot run here, or "" when they can.
-inline std::string netns_unavailable() {
-    if (::geteuid() != 0) return "needs root for network namespaces";
+// What keeps namespace tests from running here, or nothing.
+inline std::optional<Missing> netns_unavailable() {
+    if (::geteuid() != 0) return Missing{"root", "network namespaces need root"};
     if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0 &&
         ::access("/usr/bin/ip", X_OK) != 0)
-        return "needs iproute2";
-    return "";
+        return Missing{"ip", "ip is not installed (iproute2)"};
+    return std::nullopt;
 }
 
 inline std::string ip_binary() {

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/skip.h"
 #include "test_util.h"
 
 namespace keel::dev {
@@ -26,8 +27,8 @@ class DebianModules : public ::testing::Test {
     void SetUp() override {
         dir_ = debian_modules_dir();
         if (dir_.empty())
-            GTEST_SKIP()
-                << "no /lib/modules/*/modules.alias: install linux-image-amd64 (scripts/deps)";
+            KEEL_SKIP("linux-image-amd64",
+                      "no /lib/modules/*/modules.alias: install linux-image-amd64 (scripts/deps)");
         auto ix = ModuleIndex::load(dir_);
         ASSERT_TRUE(ix) << ix.error().message();
         ix_.emplace(std::move(*ix));
@@ -123,7 +124,7 @@ TEST_F(DebianModules, NamesDashesAndUnknowns) {
 // Every modalias of this machine's devices, plus aliases made from the tree's own
 // patterns: our answer must be modprobe's.
 TEST_F(DebianModules, AliasMatchingAgreesWithModprobe) {
-    if (!have_modprobe()) GTEST_SKIP() << "modprobe (kmod) not installed";
+    if (!have_modprobe()) KEEL_SKIP("modprobe", "modprobe (kmod) not installed");
     std::set<std::string> aliases;
     std::istringstream sysfs(run("cat /sys/bus/*/devices/*/modalias 2>/dev/null"));
     for (std::string line; std::getline(sysfs, line);)
@@ -172,7 +173,7 @@ TEST_F(DebianModules, AliasMatchingAgreesWithModprobe) {
 
 // Load order of a spread of modules, as modprobe --show-depends prints it.
 TEST_F(DebianModules, LoadOrderAgreesWithModprobe) {
-    if (!have_modprobe()) GTEST_SKIP() << "modprobe (kmod) not installed";
+    if (!have_modprobe()) KEEL_SKIP("modprobe", "modprobe (kmod) not installed");
     std::istringstream dep(testing::read(dir_ + "/modules.dep"));
     std::vector<std::string> mods;
     for (std::string line; std::getline(dep, line);)

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "support/skip.h"
 #include "test_util.h"
 
 namespace keel::dev {
@@ -46,7 +47,9 @@ TEST(ModprobeD, BlacklistOptionsSoftdepsAliases) {
 
     // Configured aliases come before modules.alias, as in modprobe.
     std::string dir = testing::debian_modules_dir();
-    if (dir.empty()) return;
+    if (dir.empty())
+        KEEL_SKIP("linux-image-amd64",
+                  "no Debian module tree: install linux-image-amd64 (scripts/deps)");
     auto ix = ModuleIndex::load(dir);
     ASSERT_TRUE(ix);
     for (const auto& [pattern, module] : d.aliases)
@@ -61,7 +64,8 @@ class DebianTree : public ::testing::Test {
     void SetUp() override {
         dir_ = testing::debian_modules_dir();
         if (dir_.empty())
-            GTEST_SKIP() << "no Debian module tree: install linux-image-amd64 (scripts/deps)";
+            KEEL_SKIP("linux-image-amd64",
+                      "no Debian module tree: install linux-image-amd64 (scripts/deps)");
     }
     std::string dir_;
 };
@@ -112,12 +116,12 @@ TEST_F(DebianTree, MissingIndexIsAnErrorNamingTheDirectory) {
 // refusal must come back as a failed outcome with the kernel's reason, after
 // which the loader stops trying (ENOSYS/EPERM).
 TEST_F(DebianTree, RealLoadAttemptReportsTheKernelsAnswer) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (finit_module)";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root (finit_module)");
     std::string release = dir_.substr(dir_.rfind('/') + 1);
     bool same_kernel = release == running_release() && ::access("/proc/modules", F_OK) == 0;
     if (same_kernel)
-        GTEST_SKIP() << "the running kernel is " << release
-                     << ": not loading modules into the host in a unit test";
+        KEEL_SKIP("modular-host-kernel", "the running kernel is " + release +
+                                             ": not loading modules into the host in a unit test");
     ModuleConfig cfg;
     cfg.dir = dir_;
     cfg.modprobe_d = false;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loop/event_loop.h"
+#include "support/skip.h"
 #include "test_util.h"
 
 namespace keel::dev {
@@ -19,7 +20,8 @@ using namespace std::chrono_literals;
 TEST(ModuleWorker, JobsWaitWhileHeldAndRunInOrderOnceReleased) {
     std::string dir = testing::debian_modules_dir();
     if (dir.empty())
-        GTEST_SKIP() << "no Debian module tree: install linux-image-amd64 (scripts/deps)";
+        KEEL_SKIP("linux-image-amd64",
+                  "no Debian module tree: install linux-image-amd64 (scripts/deps)");
     auto loop = loop::EventLoop::create();
     ASSERT_TRUE(loop);
     testing::TempTree sys;  // nothing live

@@ -8,6 +8,7 @@
 #include "dev/enrich.h"
 #include "dev/firmware.h"
 #include "dev/sysfs.h"
+#include "support/skip.h"
 #include "test_util.h"
 
 namespace keel::dev {
@@ -142,7 +143,7 @@ TEST(BlockProbe, ReadsARealFileSystem) {
                      " && mkfs.ext4 -q -F -L KEELPROBE -U 3f1c5b0e-8f35-4a6b-9a51-0c2d7a1e9b44 " +
                      (t / "img") + " 2>&1",
                  &st);
-    if (st != 0) GTEST_SKIP() << "mkfs.ext4 unavailable (e2fsprogs)";
+    if (st != 0) KEEL_SKIP("mkfs.ext4", "mkfs.ext4 unavailable (e2fsprogs)");
     Device d;
     probe_block(t / "img", d);
     EXPECT_EQ(d.get("ID_FS_TYPE"), "ext4");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/fd.h"
+#include "support/skip.h"
 
 namespace keel::dev {
 namespace {
@@ -31,7 +32,7 @@ UeventSocket::Received wait_receive(UeventSocket& s) {
 }
 
 TEST(UeventSocket, RejectsDatagramsFromProcesses) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (netlink uevent socket)";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root (netlink uevent socket)");
     auto s = UeventSocket::open(1 << 20);
     ASSERT_TRUE(s) << s.error().message();
     sockaddr_nl me{};

@@ -12,6 +12,7 @@
 
 #include "file_test_util.h"
 #include "image/elf_file.h"
+#include "support/skip.h"
 
 namespace keel::image {
 namespace {
@@ -29,7 +30,7 @@ class ElfStrip : public testing::Test {
   protected:
     void SetUp() override {
         if (run("command -v cc && command -v readelf").second != 0)
-            GTEST_SKIP() << "no cc/readelf (build-essential)";
+            KEEL_SKIP("cc", "no cc/readelf (build-essential)");
         spill(tmp.path + "/lib.c", "int twice(int x) { return 2 * x; }\n", 0644);
         spill(tmp.path + "/main.c",
               "#include <stdio.h>\nint twice(int);\nstatic int unused_helper(void) { return 7; }\n"
@@ -86,7 +87,8 @@ TEST_F(ElfStrip, TheSameBytesEveryTimeAndWhatBinutilsStripRemoves) {
     auto a = strip_elf(bytes, path), b = strip_elf(bytes, path);
     ASSERT_TRUE(a && a->has_value() && b && b->has_value());
     EXPECT_EQ(**a, **b);
-    if (run("command -v strip").second != 0) return;
+    if (run("command -v strip").second != 0)
+        KEEL_SKIP("strip", "no strip to compare with (binutils)");
     auto gnu = run("cd " + tmp.path + " && strip --strip-all -R .comment -o gnu prog");
     ASSERT_EQ(gnu.second, 0) << gnu.first;
     // The same sections as GNU strip leaves (it may lay them out differently).

@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "support/skip.h"
+
 namespace keel::init {
 namespace {
 
@@ -24,7 +26,7 @@ bool lo_is_up() {
 
 // In a network namespace of its own (a fresh one has lo down), as PID 1 finds it.
 TEST(Loopback, ComesUpInAFreshNetworkNamespace) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root (a new network namespace)";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root (a new network namespace)");
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {

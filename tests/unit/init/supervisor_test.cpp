@@ -18,6 +18,7 @@
 #include "loop/event_loop.h"
 #include "loop/signal_watch.h"
 #include "loop/timer.h"
+#include "support/skip.h"
 
 namespace keel::init {
 namespace {
@@ -402,7 +403,7 @@ TEST(Supervisor, LogsToRingAndFile) {
 }
 
 TEST(Supervisor, HardeningIsApplied) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root to change user and capabilities";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root to change user and capabilities");
     Rig rig(
         R"([{"name": "h", "type": "oneshot", "user": "nobody", "umask": "077", "no_new_privs": true,
                  "rlimits": {"nofile": 77},

@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include "lua_test_util.h"
+#include "support/skip.h"
 
 namespace keel::lua {
 namespace {
@@ -88,7 +89,7 @@ TEST(LuaSys, SystemInformation) {
 }
 
 TEST(LuaSys, MountWithFlagsByName) {
-    if (geteuid() != 0) GTEST_SKIP() << "mount needs root";
+    if (geteuid() != 0) KEEL_SKIP("root", "mount needs root");
     char dir[] = "/tmp/keel-lua-mnt-XXXXXX";
     ASSERT_TRUE(mkdtemp(dir));
     EXPECT_EQ(run_lua(R"(
