@@ -25,14 +25,28 @@ build-fuzz: deps
 	@CXX=clang++ CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 
-test: test-release test-asan fuzz
+# make test ends with one line of what was skipped and why (scripts/test-summary;
+# with CI=true only tests/support/allowed-skips may skip) and its total time.
+test:
+	@start=$$(date +%s); status=0; \
+	rm -f build/Testing/skips.log build-asan/Testing/skips.log; \
+	$(MAKE) --no-print-directory test-release test-asan fuzz || status=$$?; \
+	scripts/test-summary build build-asan || status=1; \
+	t=$$(( $$(date +%s) - start )); \
+	echo "make test: $$([ $$status -eq 0 ] && echo passed || echo FAILED) in $$((t / 60))m$$((t % 60))s"; \
+	exit $$status
 
-test-release: build
-	@ctest --test-dir build --output-on-failure -j $(JOBS) --timeout 600
+# The npm test clients (nats.js), installed before ctest as the Debian packages are.
+.PHONY: test-clients
+test-clients:
+	@scripts/test-clients
 
-test-asan: build-asan
+test-release: build test-clients
+	@scripts/test-ctest build --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: build-asan test-clients
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 600
+		scripts/test-ctest build-asan --output-on-failure -j $(JOBS) --timeout 600
 
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz build-fuzz
