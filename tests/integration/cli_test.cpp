@@ -1,6 +1,13 @@
 // The CLI verbs end to end against a real bus: what they print and how they
 // exit (0 ok, 1 the negative answer, 100 usage, 111 temporary system error).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
 
 #include "integration/harness.h"
 
@@ -74,17 +81,79 @@ TEST(Cli, ReqAndReply) {
     EXPECT_TRUE(contains(r.err, "svc.mute")) << r.describe();
 }
 
+// The process among `pids` that holds the client end of `accepted` (a loopback
+// TCP connection), or -1: the client socket's inode from /proc/net/tcp, looked
+// for among each process's fds.
+pid_t client_of(int accepted, const std::vector<pid_t>& pids) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(accepted, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return -1;
+    char local[32];
+    std::snprintf(local, sizeof local, "0100007F:%04X", ntohs(peer.sin_port));
+    std::istringstream tcp(slurp("/proc/net/tcp"));
+    std::string inode;
+    for (std::string line; inode.empty() && std::getline(tcp, line);) {
+        std::istringstream f(line);
+        std::string sl, loc, rem, st, queues, timer, retransmits, uid, timeout, ino;
+        f >> sl >> loc >> rem >> st >> queues >> timer >> retransmits >> uid >> timeout >> ino;
+        if (loc == local) inode = ino;
+    }
+    for (pid_t pid : pids) {
+        std::error_code ec;
+        for (const auto& e :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec))
+            if (std::filesystem::read_symlink(e.path(), ec).string() == "socket:[" + inode + "]")
+                return pid;
+    }
+    return -1;
+}
+
+// A stand-in on `port` accepts and hangs up until every one of `pids` has
+// connected (and so been turned away) at least once; false after the timeout.
+bool turn_away_each(uint16_t port, std::vector<pid_t> pids, Ms timeout) {
+    Fd l(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int one = 1;
+    ::setsockopt(l.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (::bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(l.get(), 16))
+        return false;
+    auto deadline = Clock::now() + timeout;
+    while (!pids.empty() && Clock::now() < deadline) {
+        pollfd p{l.get(), POLLIN, 0};
+        if (::poll(&p, 1, 50) != 1) continue;
+        Fd c(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!c) continue;
+        std::erase(pids, client_of(c.get(), pids));
+    }
+    return pids.empty();
+}
+
+int in_msgs_of(const nlohmann::json& stats, std::string_view name) {
+    for (const auto& c : stats.at("connection_details"))
+        if (c.value("name", "") == name) return c.value("in_msgs", 0);
+    return -1;
+}
+
 // --wait: a device booting, whose bus comes up first and its services later.
 TEST(Cli, WaitKeepsTryingForTheBusAndForAResponder) {
     const uint16_t port = free_port();
     const std::string url = "nats://127.0.0.1:" + std::to_string(port);
-    auto req = start_cli({"req", "--server", url, "--wait", "20s", "svc.late", "ping"});
+    auto req = start_cli(
+        {"req", "--server", url, "--name", "it-req", "--wait", "20s", "svc.late", "ping"});
     auto sub = start_cli({"sub", "--server", url, "--wait", "20s", "--count", "1", "svc.note"});
-    std::this_thread::sleep_for(300ms);
+    // The bus comes up only once both have found the port closed to them.
+    ASSERT_TRUE(turn_away_each(port, {req->pid(), sub->pid()}, slow(10s)))
+        << req->err() << sub->err();
     BusProcess::Options o;
     o.port = port;
     BusProcess bus(o);
-    std::this_thread::sleep_for(300ms);  // the request meets no responders at first
+    // The request meets no responders at first, and is asked again.
+    auto st = bus.wait_stats([](const nlohmann::json& j) { return in_msgs_of(j, "it-req") >= 2; },
+                             slow(10s));
+    ASSERT_GE(in_msgs_of(st, "it-req"), 2) << st.dump(1);
     auto reply = start_cli({"reply", "--server", bus.url(), "--count", "1", "svc.late", "pong"});
     auto r = req->wait_exit(slow(20s));
     ASSERT_TRUE(r);

@@ -280,7 +280,16 @@ TEST_F(LuaNet, MonitorDeliversIpChangesOnTheLoopUntilUnsubscribed) {
     std::string out = lua(R"lua(
         local ip = arg[1]
         local seen, count = {}, 0
+        local want = {"net.link.v0.up", "net.addr.v0.added", "net.route.added", "net.route.removed",
+                      "net.addr.v0.removed", "net.link.v0.down", "net.link.d0.added", "net.link.d0.removed",
+                      "addr_payload", "route_payload", "link_payload", "filtered"}
         local function run(...) assert(keel.sys.spawn({ip, ...}):wait()) end
+        -- Waits on the loop until cond() holds, for 10 s at most.
+        local function wait_for(cond)
+            local deadline = keel.loop.now() + 10
+            while not cond() and keel.loop.now() < deadline do keel.sleep(0.01) end
+            return cond()
+        end
         local m = net.monitor(function(ev)
             count = count + 1
             assert(ev.kind and ev.action and ev.data, ev.subject)
@@ -290,7 +299,10 @@ TEST_F(LuaNet, MonitorDeliversIpChangesOnTheLoopUntilUnsubscribed) {
             if ev.subject == "net.route.added" and ev.data.dst == "10.60.0.0/16" then seen.route_payload = true end
             if ev.subject == "net.link.v0.up" and ev.ifname == "v0" and ev.data.ifname == "v0" then seen.link_payload = true end
         end)
-        local links = net.monitor("net.link.*.up", function(ev) print("filtered", ev.subject) end)
+        local links = net.monitor("net.link.*.up", function(ev)
+            print("filtered", ev.subject)
+            seen.filtered = true
+        end)
         run("link", "set", "v0", "up")
         run("addr", "add", "10.50.0.1/24", "dev", "v0")
         run("route", "add", "10.60.0.0/16", "via", "10.50.0.2")
@@ -299,17 +311,27 @@ TEST_F(LuaNet, MonitorDeliversIpChangesOnTheLoopUntilUnsubscribed) {
         run("link", "set", "v0", "down")
         run("link", "add", "d0", "type", "bridge")
         run("link", "del", "d0")
-        keel.sleep(0.3)
+        wait_for(function()
+            for _, s in ipairs(want) do if not seen[s] then return false end end
+            return true
+        end)
         m:unsubscribe()
         links:unsubscribe()
         assert(not m:active() and not links:active())
+        -- After unsubscribing, nothing: a monitor still subscribed is the barrier.
+        -- The kernel queued each change on every monitor's socket before `ip`
+        -- returned, so once the probe has seen a second change, the loop has
+        -- dispatched whatever the first one brought.
         local before = count
+        local probe = {}
+        local p = net.monitor("net.link.v0.*", function(ev) probe[ev.subject] = true end)
         run("link", "set", "v0", "up")
-        keel.sleep(0.2)
+        print("probe up", wait_for(function() return probe["net.link.v0.up"] end))
+        run("link", "set", "v0", "down")
+        print("probe down", wait_for(function() return probe["net.link.v0.down"] end))
+        p:unsubscribe()
         print("after unsubscribe", count - before)
-        for _, s in ipairs{"net.link.v0.up", "net.addr.v0.added", "net.route.added", "net.route.removed",
-                           "net.addr.v0.removed", "net.link.v0.down", "net.link.d0.added", "net.link.d0.removed",
-                           "addr_payload", "route_payload", "link_payload"} do
+        for _, s in ipairs(want) do
             print(s, seen[s] and "seen" or "MISSING")
         end
     )lua");
@@ -320,6 +342,7 @@ TEST_F(LuaNet, MonitorDeliversIpChangesOnTheLoopUntilUnsubscribed) {
         EXPECT_NE(out.find(std::string(s) + "\tseen"), std::string::npos) << out;
     EXPECT_NE(out.find("filtered\tnet.link.v0.up\n"), std::string::npos) << out;
     EXPECT_EQ(out.find("filtered\tnet.link.v0.down"), std::string::npos) << out;
+    EXPECT_NE(out.find("probe up\ttrue\nprobe down\ttrue\n"), std::string::npos) << out;
     EXPECT_NE(out.find("after unsubscribe\t0\n"), std::string::npos) << out;
 }
 

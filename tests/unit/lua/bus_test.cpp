@@ -22,7 +22,7 @@ TEST(LuaBus, ErrorsWithoutAServerAndMisuse) {
         assert(m == nil and e == "request timed out", e)
         local got
         assert(c:request("svc.q", "q", 0.1, function(msg, why) got = why end))
-        keel.sleep(0.3)
+        assert(wait_for(function() return got ~= nil end), "the request's callback never ran")
         assert(got == "request timed out", got)
         local sub = c:subscribe("x.>", function() end, "workers")
         assert(sub.subject == "x.>")
@@ -38,7 +38,7 @@ TEST(LuaBus, ErrorsWithoutAServerAndMisuse) {
         local events = {}
         c:on_event(function(ev) events[#events + 1] = ev end)
         assert(c:close())
-        keel.sleep(0.01)
+        wait_for(function() return events[#events] == "closed" end)
         assert(events[#events] == "closed", table.concat(events, ","))
         assert(not c:connected())
         raises("bad argument #1 .-bus connection is closed", c.publish, c, "a", "b")

@@ -48,13 +48,13 @@ TEST(LuaLoop, RunStopSignalsAndWatches) {
         local got
         local h = keel.loop.signal("USR1", function(handle, name) got = name; handle:stop() end)
         sys.kill(sys.getpid(), "USR1")
-        keel.sleep(0.01)
+        wait_for(function() return got ~= nil end)
         assert(got == "USR1", tostring(got))
         local r, w = sys.pipe()
         local seen
         local watch = keel.loop.watch(r, "r", function(handle, ev) seen = r:read(5); handle:stop() end)
         w:write("hello")
-        keel.sleep(0.01)
+        wait_for(function() return seen ~= nil end)
         assert(seen == "hello", tostring(seen))
         -- loop.run returns when stop() is called
         keel.loop.timer(0.01, function() keel.loop.stop() end)
@@ -70,7 +70,7 @@ TEST(LuaLoop, ErrorsInCallbacksAreReportedAndTheLoopGoesOn) {
         local errors = {}
         keel.loop.on_error(function(msg) errors[#errors + 1] = msg end)
         keel.loop.timer(0, function() error("boom") end)
-        keel.sleep(0.01)
+        wait_for(function() return #errors > 0 end)
         assert(#errors == 1 and errors[1]:find("boom") and errors[1]:find("traceback"), errors[1])
     )"),
               0);

@@ -15,9 +15,15 @@ inline int run_lua(const std::string& code, std::vector<std::string> args = {}) 
     open_libs(L);
     Script s;
     // raises(pattern, f, ...): f(...) must raise an error matching the pattern.
+    // wait_for(cond [, seconds]): lets the loop run until cond() holds (10 s at
+    // most) and returns cond(): what a test asserts after it, it waits for.
     s.code =
         "function raises(pattern, f, ...) local ok, msg = pcall(f, ...) "
-        "assert(not ok and msg:find(pattern), tostring(msg)) end " +
+        "assert(not ok and msg:find(pattern), tostring(msg)) end "
+        "function wait_for(cond, seconds) local k = require('keel') "
+        "local deadline = k.loop.now() + (seconds or 10) "
+        "while not cond() and k.loop.now() < deadline do k.sleep(0.005) end "
+        "return cond() end " +
         code;
     s.args = std::move(args);
     s.interpreter = "test";

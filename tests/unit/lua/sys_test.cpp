@@ -174,10 +174,10 @@ TEST(LuaSys, StreamsAreTaskAware) {
             for line in r:lines() do lines[#lines + 1] = line end
         end)
         w:write("a\nb\n")
-        keel.sleep(0.01)
+        wait_for(function() return #lines == 2 end)
         w:write("c")
         w:close()
-        keel.sleep(0.01)
+        wait_for(function() return #lines == 3 end)
         assert(table.concat(lines, ",") == "a,b,c", table.concat(lines, ","))
         local v, err, errno = w:write("x")
         assert(v == nil and errno == 9, err)
@@ -188,7 +188,7 @@ TEST(LuaSys, StreamsAreTaskAware) {
         keel.spawn(function() got = r:read("a") end)
         assert(w:write(big))
         w:close()
-        keel.sleep(0.05)
+        wait_for(function() return got ~= nil end)
         assert(got and #got == #big)
         assert(tostring(r):find("keel.stream"))
     )"),
