@@ -70,6 +70,13 @@ long wait_at_most(const std::function<long()>& value, long bound, Ms timeout) {
     return v;
 }
 
+// The bus's RSS once it is back within the slack of `base` (at most 5 s after a
+// storm); under sanitizers, whose own allocator keeps freed memory, at once.
+long rss_after_storm(const BusProcess& bus, long base) {
+    if (kSanitized) return bus.rss_kib();
+    return wait_at_most([&] { return bus.rss_kib(); }, base + kRssSlackKib, 5s);
+}
+
 // A client connected with CONNECT for the whole test. Its round trips also order
 // the bus's work: after two of them, connections closed before the first are reaped.
 struct Keeper {
@@ -178,8 +185,13 @@ TEST(Hostile, SilentConnectionsAreClosedAndTheirMemoryGoesBack) {
     for (int i = 0; i < kConns; ++i)
         silent.push_back(RawConn::tcp(bus.port()));
     const auto opened = std::chrono::duration_cast<Ms>(Clock::now() - t0);
-    EXPECT_EQ(open_fds(bus.pid()), base_fds + kConns);
     const long open_rss = bus.rss_kib();
+    // All of them at once only if none has reached its timeout yet (a few hundred ms
+    // are usual; a starved machine may take longer).
+    const bool all_open = opened < Ms(1500);
+    if (all_open) {
+        EXPECT_EQ(open_fds(bus.pid()), base_fds + kConns);
+    }
 
     // A quarter give up by themselves, half of those with an RST; the bus closes
     // every other one 2 s after it accepted it.
@@ -205,7 +217,7 @@ TEST(Hostile, SilentConnectionsAreClosedAndTheirMemoryGoesBack) {
     EXPECT_TRUE(keeper.conn.ping()) << "the connected client was dropped too";
     const long fds = wait_at_most([&] { return open_fds(bus.pid()); }, base_fds, slow(5s));
     EXPECT_EQ(fds, base_fds);
-    const long after_rss = wait_at_most([&] { return bus.rss_kib(); }, base_rss + kRssSlackKib, 5s);
+    const long after_rss = rss_after_storm(bus, base_rss);
     std::printf(
         "  %d silent connections: opened in %lld ms, all closed after %lld ms; RSS %ld KiB "
         "before, %ld KiB with them open (%ld B each), %ld KiB after\n",
@@ -214,9 +226,11 @@ TEST(Hostile, SilentConnectionsAreClosedAndTheirMemoryGoesBack) {
     if (!kSanitized) {
         EXPECT_LE(after_rss, base_rss + kRssSlackKib)
             << "RSS not given back 5 s after the storm: " << base_rss << " KiB before";
-        // It was 5 KiB each (a 4 KiB output buffer kept after INFO).
-        EXPECT_LT((open_rss - base_rss) * 1024 / kConns, 2048)
-            << "RSS per silent connection: " << base_rss << " -> " << open_rss << " KiB";
+        if (all_open) {
+            // It was 5 KiB each (a 4 KiB output buffer kept after INFO).
+            EXPECT_LT((open_rss - base_rss) * 1024 / kConns, 2048)
+                << "RSS per silent connection: " << base_rss << " -> " << open_rss << " KiB";
+        }
     }
 }
 
@@ -327,7 +341,7 @@ TEST(Hostile, TenThousandMalformedConnectionsLeaveNothingBehind) {
 
     const long fds = wait_at_most([&] { return open_fds(bus.pid()); }, base_fds + 1, slow(5s));
     EXPECT_EQ(fds, base_fds + 1) << "open fds: the baseline plus the pinger's";
-    const long after_rss = wait_at_most([&] { return bus.rss_kib(); }, base_rss + kRssSlackKib, 5s);
+    const long after_rss = rss_after_storm(bus, base_rss);
     std::printf(
         "  %d malformed connections in %lld ms, %d PINGs answered meanwhile; fds %ld -> "
         "%ld (+1: the pinger); RSS %ld KiB -> %ld KiB\n",
