@@ -56,8 +56,11 @@ int bus_main(int argc, char** argv) {
     args.option("max-control-line", 0, "BYTES", "longest protocol line [4096]", &max_control_line);
     args.option("max-subscriptions", 0, "N", "subscriptions per connection (0: unlimited) [0]",
                 &max_subs);
-    args.duration_option("auth-timeout", "time allowed for CONNECT when auth is on [2s]",
-                         &o.auth_timeout);
+    args.duration_option("connect-timeout",
+                         "time a client has to send CONNECT, with or without --auth (0: none) [2s]",
+                         &o.connect_timeout);
+    args.duration_option("auth-timeout", "the same as --connect-timeout (nats-server's name)",
+                         &o.connect_timeout);
     args.duration_option("ping-interval", "idle time before the bus PINGs a client [2m]",
                          &o.ping_interval);
     args.option("max-pings-out", 0, "N", "unanswered PINGs before 'Stale Connection' [2]",

@@ -255,8 +255,8 @@ TEST(Cli, UsageAndHelp) {
         {{"reply", "--help"}, {"Usage: keel reply", "--queue"}},
         {{"bus", "--help"},
          {"Usage: keel bus", "--listen", "--socket", "--auth", "--max-payload", "--max-pending",
-          "--max-connections", "--max-control-line", "--max-subscriptions", "--auth-timeout",
-          "--ping-interval", "--max-pings-out", "--write-deadline", "SIGHUP"}},
+          "--max-connections", "--max-control-line", "--max-subscriptions", "--connect-timeout",
+          "--auth-timeout", "--ping-interval", "--max-pings-out", "--write-deadline", "SIGHUP"}},
         {{"bus", "stats", "--help"}, {"--json", "--server"}},
     };
     for (const auto& h : helps) {

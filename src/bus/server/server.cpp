@@ -1,5 +1,6 @@
 #include "bus/server/server.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -253,7 +254,18 @@ void Server::reap_closed() {
         std::erase(dirty_, s);
         sessions_.erase(s->cid());
     }
+    closed_since_trim_ += batch.size();
+    if (closed_since_trim_ >= kTrimAfterClosed && !trim_timer_.armed())
+        trim_timer_.arm_after(kTrimDelay);
     if (draining_) check_drained();
+}
+
+void Server::trim_heap() {
+    // Closed sessions leave their memory scattered through the heap, and glibc
+    // gives back by itself only a free top of it: without this a connection
+    // storm's memory would stay with the bus for good.
+    closed_since_trim_ = 0;
+    ::malloc_trim(0);
 }
 
 Status Server::reload_auth() {

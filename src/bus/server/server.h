@@ -79,6 +79,10 @@ class Server {
 
   private:
     static constexpr size_t kReadBufferSize = 64 * 1024;
+    // After this many connections closed, freed heap goes back to the OS a little
+    // later (once per storm, never on the message path).
+    static constexpr size_t kTrimAfterClosed = 64;
+    static constexpr std::chrono::milliseconds kTrimDelay{1000};
     using InternalHandler = std::function<void(std::string_view subject, std::string_view reply,
                                                std::string_view payload)>;
     struct InternalRequest {
@@ -93,6 +97,7 @@ class Server {
     void finish_route();
     void flush_dirty();
     void reap_closed();
+    void trim_heap();
     void add_internal(const std::string& subject, InternalHandler handler);
     void publish_internal(std::string_view subject, std::string_view payload);
     void check_drained();
@@ -125,6 +130,9 @@ class Server {
     bool draining_ = false;
     std::function<void()> drained_;
     loop::Timer grace_timer_;
+
+    size_t closed_since_trim_ = 0;
+    loop::Timer trim_timer_{loop_, [this] { trim_heap(); }};
 };
 
 }  // namespace keel::bus

@@ -1,5 +1,5 @@
 // ServerOptions: everything `keel bus` can be told on its command line. Defaults
-// are nats-server's.
+// are nats-server's, except that the connect timeout applies without users too.
 #pragma once
 
 #include <chrono>
@@ -20,7 +20,10 @@ struct ServerOptions {
     int64_t max_pending = 64 * 1024 * 1024;
     size_t max_connections = 65536;
     size_t max_subscriptions = 0;  // per connection; 0: unlimited
-    std::chrono::nanoseconds auth_timeout = std::chrono::seconds(2);
+    // A client that has not sent CONNECT this long after INFO is closed, with or
+    // without users configured (nats-server only times out clients when it has
+    // users: an idle socket costs a small device memory it cannot spare). 0: none.
+    std::chrono::nanoseconds connect_timeout = std::chrono::seconds(2);
     std::chrono::nanoseconds ping_interval = std::chrono::minutes(2);
     int max_pings_out = 2;
     std::chrono::nanoseconds write_deadline = std::chrono::seconds(10);

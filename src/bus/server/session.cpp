@@ -31,8 +31,8 @@ const char* to_string(CloseReason r) {
             return "protocol violation";
         case CloseReason::kAuthViolation:
             return "authorization violation";
-        case CloseReason::kAuthTimeout:
-            return "authentication timeout";
+        case CloseReason::kConnectTimeout:
+            return "no CONNECT in time";
         case CloseReason::kMaxPayload:
             return "maximum payload exceeded";
         case CloseReason::kMaxControlLine:
@@ -62,11 +62,12 @@ Session::Session(Server& server, uint64_t cid, Fd fd, std::string peer,
       peer_uid_(peer_uid),
       parser_(Role::kServer, *this,
               ParserLimits{server.options().max_control_line, server.options().max_payload}),
-      auth_timer_(server.loop(),
-                  [this] {
-                      send_err(err::kAuthenticationTimeout);
-                      close(CloseReason::kAuthTimeout);
-                  }),
+      connect_timer_(server.loop(),
+                     [this] {
+                         // nats-server's words for it, with or without users: clients know them.
+                         send_err(err::kAuthenticationTimeout);
+                         close(CloseReason::kConnectTimeout);
+                     }),
       ping_timer_(server.loop(), [this] { on_ping_timer(); }),
       write_timer_(server.loop(), [this] { on_write_timer(); }),
       started_(server.loop().now()) {}
@@ -80,10 +81,9 @@ Status Session::start(const std::string& info_json, bool auth_required) {
     send_raw("INFO ");
     send_raw(info_json);
     send_raw(" \r\n");
-    if (auth_required) {
-        parser_.require_connect_first(true);
-        auth_timer_.arm_after(server_.options().auth_timeout);
-    }
+    if (auth_required) parser_.require_connect_first(true);
+    if (const auto t = server_.options().connect_timeout; t.count() > 0)
+        connect_timer_.arm_after(t);
     last_activity_ = server_.loop().now();
     ping_timer_.arm_after(server_.options().ping_interval);
     return {};
@@ -161,7 +161,7 @@ bool Session::on_connect(std::string_view json) {
         return false;
     }
     opts_ = std::move(parsed).value();
-    auth_timer_.cancel();
+    connect_timer_.cancel();
     const AuthConfig& auth = server_.auth();
     if (auth.required()) {
         user_ = auth.authenticate(opts_, peer_uid_);
@@ -388,8 +388,9 @@ void Session::flush() {
     if (out_.empty()) {
         write_timer_.cancel();
         // Only an exceptional burst's buffer goes back at once; freeing and
-        // regrowing a working-size buffer on every drain costs page faults.
-        out_.release_if_idle(kKeepOutputBytes);
+        // regrowing a working-size buffer on every drain costs page faults. A
+        // client yet to send CONNECT (perhaps never) keeps none past its INFO.
+        out_.release_if_idle(connected_ ? kKeepOutputBytes : 0);
     }
     update_write_interest();
 }
@@ -436,7 +437,7 @@ void Session::close(CloseReason reason) {
     closing_ = true;
     // The last words (an -ERR) go out before the socket closes, as far as the socket takes them.
     flush();
-    auth_timer_.cancel();
+    connect_timer_.cancel();
     ping_timer_.cancel();
     write_timer_.cancel();
     watch_.stop();

@@ -1,5 +1,5 @@
 // Session: one client connection of the bus — its parser, its output queue, its
-// subscriptions, its timers (auth, ping, write deadline) and its counters. The
+// subscriptions, its timers (connect, ping, write deadline) and its counters. The
 // Server owns sessions and does the routing between them.
 #pragma once
 
@@ -30,7 +30,7 @@ enum class CloseReason {
     kWriteError,
     kProtocolViolation,
     kAuthViolation,
-    kAuthTimeout,
+    kConnectTimeout,
     kMaxPayload,
     kMaxControlLine,
     kMaxConnections,
@@ -54,7 +54,7 @@ class Session final : public ParserSink {
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    // Sends INFO and starts reading; fails if the fd cannot be watched.
+    // Sends INFO, starts reading and the connect timeout; fails if the fd cannot be watched.
     Status start(const std::string& info_json, bool auth_required);
 
     uint64_t cid() const { return cid_; }
@@ -127,7 +127,7 @@ class Session final : public ParserSink {
 
     std::unordered_map<std::string, std::unique_ptr<Subscription>> subs_;  // by sid
 
-    loop::Timer auth_timer_, ping_timer_, write_timer_;
+    loop::Timer connect_timer_, ping_timer_, write_timer_;
     int pings_out_ = 0;
     std::chrono::nanoseconds last_activity_{0};
     std::chrono::nanoseconds stalled_since_{0};  // first EAGAIN of the current backlog

@@ -225,6 +225,15 @@ TEST(Parser, MaxPayloadIsCheckedOnTheControlLine) {
               ParseError::kMaxPayload);
     std::string ok = "PUB foo 1024\r\n" + std::string(1024, 'x') + "\r\n";
     EXPECT_EQ(parse_whole(Role::kServer, ok, limits).error, ParseError::kNone);
+
+    // The body arriving with the line, or after it, is never held.
+    Recorder r;
+    Parser p(Role::kServer, r, limits);
+    EXPECT_EQ(p.feed("PUB foo 2000\r\n" + std::string(500, 'x')), ParseError::kMaxPayload);
+    EXPECT_EQ(p.buffered(), 0u);
+    EXPECT_EQ(p.feed(std::string(1500, 'x') + "\r\n"), ParseError::kMaxPayload);
+    EXPECT_EQ(p.buffered(), 0u);
+    EXPECT_EQ(r.log, "");
 }
 
 TEST(Parser, MaxControlLineWholeAndSplit) {

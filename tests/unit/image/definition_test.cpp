@@ -319,6 +319,23 @@ TEST(Catalog, CoreServicesAlwaysThereAndCommonOptions) {
     EXPECT_TRUE(init.ok()) << init.error().message();
 }
 
+TEST(Catalog, BusConnectTimeout) {
+    DefinitionDir dir;
+    auto plan = dir.eval(R"(return system {
+  services = { service "bus" { connect_timeout = 0.5 } },
+})");
+    ASSERT_TRUE(plan.ok()) << plan.error().message();
+    EXPECT_EQ((*service(*plan, "bus"))["argv"],
+              Json({"keel", "bus", "--ready-fd", "3", "--connect-timeout", "0.5"}));
+    auto negative = dir.eval(R"(return system {
+  services = { service "bus" { connect_timeout = -1 } },
+})");
+    ASSERT_FALSE(negative.ok());
+    EXPECT_NE(negative.error().message().find("connect_timeout must be 0 or more seconds"),
+              std::string::npos)
+        << negative.error().message();
+}
+
 TEST(Definition, ButtonsBecomeKeelDevsButtonSettings) {
     DefinitionDir dir;
     auto plan = dir.eval(R"(return system {
