@@ -31,27 +31,33 @@ int luad_main(int argc, char** argv) {
     log::set_program("keel luad");
     luad::LuadConfig cfg;
     std::string config_file, manifest, socket, socket_mode, lua_path, lua_cpath;
-    std::vector<std::string> preload;
-    int64_t max_children = -1, max_pending = -1, max_request = -1, cpu = -1, as = -1, nproc = -1,
-            nofile = -1, ready_fd = -1;
-    std::chrono::nanoseconds request_timeout{0};
-    bool server_lua_env = false, verbose = false;
+    std::vector<std::string> preload, c_module_dirs;
+    int64_t max_children = -1, per_user = -1, max_pending = -1, pending_per_user = -1,
+            max_request = -1, warm = -1, cpu = -1, as = -1, nproc = -1, nofile = -1, ready_fd = -1;
+    std::chrono::nanoseconds request_timeout{0}, wall{-1};
+    bool server_lua_env = false, allow_binary = false, verbose = false;
 
     Args args("luad", "",
-              "Runs Lua scripts for keel-run clients in a prewarmed process: each\n"
-              "script runs in a forked child with the client's user, groups, stdio,\n"
-              "environment and working directory.");
+              "Runs Lua scripts for keel-run clients in prewarmed processes: each script\n"
+              "runs in a child forked ahead of time that becomes the client (its user,\n"
+              "groups, stdio, environment and working directory) and only then reads the\n"
+              "client's request: the server itself never reads one.");
     args.option("socket", 's', "PATH", "unix socket to listen on [/run/keel/lua.sock]", &socket);
     args.option("socket-mode", 0, "MODE", "socket permissions, octal [0666]", &socket_mode);
     args.option("max-children", 0, "N", "scripts running at once; more wait their turn [64]",
                 &max_children);
+    args.option("max-children-per-user", 0, "N",
+                "scripts of one user running at once (root exempt) [8]", &per_user);
     args.option("max-pending", 0, "N",
-                "connections waiting (sending or queued) before accepting pauses [256]",
-                &max_pending);
-    args.duration_option("request-timeout", "time a client has to send its request [5s]",
+                "connections waiting to start; more are refused at once [1024]", &max_pending);
+    args.option("max-pending-per-user", 0, "N",
+                "connections of one user waiting to start (root exempt) [32]", &pending_per_user);
+    args.duration_option("request-timeout",
+                         "time a connection has to start its request, and then to send it [2s]",
                          &request_timeout);
     args.size_option("max-request", "largest request (arguments + environment) [1MiB]",
                      &max_request);
+    args.option("warm-children", 0, "N", "children forked ahead, waiting for a client [1]", &warm);
     args.list_option("preload", 'p', "MODULE",
                      "compile MODULE at start so that require finds it at once (repeatable)",
                      &preload);
@@ -62,12 +68,22 @@ int luad_main(int argc, char** argv) {
     args.flag("server-lua-env", 0,
               "honour LUA_INIT, LUA_PATH and LUA_CPATH from the server's environment",
               &server_lua_env);
-    args.option("cpu", 0, "SECONDS", "CPU time per script (SIGXCPU, then SIGKILL) [unlimited]",
-                &cpu);
-    args.size_option("address-space", "address space per script [unlimited]", &as);
-    args.option("processes", 0, "N", "processes per user, for scripts (RLIMIT_NPROC) [unlimited]",
-                &nproc);
-    args.option("open-files", 0, "N", "open files per script [the server's own limit]", &nofile);
+    args.flag("allow-binary", 0, "let scripts load precompiled chunks [text only]", &allow_binary);
+    args.list_option("c-module-dir", 0, "DIR",
+                     "where scripts may load C modules from, if only root can change it "
+                     "(repeatable) [Lua's default cpath directories]",
+                     &c_module_dirs);
+    args.option("cpu", 0, "SECONDS",
+                "CPU time per script of a user, then SIGXCPU; 0: none [60; root: none]", &cpu);
+    args.duration_option("wall",
+                         "wall-clock time per script of a user, then SIGKILL; 0: none "
+                         "[10m; root: none]",
+                         &wall);
+    args.size_option("address-space", "address space per script of a user [unlimited]", &as);
+    args.option("processes", 0, "N",
+                "processes of a user, for its scripts (RLIMIT_NPROC); 0: none [1024]", &nproc);
+    args.option("open-files", 0, "N", "open files per script of a user [the server's own limit]",
+                &nofile);
     args.option("config", 'c', "FILE",
                 "settings: a JSON object like the manifest's \"lua\" section", &config_file);
     args.option("manifest", 0, "FILE",
@@ -78,6 +94,11 @@ int luad_main(int argc, char** argv) {
     args.flag("verbose", 'v', "log every script run", &verbose);
     args.epilog(
         "Clients: keel-run SCRIPT [ARGS...] (socket from --socket or $KEEL_LUAD).\n"
+        "Limits: the flags set those of users other than root; root's scripts get the config's\n"
+        "\"root_limits\" (none by default). A script stopped at its wall-clock limit makes\n"
+        "keel-run exit 124, at its CPU limit 128 + the signal, each with a message saying so.\n"
+        "Scripts of users other than root run with no_new_privs and no capabilities.\n"
+        "Defaults and why: docs/lua.md.\n"
         "Signals: SIGTERM/SIGINT stop accepting, SIGTERM the running scripts (SIGKILL after 5s), "
         "exit.\n"
         "Exit codes: 0 after a clean shutdown, 100 bad usage or configuration, 111 cannot listen.");
@@ -102,19 +123,29 @@ int luad_main(int argc, char** argv) {
             return args.usage_error("--socket-mode must be octal, like 0660");
         cfg.socket_mode = static_cast<unsigned>(m);
     }
-    if (max_children == 0 || max_pending == 0) return args.usage_error("limits must be positive");
+    for (int64_t n : {max_children, per_user, max_pending, pending_per_user, warm})
+        if (n == 0) return args.usage_error("counts must be positive");
     if (max_children > 0) cfg.max_children = static_cast<size_t>(max_children);
+    if (per_user > 0) cfg.max_children_per_user = static_cast<size_t>(per_user);
     if (max_pending > 0) cfg.max_pending = static_cast<size_t>(max_pending);
+    if (pending_per_user > 0) cfg.max_pending_per_user = static_cast<size_t>(pending_per_user);
+    if (warm > 0) cfg.warm_children = static_cast<size_t>(warm);
     if (max_request > 0) cfg.max_request = static_cast<size_t>(max_request);
     if (request_timeout.count() > 0) cfg.request_timeout = request_timeout;
     if (!preload.empty()) cfg.preload = preload;
     if (!lua_path.empty()) cfg.lua_path = lua_path;
     if (!lua_cpath.empty()) cfg.lua_cpath = lua_cpath;
     if (server_lua_env) cfg.server_lua_env = true;
-    if (cpu > 0) cfg.limits.cpu = cpu;
-    if (as > 0) cfg.limits.address_space = as;
-    if (nproc > 0) cfg.limits.processes = nproc;
-    if (nofile > 0) cfg.limits.open_files = nofile;
+    if (allow_binary) cfg.allow_binary = true;
+    for (const auto& d : c_module_dirs)
+        if (d.empty() || d[0] != '/')
+            return args.usage_error("--c-module-dir must be an absolute path: " + d);
+    if (!c_module_dirs.empty()) cfg.c_module_dirs = c_module_dirs;
+    if (cpu >= 0) cfg.limits.cpu = cpu;
+    if (wall.count() >= 0) cfg.limits.wall = wall;
+    if (as >= 0) cfg.limits.address_space = as;
+    if (nproc >= 0) cfg.limits.processes = nproc;
+    if (nofile >= 0) cfg.limits.open_files = nofile;
 
     // The server's own environment does not shape the Lua it runs unless asked.
     if (!cfg.server_lua_env) {

@@ -63,8 +63,9 @@ static void usage(void) {
           "  --socket PATH  the server's socket [$KEEL_LUAD, else " KEEL_RUN_DEFAULT_SOCKET "]\n"
           "  --version      print the version\n"
           "\n"
-          "Exit codes: the script's; 100 bad usage or a request the server refused,\n"
-          "111 the server cannot be reached.\n");
+          "Exit codes: the script's; 124 the server stopped it at its wall-clock limit,\n"
+          "128 + N at its CPU limit (signal N); 100 bad usage or a request the server\n"
+          "refused; 111 the server cannot be reached or is busy.\n");
 }
 
 /* The request, in a buffer sized up front (mmap: no malloc linked in). */
@@ -157,6 +158,12 @@ static void exit_like(const char* line) {
         const char* msg = strchr(line + 6, ' ');
         say(msg ? msg + 1 : "the server refused the request", 0, 0);
         exit(n > 0 && n < 256 ? n : 100);
+    }
+    if ((n = word_number(line, "killed")) >= 0) {
+        /* Stopped at a limit: 124 (wall clock, as timeout(1)) or 128 + the signal. */
+        const char* msg = strchr(line + 7, ' ');
+        say(msg ? msg + 1 : "the script was stopped at a limit", 0, 0);
+        exit(n > 0 && n < 256 ? n : 124);
     }
     say("unexpected answer from the server: ", line, 0);
     exit(111);

@@ -74,8 +74,9 @@ bool lua_init(lua_State* L, const Script& s) {
         init = std::getenv(name + 1);
     }
     if (!init) return true;
-    int st = init[0] == '@' ? luaL_loadfile(L, init + 1)
-                            : luaL_loadbuffer(L, init, std::strlen(init), name);
+    const char* mode = s.binary_chunks ? nullptr : "t";
+    int st = init[0] == '@' ? luaL_loadfilex(L, init + 1, mode)
+                            : luaL_loadbufferx(L, init, std::strlen(init), name, mode);
     if (st != LUA_OK) return load_error(L, s);
     return call(L, s, 0);
 }
@@ -202,7 +203,8 @@ int run(lua_State* L, const Script& s) {
         if (!run_main(L, s, false)) return kExitError;
     }
     if (!s.path.empty()) {
-        int st = luaL_loadfile(L, s.path == "-" ? nullptr : s.path.c_str());
+        int st = luaL_loadfilex(L, s.path == "-" ? nullptr : s.path.c_str(),
+                                s.binary_chunks ? nullptr : "t");
         if (st != LUA_OK) {
             load_error(L, s);
             return kExitLoad;

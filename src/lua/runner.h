@@ -22,6 +22,9 @@ struct Script {
     // os.exit leaves with _exit after flushing stdio (a forked child must not run
     // its parent's atexit handlers).
     bool quick_exit = false;
+    // Precompiled chunks accepted for the script and LUA_INIT (keel luad's children
+    // take text only unless configured otherwise: docs/lua.md).
+    bool binary_chunks = true;
 };
 
 // Opens the standard libraries and preloads keel into a fresh state.

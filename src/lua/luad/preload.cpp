@@ -20,14 +20,23 @@ std::string search(lua_State* L, const std::string& name, const char* field) {
     return found;
 }
 
-// package.preload loader: upvalues bytecode, chunk name, path.
+// The preloads of this process's state. The loaders know theirs by index, not by
+// an upvalue holding the bytecode: a script could swap that (debug.setupvalue) for
+// a binary chunk of its own making, and this loader does load binary chunks.
+const std::vector<Preload>* g_installed = nullptr;
+
+// package.preload loader: upvalue 1, the index of its preload.
 int load_preload(lua_State* L) {
-    size_t n;
-    const char* code = lua_tolstring(L, lua_upvalueindex(1), &n);
-    const char* chunk = lua_tostring(L, lua_upvalueindex(2));
-    if (luaL_loadbufferx(L, code, n, chunk, "b") != LUA_OK) return lua_error(L);
-    lua_pushvalue(L, 1);                    // module name
-    lua_pushvalue(L, lua_upvalueindex(3));  // file name, as the file searcher passes it
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(1));
+    if (!g_installed || i < 0 || static_cast<size_t>(i) >= g_installed->size())
+        return luaL_error(L, "no such preload");
+    const Preload& p = (*g_installed)[static_cast<size_t>(i)];
+    lua_pushfstring(L, "@%s", p.path.c_str());
+    if (luaL_loadbufferx(L, p.bytecode.data(), p.bytecode.size(), lua_tostring(L, -1), "b") !=
+        LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, 1);                // module name
+    lua_pushstring(L, p.path.c_str());  // file name, as the file searcher passes it
     lua_call(L, 2, 1);
     return 1;
 }
@@ -68,15 +77,14 @@ Result<std::vector<Preload>> compile_preloads(lua_State* L, const std::vector<st
 }
 
 void install_preloads(lua_State* L, const std::vector<Preload>& preloads) {
+    g_installed = &preloads;
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-    for (const auto& p : preloads) {
-        if (p.bytecode.empty())
+    for (size_t i = 0; i < preloads.size(); ++i) {
+        if (preloads[i].bytecode.empty())
             continue;  // C modules: the normal searcher finds them, already linked
-        lua_pushlstring(L, p.bytecode.data(), p.bytecode.size());
-        lua_pushstring(L, ("@" + p.path).c_str());
-        lua_pushstring(L, p.path.c_str());
-        lua_pushcclosure(L, load_preload, 3);
-        lua_setfield(L, -2, p.name.c_str());
+        lua_pushinteger(L, static_cast<lua_Integer>(i));
+        lua_pushcclosure(L, load_preload, 1);
+        lua_setfield(L, -2, preloads[i].name.c_str());
     }
     lua_pop(L, 1);
 }

@@ -22,7 +22,8 @@ struct Preload {
 // keeps C modules linked). Errors name the module and why.
 Result<std::vector<Preload>> compile_preloads(lua_State* L, const std::vector<std::string>& names);
 
-// Makes each Lua preload require-able in a child's state without searching or parsing.
+// Makes each Lua preload require-able in a child's state without searching or
+// parsing. `preloads` must outlive L (one set per process: the last installed).
 void install_preloads(lua_State* L, const std::vector<Preload>& preloads);
 
 }  // namespace keel::luad

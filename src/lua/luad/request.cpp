@@ -107,6 +107,11 @@ size_t RequestParser::feed(std::string_view data) {
     return used;
 }
 
+size_t RequestParser::wanted() const {
+    if (state_ != State::kNeedMore) return 0;
+    return (have_header_ ? body_len_ : KEEL_RUN_HEADER_LEN) - buf_.size();
+}
+
 void RequestParser::decode() {
     Reader r(buf_);
     uint32_t argc, envc;

@@ -33,6 +33,10 @@ class RequestParser {
     size_t feed(std::string_view data);
 
     State state() const { return state_; }
+    // How many more bytes the current part (header, then body) needs: a reader of a
+    // stream socket asks for exactly this much, so that it never takes the bytes
+    // that follow the request. 0 once done or failed.
+    size_t wanted() const;
     // Why the request was refused (kError).
     const std::string& error() const { return error_; }
     // The request (kDone); may be moved from.

@@ -7,9 +7,14 @@
  * All integers are little-endian. The first sendmsg carries exactly three fds as
  * SCM_RIGHTS: the client's stdin, stdout and stderr. Who the client is comes from
  * the socket (SO_PEERCRED, SO_PEERGROUPS), never from the request.
+ * The server never reads the request itself: a child forked ahead of time does,
+ * after it has become the client (luad/child.h), exactly up to the request's end.
  * Afterwards every byte the client sends is a signal number to forward to the
  * script's process group. The server answers with one line and closes:
- *   "exit N\n" | "signal N\n" | "error CODE MESSAGE\n" (CODE: the client's exit code)
+ *   "exit N\n" | "signal N\n"                   the script's end
+ *   "killed CODE MESSAGE\n"                      stopped at a limit (wall clock: CODE 124,
+ *                                                as timeout(1); CPU: 128 + the signal)
+ *   "error CODE MESSAGE\n"                       refused (CODE: the client's exit code)
  */
 #ifndef KEEL_LUAD_WIRE_H
 #define KEEL_LUAD_WIRE_H

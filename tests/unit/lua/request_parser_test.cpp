@@ -67,6 +67,31 @@ TEST(RequestParser, LeavesBytesAfterTheRequest) {
     EXPECT_EQ(p.feed("xyz"), 0u);
 }
 
+// A child reading its request from the client's stream socket asks for wanted()
+// bytes at a time: it never reads past the request (what follows are signals).
+TEST(RequestParser, WantedNeverReachesPastTheRequest) {
+    std::string wire = encode_request(sample());
+    RequestParser p(1 << 20);
+    EXPECT_EQ(p.wanted(), 12u);
+    size_t off = 0;
+    int reads = 0;
+    while (p.state() == RequestParser::State::kNeedMore) {
+        size_t n = std::min<size_t>(p.wanted(), 7);  // a short read now and then
+        ASSERT_GT(n, 0u);
+        ASSERT_LE(off + p.wanted(), wire.size()) << "asks for bytes beyond the request";
+        EXPECT_EQ(p.feed(std::string_view(wire).substr(off, n)), n);
+        off += n;
+        ++reads;
+    }
+    EXPECT_EQ(p.state(), RequestParser::State::kDone) << p.error();
+    EXPECT_EQ(off, wire.size());
+    EXPECT_EQ(p.wanted(), 0u);
+    EXPECT_GT(reads, 2);
+    RequestParser bad(1 << 20);
+    bad.feed("GET / HTTP/1.1\r\n");
+    EXPECT_EQ(bad.wanted(), 0u);
+}
+
 std::string refused(const std::string& wire, size_t max = 1 << 20) {
     RequestParser p(max);
     p.feed(wire);
