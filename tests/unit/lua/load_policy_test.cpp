@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/skip.h"
+
 namespace keel::luad {
 namespace {
 
@@ -54,7 +56,7 @@ std::string refusal(const LoadPolicy& p, const std::string& path, std::string* r
 }
 
 TEST(LoadPolicy, CModulesOnlyFromAllowedDirectoriesOnlyRootCanChange) {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the files must be root's";
+    if (::geteuid() != 0) KEEL_SKIP("root", "needs root: the files must be root's");
     Dir d;
     std::string allowed = d.sub("allowed", 0755), other = d.sub("other", 0755);
     auto p = policy_for({allowed});
