@@ -167,4 +167,10 @@ Result<struct stat> stat_path(const std::string& path, bool follow) {
     return st;
 }
 
+Result<struct stat> stat_fd(int fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return errno_error("cannot stat fd " + std::to_string(fd));
+    return st;
+}
+
 }  // namespace keel::sys

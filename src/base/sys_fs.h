@@ -49,5 +49,6 @@ Result<gid_t> group_id(const std::string& name);
 Status remove_tree(const std::string& path);
 // lstat(2) (stat(2) when `follow`); ENOENT comes back as an Error with that code.
 Result<struct stat> stat_path(const std::string& path, bool follow = false);
+Result<struct stat> stat_fd(int fd);
 
 }  // namespace keel::sys
