@@ -4,12 +4,16 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <memory>
+
+#include "base/line_writer.h"
 
 namespace keel::log {
 namespace {
 
 const char* g_program = "keel";
 Level g_level = Level::kInfo;
+std::unique_ptr<LineWriter> g_writer;
 
 void emit(Level level, const char* fmt, va_list ap) {
     if (!enabled(level)) return;
@@ -23,6 +27,7 @@ void emit(Level level, const char* fmt, va_list ap) {
     size_t len = static_cast<size_t>(n) + static_cast<size_t>(m);
     if (len > sizeof line - 2) len = sizeof line - 2;
     line[len++] = '\n';
+    if (g_writer) return g_writer->write_line(std::string_view(line, len));
     ssize_t ignored = ::write(STDERR_FILENO, line, len);
     (void)ignored;
 }
@@ -37,6 +42,18 @@ void set_level(Level level) {
 }
 bool enabled(Level level) {
     return level >= g_level;
+}
+
+Status use_line_writer(size_t capacity) {
+    auto w = KEEL_TRY(LineWriter::for_fd(STDERR_FILENO, capacity, g_program));
+    auto next = std::make_unique<LineWriter>(std::move(w));
+    if (g_writer) next->take_over(*g_writer);
+    g_writer = std::move(next);
+    return {};
+}
+
+LineWriter* line_writer() {
+    return g_writer.get();
 }
 
 #define KEEL_LOG_FN(fn, level)      \

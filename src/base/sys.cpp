@@ -1,6 +1,7 @@
 #include "base/sys.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -48,6 +49,23 @@ Result<size_t> writev(int fd, const iovec* iov, int count) {
         ssize_t n = ::writev(fd, iov, count);
         if (n >= 0) return static_cast<size_t>(n);
         if (errno != EINTR) return errno_error("writev");
+    }
+}
+
+Result<size_t> send(int fd, const void* buf, size_t len, int flags) {
+    for (;;) {
+        ssize_t n = ::send(fd, buf, len, flags | MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<size_t>(n);
+        if (errno != EINTR) return errno_error("send");
+    }
+}
+
+Result<bool> wait_writable(int fd, int timeout_ms) {
+    pollfd p{fd, POLLOUT, 0};
+    for (;;) {
+        int n = ::poll(&p, 1, timeout_ms);
+        if (n >= 0) return n > 0;
+        if (errno != EINTR) return errno_error("poll");
     }
 }
 

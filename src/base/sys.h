@@ -26,6 +26,10 @@ Result<size_t> write(int fd, const void* buf, size_t len);
 // Writes all `len` bytes (a blocking fd: files, pipes, terminals).
 Status write_all(int fd, const void* buf, size_t len);
 Result<size_t> writev(int fd, const iovec* iov, int count);
+// send(2) with `flags` (MSG_NOSIGNAL added); EAGAIN comes back as an Error with that code.
+Result<size_t> send(int fd, const void* buf, size_t len, int flags);
+// Whether `fd` takes a write now, waiting up to `timeout_ms` (0: just look) for it.
+Result<bool> wait_writable(int fd, int timeout_ms);
 
 Result<Fd> epoll_create();
 Status epoll_ctl(int epfd, int op, int fd, epoll_event* ev);

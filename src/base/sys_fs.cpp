@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <vector>
 
-#include "base/random.h"
 #include "base/sys.h"
 
 namespace keel::sys {
@@ -90,18 +89,6 @@ Status write_existing(const std::string& path, std::string_view data) {
     }
 }
 
-Status replace_symlink(const std::string& target, const std::string& path) {
-    std::string tmp = path + ".keel-" + random_token(8);
-    if (::symlink(target.c_str(), tmp.c_str()) < 0)
-        return errno_error("cannot create link " + path);
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        Error e = errno_error("cannot create link " + path);
-        ::unlink(tmp.c_str());
-        return e;
-    }
-    return {};
-}
-
 Result<std::string> read_link(const std::string& path) {
     char buf[4096];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
@@ -159,28 +146,6 @@ Result<gid_t> group_id(const std::string& name) {
     return gr.gr_gid;
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-    // Per process, so concurrent writers of one path never share a temporary.
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-    if (!fd) return errno_error("cannot create " + tmp);
-    auto fail = [&](Error e) {
-        (void)unlink_if_exists(tmp);
-        return e;
-    };
-    for (size_t off = 0; off < data.size();) {
-        auto n = write(fd.get(), data.data() + off, data.size() - off);
-        if (!n) return fail(Error("cannot write " + tmp, n.error().code()));
-        off += *n;
-    }
-    if (::fchmod(fd.get(), mode) < 0) return fail(errno_error("cannot chmod " + tmp));
-    if (::fsync(fd.get()) < 0) return fail(errno_error("cannot fsync " + tmp));
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0)
-        return fail(errno_error("cannot rename " + tmp + " to " + path));
-    return {};
-}
-
 Status remove_tree(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0) {
@@ -199,6 +164,12 @@ Result<struct stat> stat_path(const std::string& path, bool follow) {
     struct stat st;
     if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) < 0)
         return errno_error("cannot stat " + path);
+    return st;
+}
+
+Result<struct stat> stat_fd(int fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return errno_error("cannot stat fd " + std::to_string(fd));
     return st;
 }
 

@@ -33,8 +33,6 @@ Status read_attribute(const char* path, std::string* out);
 Status read_attribute_at(int dirfd, const char* name, std::string* out);
 // Writes `data` to an existing file (sysfs attributes): one write, no O_CREAT.
 Status write_existing(const std::string& path, std::string_view data);
-// Creates `path` as a symlink to `target`, replacing what is there atomically.
-Status replace_symlink(const std::string& target, const std::string& path);
 // The target of the symlink at `path`, or an Error (ENOENT, EINVAL if not a link).
 Result<std::string> read_link(const std::string& path);
 // Removes an empty directory; a non-empty or missing one is not an error.
@@ -46,13 +44,11 @@ Result<MappedFile> map_file(const std::string& path);
 Result<uid_t> user_id(const std::string& name);
 Result<gid_t> group_id(const std::string& name);
 
-// Replaces `path` with `data` so a reader (or a power cut) sees the old or the new
-// content, never a part: temporary file beside it, fsync, rename.
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 // Removes `path` and, for a directory, everything below it (symlinks are not
 // followed); a missing path is not an error.
 Status remove_tree(const std::string& path);
 // lstat(2) (stat(2) when `follow`); ENOENT comes back as an Error with that code.
 Result<struct stat> stat_path(const std::string& path, bool follow = false);
+Result<struct stat> stat_fd(int fd);
 
 }  // namespace keel::sys

@@ -62,8 +62,9 @@ int init_main(int argc, char** argv) {
     bool verbose = false;
     args.flag("verbose", 'v', "log every state change", &verbose);
     args.epilog(
-        "Signals: as PID 1, SIGTERM/SIGUSR2 power off and SIGINT (Ctrl-Alt-Del)/SIGUSR1 reboot;\n"
-        "otherwise SIGTERM/SIGINT stop every service (dependents first) and exit.\n"
+        "Signals: as PID 1, SIGTERM/SIGUSR2/SIGPWR power off and SIGINT (Ctrl-Alt-Del)/SIGUSR1\n"
+        "reboot; otherwise they stop every service (dependents first) and exit. Every other\n"
+        "signal is logged and ignored (docs/init.md).\n"
         "Exit codes: 0 stopped cleanly, 100 bad usage or manifest, 111 system error.");
     // The kernel hands PID 1 the boot arguments it did not understand ("splash",
     // "single"...): exiting over them would panic the machine, so PID 1 drops them.

@@ -85,6 +85,10 @@ int print_status(const json& st, bool as_json) {
     if (st.contains("bus") && st["bus"]["dropped"].get<uint64_t>() > 0)
         std::printf("(%llu events dropped while the bus was away)\n",
                     static_cast<unsigned long long>(st["bus"]["dropped"].get<uint64_t>()));
+    if (st.contains("console") && st["console"]["dropped_lines"].get<uint64_t>() > 0)
+        std::printf(
+            "(%llu of init's own log lines dropped: its console was not being read)\n",
+            static_cast<unsigned long long>(st["console"]["dropped_lines"].get<uint64_t>()));
     return kExitOk;
 }
 

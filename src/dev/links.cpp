@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/durable.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"

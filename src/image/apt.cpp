@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/digest.h"

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/digest.h"
@@ -200,7 +201,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
 
     PackageSource source;
     source.cache_dir = options.cache_dir.empty() ? default_cache_dir() : options.cache_dir;
-    KEEL_TRY_STATUS(sys::make_dirs(source.cache_dir, 0755));
+    KEEL_TRY_STATUS(sys::make_dirs_durable(source.cache_dir, 0755));
     result.lock = dir_of(options.definition) + "/system.lock";
     Lock lock = KEEL_TRY(locked_packages(plan, result.lock, source, options.update_lock, progress));
     std::vector<std::string> debs = KEEL_TRY(fetch_packages(lock, source, progress));
@@ -208,7 +209,7 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     std::vector<SizeLine> pruned;
     Tree tree = KEEL_TRY(assemble(plan, debs, lock, kernel, progress, pruned));
 
-    KEEL_TRY_STATUS(sys::make_dirs(options.out_dir, 0755));
+    KEEL_TRY_STATUS(sys::make_dirs_durable(options.out_dir, 0755));
     result.initramfs = options.out_dir + "/initramfs.img";
     result.kernel = options.out_dir + "/vmlinuz";
     result.rootfs = options.rootfs ? options.out_dir + "/rootfs" : "";
@@ -239,7 +240,11 @@ Result<BuildResult> build_system(const BuildOptions& options, Progress& progress
     if (options.rootfs) {
         progress.step("writing " + result.rootfs);
         KEEL_TRY_STATUS(sys::remove_tree(result.rootfs));
-        KEEL_TRY_STATUS(write_directory(tree, result.rootfs, progress));
+        // Written beside it and published: on disk before the stamp says it is there.
+        const std::string tmp = result.rootfs + ".tmp";
+        KEEL_TRY_STATUS(sys::remove_tree(tmp));  // what a build cut short left
+        KEEL_TRY_STATUS(write_directory(tree, tmp, progress));
+        KEEL_TRY_STATUS(sys::publish(tmp, result.rootfs));
     }
     Tree modules = take_modules(tree);
     std::vector<CpioPart> parts = {{&tree, {}}};

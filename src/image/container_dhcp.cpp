@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/c_strings.h"
+#include "base/durable.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "image/writers.h"
 
@@ -350,14 +351,9 @@ Result<std::vector<uint64_t>> write_cpio_parts(const std::vector<CpioPart>& part
     // Through a temporary file: a failed write never leaves a truncated image
     // where a previous good one was (nor the good one changed: a part reused
     // from it was read before).
-    std::string tmp = path + ".tmp";
-    auto sizes = [&]() -> Result<std::vector<uint64_t>> {
-        auto fd = KEEL_TRY(sys::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        auto s = KEEL_TRY(write_parts(parts, fd.get(), path, compression, progress));
-        KEEL_TRY_STATUS(sys::rename(tmp, path));
-        return s;
-    }();
-    if (!sizes) (void)sys::unlink_if_exists(tmp);
+    auto file = KEEL_TRY(sys::AtomicFile::create(path, 0644));
+    auto sizes = KEEL_TRY(write_parts(parts, file.fd(), path, compression, progress));
+    KEEL_TRY_STATUS(file.commit());
     return sizes;
 }
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/packages.h"
@@ -154,8 +155,8 @@ Result<std::vector<Entry>> from_json(const std::string& file) {
     return entries;
 }
 
-// Unpacks the .deb into `dir` (through a temporary dir renamed into place, so a
-// crash never leaves a half-unpacked cache entry).
+// Unpacks the .deb into `dir` (through a temporary dir published in place, so a
+// crash never leaves a half-unpacked or unsynced cache entry that later builds trust).
 Result<std::vector<Entry>> unpack(const std::string& deb, const std::string& dir) {
     std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
     KEEL_TRY_STATUS(sys::remove_tree(tmp));
@@ -186,8 +187,9 @@ Result<std::vector<Entry>> unpack(const std::string& deb, const std::string& dir
         // A leftover without entries.json is incomplete; a complete one from a
         // concurrent build wins and ours is dropped, so no reader sees files vanish.
         if (!sys::stat_path(dir + "/entries.json").ok()) KEEL_TRY_STATUS(sys::remove_tree(dir));
-        if (!sys::rename(tmp, dir).ok()) {
+        if (auto st = sys::publish(tmp, dir); !st) {
             KEEL_TRY_STATUS(sys::remove_tree(tmp));
+            if (st.error().code() != ENOTEMPTY && st.error().code() != EEXIST) return st.error();
             return from_json(dir + "/entries.json");
         }
         return entries;

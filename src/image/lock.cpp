@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <set>
 
+#include "base/durable.h"
 #include "base/sys.h"
-#include "base/sys_fs.h"
 #include "image/packages.h"
 
 namespace keel::image {

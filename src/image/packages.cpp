@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/apt.h"
@@ -183,7 +184,7 @@ Result<std::vector<std::string>> fetch_packages(const Lock& lock, const PackageS
                                                 Progress& progress) {
     if (source.cache_dir.empty()) return Error("no package cache dir given");
     std::string debs = source.cache_dir + "/debs";
-    KEEL_TRY_STATUS(sys::make_dirs(debs, 0755));
+    KEEL_TRY_STATUS(sys::make_dirs_durable(debs, 0755));
     std::vector<std::string> paths;
     std::vector<const LockedPackage*> missing;
     uint64_t missing_bytes = 0;

@@ -9,7 +9,7 @@
 
 namespace keel::image {
 
-// Written to a temporary name and renamed: a reader sees all of it or nothing.
+// Through sys::write_file_atomic: a reader sees all of it or nothing.
 Status write_state_file(const std::string& path, const nlohmann::json& state);
 
 }  // namespace keel::image

@@ -1,5 +1,6 @@
 #include "init/bus_link.h"
 
+#include "base/line_writer.h"
 #include "base/log.h"
 #include "base/sys.h"
 #include "init/supervisor/supervisor.h"
@@ -80,6 +81,10 @@ void BusLink::on_request(const bus::Message& m) {
         if (!only.empty() && st["services"].empty())
             return reply(m, {{"error", "no service '" + only + "'"}});
         st["bus"] = {{"connected", client_.connected()}, {"dropped", client_.dropped()}};
+        // init's own log lines its stderr (the console) did not take: waiting, dropped.
+        const LineWriter* w = log::line_writer();
+        st["console"] = {{"dropped_lines", w ? w->dropped_lines() : 0},
+                         {"buffered_bytes", w ? w->buffered_bytes() : 0}};
         // A client that subscribed too late for system.ready learns when it was; `time`
         // and `uptime` are one moment, to place the services' `since` on the boot clock.
         st["time"] = sys::unix_time();

@@ -8,10 +8,12 @@
 #include <cstring>
 #include <memory>
 
+#include "base/line_writer.h"
 #include "base/log.h"
 #include "base/random.h"
 #include "base/sys.h"
 #include "init/bus_link.h"
+#include "init/log_drain.h"
 #include "init/manifest/manifest.h"
 #include "init/pid1/emergency_shell.h"
 #include "init/pid1/loopback.h"
@@ -57,6 +59,7 @@ class InitDaemon {
     const InitOptions& o_;
     loop::EventLoop& loop_;
     double started_;  // sys::uptime() on entry
+    LogDrain log_drain_;
     loop::SignalWatch signals_;
     std::unique_ptr<Cgroups> cgroups_;
     std::unique_ptr<BusLink> link_;
@@ -85,9 +88,22 @@ std::vector<std::string> InitDaemon::service_env() const {
 }
 
 int InitDaemon::run() {
-    ::signal(SIGPIPE, SIG_IGN);  // a dead log reader must never kill init
-    auto st = signals_.start(loop_, {SIGCHLD, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGQUIT},
-                             [this](int sig) { on_signal(sig); });
+    // Raised by init's own writes (a log reader gone, a file size limit): ignored
+    // outright, not read from the signalfd, where logging them would raise them again.
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGXFSZ, SIG_IGN);
+    // Before anything logs: a console or pipe nobody drains must never stop init.
+    if (auto st = log_drain_.start(loop_); !st)
+        log::warning("stderr: %s (logging blocks)", st.error().message().c_str());
+    // Every signal it may be sent comes through the loop: a few have a meaning
+    // (on_signal), the rest are logged and ignored, and none can kill it. SIGKILL and
+    // SIGSTOP cannot be caught: the kernel keeps them from PID 1 of a namespace
+    // when they come from inside it, but not from an ancestor namespace.
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGPIPE);
+    sigdelset(&all, SIGXFSZ);
+    auto st = signals_.start(loop_, all, [this](int sig) { on_signal(sig); });
     if (!st) {
         log::fatal("cannot watch signals: %s", st.error().message().c_str());
         return 111;
@@ -96,6 +112,9 @@ int InitDaemon::run() {
         ::umask(022);
         (void)::chdir("/");
         mount_early();
+        // With /proc mounted now, stderr can get a non-blocking description of its own.
+        if (log::line_writer() && log::line_writer()->mode() == LineWriter::Mode::kPollFirst)
+            (void)log_drain_.start(loop_);
         if (auto lo = bring_loopback_up(); !lo) log::warning("%s", lo.error().message().c_str());
         trap_ctrl_alt_del();
     } else if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
@@ -194,6 +213,7 @@ void InitDaemon::on_signal(int sig) {
             return reap();
         case SIGTERM:
         case SIGUSR2:
+        case SIGPWR:  // how lxc and other container managers stop a container's init
             return power(o_.pid1 ? "poweroff" : "stop");
         case SIGINT:
         case SIGUSR1:
@@ -298,7 +318,10 @@ int run_init(const InitOptions& options) {
         return 111;
     }
     InitDaemon d(options, **loop, started);
-    return d.run();
+    int code = d.run();
+    // Its last lines, if the reader is slow: waited for, but not forever.
+    if (LineWriter* w = log::line_writer()) (void)w->flush_within(std::chrono::milliseconds(500));
+    return code;
 }
 
 }  // namespace keel::init

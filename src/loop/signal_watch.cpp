@@ -22,6 +22,14 @@ pid_t g_owner = 0;
 }  // namespace
 
 Status SignalWatch::start(EventLoop& loop, std::initializer_list<int> signals, Callback cb) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : signals)
+        sigaddset(&set, s);
+    return start(loop, set, std::move(cb));
+}
+
+Status SignalWatch::start(EventLoop& loop, const sigset_t& signals, Callback cb) {
     stop();
     if (g_owner != ::getpid()) {
         for (auto& u : g_use)
@@ -30,11 +38,11 @@ Status SignalWatch::start(EventLoop& loop, std::initializer_list<int> signals, C
     }
     pid_ = g_owner;
     const sigset_t current = KEEL_TRY(sys::blocked_signals());
-    sigemptyset(&mask_);
+    mask_ = signals;
     sigset_t to_block;
     sigemptyset(&to_block);
-    for (int s : signals) {
-        sigaddset(&mask_, s);
+    for (int s = 1; s < NSIG; ++s) {
+        if (sigismember(&mask_, s) != 1) continue;
         if (g_use[s].users++ == 0) {
             g_use[s].was_blocked = sigismember(&current, s);
             sigaddset(&to_block, s);
@@ -66,7 +74,7 @@ void SignalWatch::stop() {
     sigset_t to_unblock;
     sigemptyset(&to_unblock);
     for (int s = 1; s < NSIG; ++s) {
-        if (!sigismember(&mask_, s)) continue;
+        if (sigismember(&mask_, s) != 1) continue;
         if (--g_use[s].users == 0 && !g_use[s].was_blocked) sigaddset(&to_unblock, s);
     }
     (void)sys::unblock_signals(to_unblock);

@@ -25,6 +25,7 @@ class SignalWatch {
     SignalWatch& operator=(const SignalWatch&) = delete;
 
     Status start(EventLoop& loop, std::initializer_list<int> signals, Callback cb);
+    Status start(EventLoop& loop, const sigset_t& signals, Callback cb);
     void stop();
 
   private:

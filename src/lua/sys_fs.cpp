@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "base/durable.h"
 #include "base/fd.h"
-#include "base/random.h"
 #include "base/sys.h"
 #include "lua/lua_util.h"
 #include "lua/sys_parts.h"
@@ -126,8 +126,9 @@ int l_readfile(lua_State* L) {
 }
 
 // writefile(path, data [, {mode=0644, append=false, atomic=false, sync=false}])
-// atomic: write a temporary file beside it, fsync, rename over: readers see the
-// old or the new contents, never a mix.
+// atomic: through sys::write_file_atomic (a temporary beside it, fsync, rename
+// over, fsync the directory): readers see the old or the new contents, never a
+// mix, and a power cut after it returned keeps the new.
 int l_writefile(lua_State* L) {
     std::string_view data = check_view(L, 2);
     const char* path = luaL_checkstring(L, 1);
@@ -135,31 +136,15 @@ int l_writefile(lua_State* L) {
     auto mode = static_cast<mode_t>(opt_int(L, 3, 3, "mode", 0644));
     bool append = opt_bool(L, 3, 3, "append", false);
     bool atomic = opt_bool(L, 3, 3, "atomic", false);
-    bool sync = opt_bool(L, 3, 3, "sync", false) || atomic;
+    bool sync = opt_bool(L, 3, 3, "sync", false);
     luaL_argcheck(L, !(append && atomic), 3, "append and atomic exclude each other");
-    std::string target = path;
-    std::string tmp = atomic ? target + ".tmp-" + random_token(8) : target;
-    int flags =
-        O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC) | (atomic ? O_EXCL : 0);
-    int fd = ::open(tmp.c_str(), flags, mode);
-    if (fd < 0) return push_errno(L, tmp);
+    if (atomic) return push_status(L, sys::write_file_atomic(path, data, mode));
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), mode);
+    if (fd < 0) return push_errno(L, path);
     Fd owned(fd);
     auto written = sys::write_all(fd, data.data(), data.size());
     if (!written) errno = written.error().code();
-    if (!written || (sync && ::fsync(fd) < 0)) {
-        int err = errno;
-        if (atomic) ::unlink(tmp.c_str());
-        errno = err;
-        return push_errno(L, tmp);
-    }
-    if (atomic) {
-        if (::fchmod(fd, mode) < 0 || ::rename(tmp.c_str(), target.c_str()) < 0) {
-            int err = errno;
-            ::unlink(tmp.c_str());
-            errno = err;
-            return push_errno(L, target);
-        }
-    }
+    if (!written || (sync && ::fsync(fd) < 0)) return push_errno(L, path);
     lua_pushboolean(L, 1);
     return 1;
 }

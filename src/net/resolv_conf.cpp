@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "base/durable.h"
 #include "base/sys.h"
-#include "base/sys_fs.h"
 
 namespace keel::net {
 

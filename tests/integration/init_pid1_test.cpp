@@ -3,7 +3,6 @@
 // namespace, reboot over the bus, and the emergency shell for a broken manifest.
 // Inside a PID namespace reboot(2) ends the namespace: poweroff shows as its init
 // killed by SIGINT, reboot as SIGHUP.
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include "integration/init_fixture.h"
@@ -13,42 +12,6 @@ namespace {
 
 bool contains(const std::string& h, std::string_view n) {
     return h.find(n) != std::string::npos;
-}
-
-std::optional<Missing> pid1_unavailable() {
-    if (::geteuid() != 0) return Missing{"root", "needs root for PID and mount namespaces"};
-    if (::system("unshare --pid --mount --uts --fork --propagation private true 2>/dev/null") != 0)
-        return Missing{"namespaces", "unshare --pid --mount --uts is refused here"};
-    return std::nullopt;
-}
-
-// Children of `parent` as {pid, state} from /proc.
-std::vector<std::pair<pid_t, char>> children_of(pid_t parent) {
-    std::vector<std::pair<pid_t, char>> out;
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
-    while (dirent* e = ::readdir(dir.get())) {
-        char* end = nullptr;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0) continue;
-        std::string stat = read_file("/proc/" + std::string(e->d_name) + "/stat");
-        auto close = stat.rfind(')');
-        if (close == std::string::npos || close + 4 > stat.size()) continue;
-        char state = stat[close + 2];
-        pid_t ppid = std::atoi(stat.c_str() + close + 4);
-        if (ppid == parent) out.emplace_back(static_cast<pid_t>(pid), state);
-    }
-    return out;
-}
-
-// The namespace's init: unshare's child.
-pid_t init_pid_of(pid_t unshare_pid) {
-    auto deadline = Clock::now() + slow(5s);
-    while (Clock::now() < deadline) {
-        auto kids = children_of(unshare_pid);
-        if (!kids.empty()) return kids.front().first;
-        std::this_thread::sleep_for(10ms);
-    }
-    return -1;
 }
 
 bool host_tmp_is_mount() {
@@ -100,17 +63,17 @@ TEST_F(Pid1, BootsReapsAndPowersOffInOrder) {
     // An exiting process has no cmdline yet is no zombie: it counts as a stray.
     auto strays = [&] {
         auto kids = children_of(init_pid);
-        std::erase_if(kids, [](const auto& k) {
-            std::string argv = read_file("/proc/" + std::to_string(k.first) + "/cmdline");
-            return k.second != 'Z' && (contains(argv, "1000") || contains(argv, "bus"));
+        std::erase_if(kids, [](const ProcEntry& k) {
+            std::string argv = read_file("/proc/" + std::to_string(k.pid) + "/cmdline");
+            return k.state != 'Z' && (contains(argv, "1000") || contains(argv, "bus"));
         });
         return kids;
     };
     for (auto deadline = Clock::now() + slow(5s); !strays().empty() && Clock::now() < deadline;)
         std::this_thread::sleep_for(10ms);
-    for (auto [pid, state] : strays())
-        ADD_FAILURE() << "child " << pid << " of PID 1 left (state " << state << ", "
-                      << read_file("/proc/" + std::to_string(pid) + "/cmdline") << ")\n"
+    for (const ProcEntry& k : strays())
+        ADD_FAILURE() << "child " << k.pid << " of PID 1 left (state " << k.state << ", "
+                      << read_file("/proc/" + std::to_string(k.pid) + "/cmdline") << ")\n"
                       << init.log();
 
     NatsWatcher w(init.url(), {"service.>", "system.>"});

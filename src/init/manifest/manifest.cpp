@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/signals.h"
 #include "base/sys.h"
 #include "init/manifest/dependency_order.h"
 #include "init/manifest/json_fields.h"
@@ -402,8 +403,8 @@ int signal_from_name(const std::string& name) {
 }
 
 std::string signal_name(int sig) {
-    const char* abbrev = sigabbrev_np(sig);
-    return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+    const char* name = signal_to_name(sig);  // "TERM", "RTMIN+3"
+    return name ? std::string("SIG") + name : std::to_string(sig);
 }
 
 std::string Fact::describe() const {

@@ -18,7 +18,7 @@ Result<pid_t> start_emergency_shell(const std::string& shell) {
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD})
+        for (int sig : {SIGPIPE, SIGXFSZ, SIGINT, SIGTERM, SIGHUP, SIGCHLD})
             ::signal(sig, SIG_DFL);
         ::setsid();
         ::ioctl(0, TIOCSCTTY, 0);  // best effort: job control when fd 0 is a terminal

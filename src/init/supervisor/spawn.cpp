@@ -111,8 +111,8 @@ bool place_fd(int src, int target) {
     sigemptyset(&none);
     if (::sigprocmask(SIG_SETMASK, &none, nullptr) < 0) child_fail(status_fd, kStageSignals);
     // Dispositions init set to "ignore" survive exec; services get the defaults.
-    for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT, SIGTSTP,
-                    SIGTTIN, SIGTTOU})
+    for (int sig : {SIGPIPE, SIGXFSZ, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGCHLD, SIGQUIT,
+                    SIGTSTP, SIGTTIN, SIGTTOU})
         ::signal(sig, SIG_DFL);
     if (::setsid() < 0) child_fail(status_fd, kStageSession);
     if (join_cgroup) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "base/durable.h"
 #include "base/sys_fs.h"
 #include "test_util.h"
 

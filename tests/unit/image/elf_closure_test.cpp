@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/command.h"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "dev/module_index.h"

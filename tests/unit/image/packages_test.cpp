@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 
+#include "base/durable.h"
 #include "base/sys.h"
 #include "base/sys_fs.h"
 #include "image/digest.h"
